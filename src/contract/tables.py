@@ -1,0 +1,224 @@
+"""PynamoDB models of the two tables: the one description of their keys, indexes and TTL.
+
+The processor and the reporter read and write through these models, and the infrastructure derives the
+DynamoDB key schemas, the index and the TTL attribute from them (`table_definition`), so a key is never
+written down twice.
+
+QueryEvents holds one interim item per request while its halves meet. Analytics is a single table with a
+few item kinds told apart by `kind`: a request's final record in its day partition, a guard item per request
+id that makes "one record per request" a conditional write, quarantined events, and weekly report markers.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pynamodb.attributes import (
+    BooleanAttribute,
+    DiscriminatorAttribute,
+    ListAttribute,
+    NumberAttribute,
+    TTLAttribute,
+    UnicodeAttribute,
+)
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+from pynamodb.models import Model
+
+from contract.config import AwsSettings
+
+PAY_PER_REQUEST = "PAY_PER_REQUEST"
+
+# Interim item states.
+PENDING = "pending"
+CORRELATED = "correlated"
+ORPHANED = "orphaned"
+
+# The value of the sparse index's hash key: present only while an item is pending.
+PENDING_BUCKET = "pending"
+
+# How a request's final record came about.
+COMPLETE = "complete"
+QUERY_ONLY = "query_only"
+RESPONSE_ONLY = "response_only"
+
+
+class PendingIndex(GlobalSecondaryIndex["InterimRequest"]):  # type: ignore[no-untyped-call]
+    """Sparse index over pending interim items, oldest first: how the sweep finds work without a Scan."""
+
+    class Meta:
+        index_name = "pending-by-first-seen"
+        projection = AllProjection()
+
+    pending_bucket = UnicodeAttribute(hash_key=True)
+    first_seen = NumberAttribute(range_key=True)
+
+
+class InterimRequest(Model):
+    """One request while it is incomplete (table QueryEvents).
+
+    Each half is stored as the JSON it arrived as, so unknown fields survive until the final record.
+    `pending_bucket` exists only while `status` is pending; removing it drops the item from the index.
+    """
+
+    class Meta:
+        table_name = AwsSettings.query_events_table
+        region = AwsSettings.aws_region
+        billing_mode = PAY_PER_REQUEST
+
+    request_id = UnicodeAttribute(hash_key=True)
+    query_event = UnicodeAttribute(null=True)
+    response_event = UnicodeAttribute(null=True)
+    status = UnicodeAttribute(default=PENDING)
+    first_seen = NumberAttribute()
+    pending_bucket = UnicodeAttribute(null=True)
+    record_partition = UnicodeAttribute(null=True)
+    expires_at = TTLAttribute(null=True)
+
+    pending_index = PendingIndex()
+
+
+class AnalyticsItem(Model):
+    """Every item of the Analytics table; `kind` selects the subclass PynamoDB returns."""
+
+    class Meta:
+        table_name = AwsSettings.analytics_table
+        region = AwsSettings.aws_region
+        billing_mode = PAY_PER_REQUEST
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+    kind = DiscriminatorAttribute()
+
+
+class RequestRecord(AnalyticsItem, discriminator="request"):
+    """The final record of one request, in the partition of its UTC day (see `contract.keys`).
+
+    `correlation` says whether both halves arrived (complete) or only one (an orphan); `healed` is true when
+    a late half turned an orphan into a complete record. Times are epoch milliseconds, durations milliseconds.
+    """
+
+    request_id = UnicodeAttribute()
+    correlation = UnicodeAttribute()
+    day = UnicodeAttribute()
+    session_id = UnicodeAttribute(null=True)
+    query_time = NumberAttribute(null=True)
+    response_time = NumberAttribute(null=True)
+    latency_ms = NumberAttribute(null=True)
+    worker_total_ms = NumberAttribute(null=True)
+    llm_ms = NumberAttribute(null=True)
+    retrieval_ms = NumberAttribute(null=True)
+    question = UnicodeAttribute(null=True)
+    match_type = UnicodeAttribute(null=True)
+    match_score = NumberAttribute(null=True)
+    match_quality = NumberAttribute(null=True)
+    reasoning = UnicodeAttribute(null=True)
+    vector_matches = NumberAttribute(null=True)
+    cache_hit = BooleanAttribute(null=True)
+    sources = ListAttribute(of=UnicodeAttribute, null=True)
+    model = UnicodeAttribute(null=True)
+    input_tokens = NumberAttribute(null=True)
+    output_tokens = NumberAttribute(null=True)
+    status = NumberAttribute(null=True)
+    outcome = UnicodeAttribute(null=True)
+    country = UnicodeAttribute(null=True)
+    referer = UnicodeAttribute(null=True)
+    user_agent = UnicodeAttribute(null=True)
+    healed = BooleanAttribute(default=False)
+    recorded_at = NumberAttribute()
+    query_event = UnicodeAttribute(null=True)
+    response_event = UnicodeAttribute(null=True)
+
+
+class RequestGuard(AnalyticsItem, discriminator="guard"):
+    """Exactly one per request id: where its record lives and in which state.
+
+    Writing the record and creating (or moving) the guard in one transaction turns "exactly one record per
+    request" into a condition DynamoDB enforces, even when the record's day partition changes on healing.
+    """
+
+    request_id = UnicodeAttribute()
+    correlation = UnicodeAttribute()
+    record_partition = UnicodeAttribute()
+
+
+class QuarantinedEvent(AnalyticsItem, discriminator="quarantine"):
+    """A message that is not valid JSON or breaks the contract, kept with its reason, never retried."""
+
+    message_id = UnicodeAttribute()
+    reason = UnicodeAttribute()
+    path = UnicodeAttribute()
+    raw_body = UnicodeAttribute()
+    body_truncated = BooleanAttribute(default=False)
+    received_at = NumberAttribute()
+    message_group_id = UnicodeAttribute(null=True)
+    day = UnicodeAttribute()
+
+
+class ReportMarker(AnalyticsItem, discriminator="report"):
+    """One per ISO week: pending while a report is sent, then sent (with the SES message id) or rejected."""
+
+    week = UnicodeAttribute()
+    status = UnicodeAttribute()
+    attempts = NumberAttribute(default=0)
+    updated_at = NumberAttribute()
+    ses_message_id = UnicodeAttribute(null=True)
+    error = UnicodeAttribute(null=True)
+
+
+TABLE_MODELS: tuple[type[Model], ...] = (InterimRequest, AnalyticsItem)
+
+
+def _model_family(model: type[Model]) -> list[type[Model]]:
+    family = [model]
+    for subclass in model.__subclasses__():
+        family.extend(_model_family(subclass))
+    return family
+
+
+def bind_tables(settings: AwsSettings) -> None:
+    """Point the models at the configured tables, region and endpoint (moto server when set).
+
+    PynamoDB caches one connection per model class; it is dropped here so the next call uses the new values.
+    """
+    names = {InterimRequest: settings.query_events_table, AnalyticsItem: settings.analytics_table}
+    for root, table_name in names.items():
+        for model in _model_family(root):
+            model.Meta.table_name = table_name
+            model.Meta.region = settings.aws_region
+            model.Meta.host = settings.aws_endpoint_url
+            model._connection = None
+
+
+def _keys(key_schema: list[Any]) -> list[dict[str, str]]:
+    """Hash key first, as DynamoDB and Terraform list them."""
+    ordered = sorted(key_schema, key=lambda key: key["KeyType"] != "HASH")
+    return [{"attribute_name": key["AttributeName"], "key_type": key["KeyType"]} for key in ordered]
+
+
+def table_definition(model: type[Model]) -> dict[str, Any]:
+    """Keys, attribute definitions, indexes and TTL attribute of a table, as DynamoDB names them.
+
+    This is what the infrastructure builds the tables from; it comes from PynamoDB's own schema so it cannot
+    disagree with what the code reads and writes.
+    """
+    schema = model._get_schema()
+    ttl_attribute = next(
+        (attr.attr_name for attr in model.get_attributes().values() if isinstance(attr, TTLAttribute)),
+        None,
+    )
+    return {
+        "key_schema": _keys(schema["key_schema"]),
+        "attribute_definitions": [
+            {"attribute_name": attr["AttributeName"], "attribute_type": attr["AttributeType"]}
+            for attr in schema["attribute_definitions"]
+        ],
+        "global_secondary_indexes": [
+            {
+                "index_name": index["index_name"],
+                "key_schema": _keys(index["key_schema"]),
+                "projection_type": index["projection"]["ProjectionType"],
+            }
+            for index in schema.get("global_secondary_indexes", [])
+        ],
+        "ttl_attribute": ttl_attribute,
+    }
