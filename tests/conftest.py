@@ -1,0 +1,38 @@
+"""Fixtures shared by every test suite."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+import pytest
+
+from cv_analytics.local.moto_server import LOCAL_CREDENTIALS, MotoServer, running_moto_server
+
+
+@pytest.fixture(autouse=True)
+def _no_real_aws(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No test may reach a real AWS account: fake credentials, a fixed region, no shared profiles."""
+    for name, value in LOCAL_CREDENTIALS.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("AWS_REGION", "eu-west-2")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-west-2")
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+    monkeypatch.delenv("AWS_SESSION_TOKEN", raising=False)
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+
+
+@pytest.fixture(scope="session")
+def _moto_server_process() -> Iterator[MotoServer]:
+    with running_moto_server() as server:
+        yield server
+
+
+@pytest.fixture
+def moto_server(_moto_server_process: MotoServer, monkeypatch: pytest.MonkeyPatch) -> MotoServer:
+    """A moto server process, emptied for this test, with boto3 and PynamoDB pointed at it."""
+    _moto_server_process.reset()
+    for name, value in _moto_server_process.environment().items():
+        monkeypatch.setenv(name, value)
+    assert os.environ["AWS_ENDPOINT_URL"] == _moto_server_process.endpoint_url
+    return _moto_server_process
