@@ -55,7 +55,13 @@ def setup(endpoint: str) -> dict[str, Any]:
     ]
     iam = session.client("iam", endpoint_url=endpoint)
     publisher = _user_with_policy(
-        iam, "edge-publisher", {"Effect": "Allow", "Action": "sqs:SendMessage", "Resource": queue_arn}
+        iam,
+        "edge-publisher",
+        {
+            "Effect": "Allow",
+            "Action": ["sqs:SendMessage", "sqs:SendMessageBatch"],
+            "Resource": queue_arn,
+        },
     )
     reader = _user_with_policy(iam, "test-reader", {"Effect": "Allow", "Action": "sqs:*", "Resource": "*"})
     # Only now: from here on moto accepts nothing but the IAM users' keys.
@@ -84,7 +90,7 @@ def drain(
         )
         while time.monotonic() < deadline:
             with lock:
-                if len(messages) >= expected:
+                if len({message["MessageId"] for message in messages}) >= expected:
                     return
             batch = sqs.receive_message(
                 QueueUrl=queue_url,
@@ -101,13 +107,21 @@ def drain(
                 )
                 with lock:
                     messages.extend(dict(message) for message in batch)
+                    # Progress for the sender, which paces itself so the queue stays shallow.
+                    print(f"received {len(messages)}", file=sys.stderr, flush=True)
 
     threads = [threading.Thread(target=receive) for _ in range(RECEIVERS)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
-    return {"received": len(messages), "messages": [_checked(message) for message in messages]}
+    # SQS delivers at least once: a message received twice (same MessageId) is one message.
+    unique = {message["MessageId"]: message for message in messages}
+    return {
+        "received": len(unique),
+        "redelivered": len(messages) - len(unique),
+        "messages": [_checked(message) for message in unique.values()],
+    }
 
 
 def _checked(message: dict[str, Any]) -> dict[str, Any]:

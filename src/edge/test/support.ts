@@ -21,16 +21,20 @@ export function python(): string {
 }
 
 /** Run a Python helper with JSON on stdin; returns its parsed JSON output. Throws with stderr on failure. */
-export async function runPython(args: string[], input: unknown = null, env: NodeJS.ProcessEnv = {}): Promise<any> {
+export async function runPython(args: string[], input: unknown = null, onStderrLine?: (line: string) => void): Promise<any> {
   return new Promise((resolvePromise, reject) => {
     const child = spawn(python(), args, {
       cwd: REPO_ROOT,
-      env: { ...process.env, PYTHONPATH: [join(REPO_ROOT, 'src'), REPO_ROOT].join(':'), ...env },
+      env: { ...process.env, PYTHONPATH: [join(REPO_ROOT, 'src'), REPO_ROOT].join(':') },
     });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk) => (stdout += chunk));
-    child.stderr.on('data', (chunk) => (stderr += chunk));
+    child.stderr.on('data', (chunk) => {
+      const lines = (stderr.slice(stderr.lastIndexOf('\n') + 1) + chunk).split('\n').slice(0, -1);
+      stderr += chunk;
+      for (const line of lines) onStderrLine?.(line);
+    });
     child.on('error', reject);
     child.on('close', (code) => {
       if (code !== 0) reject(new Error(`${args.join(' ')} exited ${code}: ${stderr.slice(-2000)}`));
