@@ -182,11 +182,23 @@ function build(env: AnalyticsEnv, options: AnalyticsOptions): Analytics {
     }
   }
 
-  /** Build inside the guard too: a caller's odd input must not throw into the handler. */
-  function schedule(ctx: WaitUntil, make: () => AnalyticsEvent[]): void {
+  /**
+   * Everything past reading the clock (building, scrubbing, signing, sending) waits for the next turn of the
+   * event loop, so it runs after the Worker has handed its response back rather than in front of it. A
+   * caller's odd input is caught there too and can never throw into the handler.
+   */
+  function schedule(ctx: WaitUntil, make: (at: number) => AnalyticsEvent[]): void {
     try {
-      const events = make().filter((event) => sampled(event.requestId));
-      if (events.length > 0) ctx.waitUntil(deliver(events));
+      const at = now();
+      const later = new Promise<void>((resolve) => setTimeout(resolve, 0)).then(async () => {
+        try {
+          const events = make(at).filter((event) => sampled(event.requestId));
+          if (events.length > 0) await deliver(events);
+        } catch (error) {
+          log(`${LOG_PREFIX} not recorded: ${error instanceof Error ? error.message : String(error)}`);
+        }
+      });
+      ctx.waitUntil(later);
     } catch (error) {
       log(`${LOG_PREFIX} not recorded: ${error instanceof Error ? error.message : String(error)}`);
     }
@@ -195,10 +207,10 @@ function build(env: AnalyticsEnv, options: AnalyticsOptions): Analytics {
   return {
     enabled: true,
     sampled,
-    query: (ctx, input) => schedule(ctx, () => [buildQueryEvent(input, now(), privacy)]),
-    response: (ctx, input) => schedule(ctx, () => [buildResponseEvent(input, now())]),
+    query: (ctx, input) => schedule(ctx, (at) => [buildQueryEvent(input, at, privacy)]),
+    response: (ctx, input) => schedule(ctx, (at) => [buildResponseEvent(input, at)]),
     exchange: (ctx, query, response) =>
-      schedule(ctx, () => [buildQueryEvent(query, now(), privacy), buildResponseEvent(response, now())]),
+      schedule(ctx, (at) => [buildQueryEvent(query, at, privacy), buildResponseEvent(response, at)]),
     deliver: (events) => deliver(events.filter((event) => sampled(event.requestId))),
   };
 }

@@ -78,6 +78,8 @@ class SQSLogger {
     const analytics = this.#analytics;
     if (!analytics) return;
     try {
+      // As in the client: the work starts after the Worker has returned its response.
+      await new Promise((resolve) => setTimeout(resolve, 0));
       const built =
         event.eventType === 'query'
           ? buildQueryEvent(event, event.timestamp, this.#privacy)

@@ -30,7 +30,7 @@ const chat = (question: unknown, init: RequestInit & { cf?: unknown } = {}) =>
 function wrapped(sqs = fakeSqs(), extra: Record<string, string> = {}) {
   const logs: string[] = [];
   const handler = withAnalytics<typeof TEST_ENV & Record<string, string>>(
-    (request, env, _ctx, track: Tracker) => answer(request, env, track),
+    (request, _env, _ctx, track: Tracker) => answer(request, {}, track),
     { fetch: sqs.fetch, log: (line) => logs.push(line) },
   );
   return { run: (request: Request, ctx = fakeContext()) => handler(request, { ...TEST_ENV, ...extra }, ctx), sqs, logs };

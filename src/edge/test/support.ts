@@ -58,7 +58,9 @@ export function pythonSync(args: string[], input: unknown): any {
 /** The contract's JSON Schema compiled by ajv in draft 2020-12 mode. */
 export function contractValidator(): (event: unknown) => string | null {
   const schema = JSON.parse(readFileSync(join(REPO_ROOT, 'src/contract/schema/event.schema.json'), 'utf8'));
-  const ajv = new (Ajv2020 as unknown as typeof Ajv2020.default)({ strict: true, allErrors: true });
+  // ajv is CommonJS: depending on the loader its class is the default import or that import's `default`.
+  const Ajv = ((Ajv2020 as unknown as { default?: typeof Ajv2020 }).default ?? Ajv2020) as typeof Ajv2020;
+  const ajv = new Ajv({ strict: true, allErrors: true });
   const validate = ajv.compile(schema);
   return (event) => (validate(event) ? null : ajv.errorsText(validate.errors));
 }

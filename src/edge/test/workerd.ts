@@ -1,5 +1,6 @@
 /** The example Workers run in workerd through Miniflare, with their console output captured. */
 import { join } from 'node:path';
+import type { Readable } from 'node:stream';
 import { Miniflare } from 'miniflare';
 import { EDGE_DIR } from './support';
 
@@ -36,7 +37,7 @@ export async function startWorker(
     scriptPath: join(EDGE_DIR, 'dist/example', variant === 'with' ? 'worker.mjs' : 'worker-without-analytics.mjs'),
     compatibilityDate: '2026-04-01',
     bindings,
-    handleRuntimeStdio: (stdout, stderr) => {
+    handleRuntimeStdio: (stdout: Readable, stderr: Readable) => {
       collect(stdout);
       collect(stderr);
     },
