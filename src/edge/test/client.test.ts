@@ -9,7 +9,7 @@ import { buildQueryEvent, buildResponseEvent } from '../client/events';
 import { protectQuery, requestMetadata } from '../client/privacy';
 import { initializeSQSLogger, sqsLogger } from '../client/sqs-logger';
 import { withAnalytics, type Tracker } from '../client/with-analytics';
-import { answer } from '../example/chatbot';
+import { answer, type ChatbotEnv } from '../example/chatbot';
 import { TEST_ENV, contractValidator, fakeContext, fakeSqs, seeded } from './support';
 
 const validate = contractValidator();
@@ -30,7 +30,7 @@ const chat = (question: unknown, init: RequestInit & { cf?: unknown } = {}) =>
 function wrapped(sqs = fakeSqs(), extra: Record<string, string> = {}) {
   const logs: string[] = [];
   const handler = withAnalytics<typeof TEST_ENV & Record<string, string>>(
-    (request, _env, _ctx, track: Tracker) => answer(request, {}, track),
+    (request, env, _ctx, track: Tracker) => answer(request, env as ChatbotEnv, track),
     { fetch: sqs.fetch, log: (line) => logs.push(line) },
   );
   return { run: (request: Request, ctx = fakeContext()) => handler(request, { ...TEST_ENV, ...extra }, ctx), sqs, logs };
@@ -99,6 +99,35 @@ describe('events', () => {
     assert.equal(first!.groupId, 'r-1');
     for (const id of [second!.groupId, second!.deduplicationId]) assert.match(id, /^[\x21-\x7e]{1,128}$/);
     assert.equal(sqsId('ré quête'), sqsId('ré quête'));
+  });
+});
+
+describe('example Worker', () => {
+  test('a past time from x-demo-time is used only when the demo switch is on', async () => {
+    const past = Date.UTC(2026, 10, 16, 9, 30);
+    for (const demo of ['true', 'false']) {
+      const { run, sqs } = wrapped(fakeSqs(), { DEMO_ACCEPT_PAST_TIME: demo });
+      const ctx = fakeContext();
+      const before = Date.now();
+      await run(chat('Does she know Go?', { headers: { 'x-demo-time': String(past) } }), ctx);
+      await ctx.settled();
+      const [query, response] = sqs.messages().map((m) => m.event);
+      if (demo === 'true') {
+        assert.equal(query.timestamp, past);
+        assert.ok(response.timestamp >= past && response.timestamp < before);
+      } else {
+        assert.ok(query.timestamp >= before);
+      }
+    }
+  });
+
+  test('a health check records nothing', async () => {
+    const { run, sqs } = wrapped();
+    const ctx = fakeContext();
+    const response = await run(new Request('https://bot.example.dev/health'), ctx);
+    await ctx.settled();
+    assert.equal(response.status, 200);
+    assert.equal(sqs.requests.length, 0);
   });
 });
 
