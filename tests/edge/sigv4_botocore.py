@@ -1,8 +1,8 @@
 """Sign requests with botocore's SigV4Auth, the reference the TypeScript signer of src/edge must match.
 
 Reads a JSON array of requests on stdin ({method, url, headers, body, amzDate, region, service, accessKeyId,
-secretAccessKey}) and prints a JSON array of the Authorization headers botocore computes for them, in order.
-Run by the edge client's node tests.
+secretAccessKey, optional sessionToken}) and prints a JSON array of the Authorization headers botocore
+computes for them, in order. Run by the edge client's node tests.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ def authorization(request: dict[str, Any]) -> str:
         headers=dict(request["headers"]),
         data=request["body"].encode("utf-8"),
     )
-    credentials = Credentials(request["accessKeyId"], request["secretAccessKey"])
+    credentials = Credentials(request["accessKeyId"], request["secretAccessKey"], request.get("sessionToken"))
     with mock.patch("botocore.auth.get_current_datetime", return_value=signed_at):
         SigV4Auth(credentials, request["service"], request["region"]).add_auth(aws_request)
     return str(aws_request.headers["Authorization"])

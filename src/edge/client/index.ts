@@ -5,4 +5,4 @@ export {
   type AnalyticsEvent, type MatchType, type Outcome, type Performance, type QueryEvent, type QueryInput,
   type ResponseEvent, type ResponseInput, type Tokens,
 } from './events';
-export { withAnalytics, type Tracker, type TrackedHandler, type WithAnalyticsOptions } from './with-analytics';
+export { untracked, withAnalytics, type Tracker, type TrackedHandler, type WithAnalyticsOptions } from './with-analytics';

@@ -59,7 +59,7 @@ export function withAnalytics<Env extends AnalyticsEnv, Ctx extends WaitUntil = 
       analytics = options.analytics ? options.analytics(env) : createAnalytics(env, options);
       requestId = options.requestId?.(request) ?? crypto.randomUUID();
     } catch {
-      return handler(request, env, ctx, inertTracker);
+      return handler(request, env, ctx, untracked);
     }
     let base = clock();
     let ignored = false;
@@ -70,7 +70,12 @@ export function withAnalytics<Env extends AnalyticsEnv, Ctx extends WaitUntil = 
       query(details) {
         if (ignored || queried) return;
         queried = details;
-        analytics.query(ctx, { metadata: requestMetadata(request as RequestLike), ...details, requestId, timestamp: base });
+        analytics.query(ctx, {
+          ...details,
+          metadata: { ...requestMetadata(request as RequestLike), ...details.metadata },
+          requestId,
+          timestamp: base,
+        });
       },
       response(details) {
         responseDetails = { ...responseDetails, ...details };
@@ -98,10 +103,14 @@ export function withAnalytics<Env extends AnalyticsEnv, Ctx extends WaitUntil = 
           status,
           outcome: error !== undefined ? 'error' : details.outcome,
           reasoning,
-          performance: { totalTime: elapsed, ...details.performance },
+          performance: { ...details.performance, totalTime: details.performance?.totalTime ?? elapsed },
         };
         if (queried) analytics.response(ctx, response);
-        else analytics.exchange(ctx, { query: '', sessionId: details.sessionId, metadata: requestMetadata(request as RequestLike), requestId, timestamp: base }, response);
+        else {
+          // Refused before the question was read: the query half says so with an empty question.
+          const query = { query: '', sessionId: details.sessionId, metadata: requestMetadata(request as RequestLike) };
+          analytics.exchange(ctx, { ...query, requestId, timestamp: base }, response);
+        }
       } catch {
         // Recording must never change what the user gets.
       }
@@ -114,7 +123,7 @@ export function withAnalytics<Env extends AnalyticsEnv, Ctx extends WaitUntil = 
       finish(500, error);
       throw error;
     }
-    finish(typeof result?.status === "number" ? result.status : 500);
+    finish(typeof result?.status === 'number' ? result.status : 500);
     return result;
   };
 }
@@ -123,7 +132,8 @@ function errorName(error: unknown): string {
   return (error instanceof Error ? error.name : typeof error).slice(0, 100);
 }
 
-const inertTracker: Tracker = {
+/** A tracker that records nothing: for code paths (and baselines) that run the handler without analytics. */
+export const untracked: Tracker = {
   requestId: '',
   query: () => undefined,
   response: () => undefined,

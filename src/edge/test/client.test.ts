@@ -8,7 +8,7 @@ import { createAnalytics, sqsId } from '../client/client';
 import { buildQueryEvent, buildResponseEvent } from '../client/events';
 import { protectQuery, requestMetadata } from '../client/privacy';
 import { initializeSQSLogger, sqsLogger } from '../client/sqs-logger';
-import { withAnalytics, type Tracker } from '../client/with-analytics';
+import { untracked, withAnalytics, type Tracker } from '../client/with-analytics';
 import { answer, type ChatbotEnv } from '../example/chatbot';
 import { TEST_ENV, contractValidator, fakeContext, fakeSqs, seeded } from './support';
 
@@ -157,7 +157,7 @@ describe('safety', () => {
     test(`a failed delivery (${name}) never reaches the user and is logged once with its reason`, async () => {
       const sqs = fakeSqs(reply);
       const { run, logs } = wrapped(sqs);
-      const { run: bare } = { run: (request: Request) => answer(request, {}, inertTracker) };
+      const bare = (request: Request) => answer(request, {}, untracked);
       const ctx = fakeContext();
       const response = await run(chat('Does she know Python?'), ctx);
       const expected = await bare(chat('Does she know Python?'));
@@ -244,7 +244,6 @@ describe('safety', () => {
   });
 });
 
-const inertTracker: Tracker = { requestId: '', query: () => undefined, response: () => undefined, startedAt: () => undefined, ignore: () => undefined };
 
 describe('privacy', () => {
   test('e-mail addresses, phone numbers and long numbers are masked; years and versions are kept', () => {

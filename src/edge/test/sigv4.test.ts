@@ -1,6 +1,6 @@
 /**
  * The TypeScript signer against botocore's SigV4Auth: random requests (paths with unicode and dot segments,
- * query strings, unicode bodies, dates across days and years, regions, services, header sets), signed by
+ * query strings, unicode bodies, dates across days and years, regions, services, header sets, session tokens), signed by
  * both, must carry byte-identical Authorization headers. One signer per credential/region/service serves
  * many dates in random order, so the per-day key cache is exercised across day changes too.
  */
@@ -72,10 +72,11 @@ test(`the signer matches botocore's SigV4Auth on ${CASES} random requests`, asyn
   const signers = Array.from({ length: 12 }, (_, index) => ({
     accessKeyId: `AKIA${String(index).padStart(16, '0')}`,
     secretAccessKey: `${randomText(20)}secret/${index}+key`.replace(/\s/g, 'x'),
+    ...(index % 3 === 0 ? { sessionToken: `FwoGZXIvYXdzE${index}//token+/=` } : {}),
     region: pick(REGIONS),
     service: pick(SERVICES),
   }));
-  const instances = signers.map((s) => new SigV4Signer({ accessKeyId: s.accessKeyId, secretAccessKey: s.secretAccessKey }, s.region, s.service));
+  const instances = signers.map((s) => new SigV4Signer({ accessKeyId: s.accessKeyId, secretAccessKey: s.secretAccessKey, sessionToken: s.sessionToken }, s.region, s.service));
   const cases: Case[] = Array.from({ length: CASES }, () => {
     const signer = Math.floor(random() * signers.length);
     const host = pick(['sqs.eu-west-2.amazonaws.com', '127.0.0.1:4566', 'example.com', 'EXAMPLE.amazonaws.com:443']);
