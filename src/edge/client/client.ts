@@ -136,11 +136,18 @@ const disabled: Analytics = {
   deliver: async () => undefined,
 };
 
+/** Configuration errors already reported: a Worker creates the client per request, the log says it once. */
+const reportedConfigErrors = new Set<string>();
+
 export function createAnalytics(env: AnalyticsEnv | undefined, options: AnalyticsOptions = {}): Analytics {
   try {
     return build(env ?? {}, options);
   } catch (error) {
-    (options.log ?? console.warn)(`${LOG_PREFIX} disabled: ${error instanceof Error ? error.message : String(error)}`);
+    const message = `${LOG_PREFIX} disabled: ${error instanceof Error ? error.message : String(error)}`;
+    if (!reportedConfigErrors.has(message)) {
+      reportedConfigErrors.add(message);
+      (options.log ?? console.warn)(message);
+    }
     return disabled;
   }
 }

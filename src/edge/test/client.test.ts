@@ -218,6 +218,16 @@ describe('safety', () => {
     }
   });
 
+  test('an unusable queue URL disables the client and is logged once, however many requests', () => {
+    const logs: string[] = [];
+    for (let i = 0; i < 5; i += 1) {
+      const analytics = createAnalytics({ ...TEST_ENV, AWS_SQS_URL: 'not a url' }, { log: (l) => logs.push(l) });
+      assert.equal(analytics.enabled, false);
+    }
+    assert.equal(logs.length, 1);
+    assert.match(logs[0]!, /^cv-analytics: disabled: /);
+  });
+
   test('sampling keeps or drops both events of a request together', async () => {
     const sqs = fakeSqs();
     const ctx = fakeContext();
