@@ -68,7 +68,7 @@ def _failures(settings: ReporterSettings) -> Iterator[None]:
     except (SettingsError, CommandError) as error:
         errors.print(f"[bold red]error:[/] {error}")
         raise typer.Exit(1) from error
-    except marker.InProgress as error:
+    except marker.ReportInProgressError as error:
         errors.print(f"[bold red]error:[/] {error}; try again later")
         raise typer.Exit(1) from error
     except (PynamoDBException, ClientError, BotoCoreError) as error:
@@ -139,7 +139,9 @@ def preview(
 @report_app.command()
 def send(
     week: WeekOption = None,
-    force: Annotated[bool, typer.Option("--force", help="send again even if this week was already sent")] = False,
+    force: Annotated[
+        bool, typer.Option("--force", help="send again even if this week was already sent")
+    ] = False,
 ) -> None:
     """Send a week's email through SES, once: a week already sent is skipped unless --force."""
     settings = _settings()

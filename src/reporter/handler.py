@@ -53,7 +53,7 @@ def week_of_event(event: dict[str, Any], settings: ReporterSettings, now: dateti
     return ReportWeek.previous_to(moment, settings.zone)
 
 
-@metrics.log_metrics  # type: ignore[misc]
+@metrics.log_metrics
 def handle(event: dict[str, Any], context: Any) -> dict[str, Any]:
     settings = load_settings(ReporterSettings)
     week = week_of_event(event, settings, datetime.now(UTC))

@@ -30,6 +30,7 @@ TOP_QUESTIONS = 10
 TOP_UNANSWERED = 10
 TOP_SOURCES = 10
 TOP_ORIGINS = 5
+TOP_MODELS = 8
 QUESTION_TEXT_LIMIT = 140
 NAME_TEXT_LIMIT = 60
 
@@ -200,7 +201,7 @@ class WeekAggregator:
             key = self._keys[question] = normalise(question)
         return key
 
-    def add(self, record: Request) -> None:  # noqa: PLR0912 - one branch per figure, kept in one pass
+    def add(self, record: Request) -> None:  # noqa: PLR0912, PLR0915 - one branch per figure, in one pass
         timestamp = record.timestamp
         if not self._start <= timestamp < self._end:
             return
@@ -295,6 +296,7 @@ def _latency(values: array[float]) -> Latency | None:
 
 
 def _models(aggregator: WeekAggregator, prices: Mapping[str, ModelPrice]) -> list[ModelUsage]:
+    """Usage and cost per model, busiest first; past TOP_MODELS the rest share one "other models" line."""
     usages = []
     for model, requests in sorted(aggregator.model_requests.items(), key=lambda item: (-item[1], item[0])):
         input_tokens = aggregator.input_tokens[model]
@@ -308,7 +310,18 @@ def _models(aggregator: WeekAggregator, prices: Mapping[str, ModelPrice]) -> lis
         usages.append(
             ModelUsage(display_text(model, NAME_TEXT_LIMIT), requests, input_tokens, output_tokens, cost)
         )
-    return usages
+    if len(usages) <= TOP_MODELS:
+        return usages
+    rest = usages[TOP_MODELS - 1 :]
+    costs = [usage.cost for usage in rest if usage.cost is not None]
+    other = ModelUsage(
+        f"{len(rest)} other models",
+        sum(usage.requests for usage in rest),
+        sum(usage.input_tokens for usage in rest),
+        sum(usage.output_tokens for usage in rest),
+        sum(costs) if costs else None,
+    )
+    return [*usages[: TOP_MODELS - 1], other]
 
 
 def _change(current: int, previous: int) -> Change:

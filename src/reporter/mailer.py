@@ -2,7 +2,7 @@
 
 `send_raw_email` with a multipart/alternative body: the plain-text part first, the HTML part last, so a
 client shows the richest part it can. SES errors split in two: throttling and other transient failures
-propagate (the Lambda retries the whole invocation), a permanent rejection becomes `PermanentRejection` so
+propagate (the Lambda retries the whole invocation), a permanent rejection becomes `SesRejectedError` so
 the caller can record it instead of retrying forever.
 """
 
@@ -34,7 +34,7 @@ PERMANENT_ERRORS = frozenset(
 )
 
 
-class PermanentRejection(Exception):
+class SesRejectedError(Exception):
     """SES refused the message for a reason a retry cannot fix."""
 
     def __init__(self, code: str, message: str) -> None:
@@ -51,8 +51,9 @@ def build_message(email: RenderedEmail, sender: str, recipients: Sequence[str]) 
     message["Date"] = formatdate(localtime=False)
     domain = Address(addr_spec=sender).domain if "@" in sender else "cv-analytics.local"
     message["Message-ID"] = make_msgid(domain=domain)
-    message.set_content(email.text, subtype="plain", charset="utf-8")
-    message.add_alternative(email.html, subtype="html", charset="utf-8")
+    # Quoted-printable keeps mostly-ASCII parts close to their size (base64 would add a third).
+    message.set_content(email.text, subtype="plain", charset="utf-8", cte="quoted-printable")
+    message.add_alternative(email.html, subtype="html", charset="utf-8", cte="quoted-printable")
     return message.as_bytes()
 
 
@@ -63,7 +64,7 @@ class SesMailer:
         self._client: Any = boto3.client("ses", region_name=region, endpoint_url=endpoint_url)
 
     def send(self, raw: bytes, sender: str, recipients: Sequence[str]) -> str:
-        """The SES message id; raises PermanentRejection, or the transient ClientError as it came."""
+        """The SES message id; raises SesRejectedError, or the transient ClientError as it came."""
         try:
             response = self._client.send_raw_email(
                 Source=sender, Destinations=list(recipients), RawMessage={"Data": raw}
@@ -71,6 +72,6 @@ class SesMailer:
         except ClientError as error:
             code = str(error.response.get("Error", {}).get("Code", ""))
             if code in PERMANENT_ERRORS:
-                raise PermanentRejection(code, str(error.response["Error"].get("Message", ""))) from error
+                raise SesRejectedError(code, str(error.response["Error"].get("Message", ""))) from error
             raise
         return str(response["MessageId"])

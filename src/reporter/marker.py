@@ -6,7 +6,7 @@ The protocol, one `ReportMarker` per ISO week:
    is no marker, when the last attempt ended without sending (rejected, or released after a transient
    error), when a pending attempt's lease has run out (that attempt crashed), or with `force` when the
    report was already sent. It fails when the week was sent (`AlreadySent`) or another attempt holds a live
-   lease (`InProgress`, raised so the Lambda retries later).
+   lease (`ReportInProgressError`, raised so the Lambda retries later).
 2. send through SES.
 3. mark sent with the SES message id, on condition the claim is still ours.
 
@@ -35,16 +35,17 @@ REJECTED = "rejected"
 ERROR_LIMIT = 1000
 
 
-class AlreadySent(Exception):
+class AlreadySentError(Exception):
     def __init__(self, week: str, message_id: str | None) -> None:
         super().__init__(f"the report for {week} was already sent (SES message id {message_id})")
         self.message_id = message_id
 
 
-class InProgress(Exception):
+class ReportInProgressError(Exception):
     def __init__(self, week: str, claimed_until: int) -> None:
         super().__init__(
-            f"another attempt is sending the report for {week}; it may take over after epoch ms {claimed_until}"
+            f"another attempt is sending the report for {week}; "
+            f"a retry may take over after epoch ms {claimed_until}"
         )
         self.claimed_until = claimed_until
 
@@ -72,7 +73,7 @@ def read(week: str) -> ReportMarker | None:
 
 
 def claim(week: str, *, now_ms: int, lease_ms: int, force: bool = False) -> Claim:
-    """Take the week's report for this attempt, or raise AlreadySent / InProgress."""
+    """Take the week's report for this attempt, or raise AlreadySentError / ReportInProgressError."""
     status = ReportMarker.status
     not_sent = status.does_not_exist() | ((status != PENDING) & (status != SENT))
     lapsed = (status == PENDING) & (ReportMarker.claimed_until < now_ms)
@@ -87,7 +88,7 @@ def claim(week: str, *, now_ms: int, lease_ms: int, force: bool = False) -> Clai
                 ReportMarker.kind.set(ReportMarker),
                 ReportMarker.week.set(week),
                 status.set(PENDING),
-                ReportMarker.attempts.set(ReportMarker.attempts.set_if_not_exists(0) + 1),
+                ReportMarker.attempts.add(1),
                 ReportMarker.updated_at.set(now_ms),
                 ReportMarker.claim_id.set(claim_id),
                 ReportMarker.claimed_until.set(now_ms + lease_ms),
@@ -100,9 +101,9 @@ def claim(week: str, *, now_ms: int, lease_ms: int, force: bool = False) -> Clai
             raise
         current = read(week)
         if current is not None and current.status == SENT:
-            raise AlreadySent(week, current.ses_message_id) from error
+            raise AlreadySentError(week, current.ses_message_id) from error
         until = int(current.claimed_until or 0) if current is not None else 0
-        raise InProgress(week, until) from error
+        raise ReportInProgressError(week, until) from error
     return Claim(week, claim_id, int(marker.attempts))
 
 
@@ -145,4 +146,6 @@ def mark_rejected(claim: Claim, error: str, *, now_ms: int) -> bool:
 
 def release(claim: Claim, error: str, *, now_ms: int) -> bool:
     """Give the claim back after a failure that certainly sent nothing, so the retry need not wait."""
-    return _finish(claim, now_ms, ReportMarker.claimed_until.set(0), ReportMarker.error.set(error[:ERROR_LIMIT]))
+    return _finish(
+        claim, now_ms, ReportMarker.claimed_until.set(0), ReportMarker.error.set(error[:ERROR_LIMIT])
+    )

@@ -98,11 +98,13 @@ class ReportWeek:
         return [first + timedelta(days=offset) for offset in range((last - first).days + 1)]
 
     def day_bounds_ms(self) -> list[int]:
-        """Local midnight starting Tuesday to Sunday: `bisect_right` on these gives a timestamp's day, 0 to 6."""
+        """Local midnights, Tuesday to Sunday: `bisect_right` on them gives a timestamp's day, 0 to 6."""
         return [int(self._local_midnight(day).timestamp() * 1000) for day in self.days[1:]]
 
     def label(self) -> str:
-        """`24 Nov – 30 Nov 2026`, how a person names the week."""
+        """`16 Nov - 22 Nov 2026` (with an en dash), how a person names the week."""
         sunday = self.monday + timedelta(days=6)
-        first = self.monday.strftime("%-d %b") + ("" if self.monday.year == sunday.year else f" {self.monday.year}")
-        return f"{first} – {sunday.strftime('%-d %b %Y')}"
+        first = self.monday.strftime("%-d %b") + (
+            "" if self.monday.year == sunday.year else f" {self.monday.year}"
+        )
+        return f"{first} \u2013 {sunday.strftime('%-d %b %Y')}"

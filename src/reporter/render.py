@@ -1,4 +1,4 @@
-"""The email from the week's insights: subject, HTML (CSS inlined) and a plain-text part with the same numbers.
+"""The email from the week's insights: subject, HTML with inlined CSS, and plain text with the same numbers.
 
 Recruiters' questions are untrusted text, so the HTML template is rendered with autoescaping on and every
 list is capped and every question cut to one short line: the message stays under Gmail's 102 KB clipping
@@ -21,6 +21,9 @@ from reporter.insights import WeekInsights
 # Gmail clips a message whose HTML is larger than this and hides the rest behind a link.
 GMAIL_CLIP_BYTES = 102 * 1024
 CURRENCY_SYMBOLS = {"GBP": "£", "USD": "$", "EUR": "€"}
+# What a figure that does not exist shows (an en dash), and the sign of a fall (a minus sign).
+MISSING = "\u2013"
+MINUS = "\u2212"
 
 
 @dataclass(frozen=True)
@@ -31,26 +34,26 @@ class RenderedEmail:
 
 
 def number(value: float | None) -> str:
-    """`12,345`; `–` for a figure that does not exist."""
+    """`12,345`; MISSING for a figure that does not exist."""
     if value is None:
-        return "–"
+        return MISSING
     return f"{value:,.0f}"
 
 
 def percent(fraction: float | None, digits: int = 0) -> str:
     if fraction is None:
-        return "–"
+        return MISSING
     return f"{fraction * 100:.{digits}f}%"
 
 
 def signed_percent(fraction: float | None) -> str:
-    """`+12%`, `−3%`, `new` when the week before had nothing to compare with."""
+    """`+12%`, `-3%` (with a minus sign), `new` when the week before had nothing to compare with."""
     if fraction is None:
         return "new"
     rounded = round(fraction * 100)
     if rounded == 0:
         return "±0%"
-    return f"+{rounded}%" if rounded > 0 else f"−{-rounded}%"
+    return f"+{rounded}%" if rounded > 0 else f"{MINUS}{-rounded}%"
 
 
 def versus(fraction: float | None) -> str:
@@ -63,8 +66,8 @@ def versus(fraction: float | None) -> str:
 def duration(milliseconds: float | None) -> str:
     """`850 ms` or `2.4 s`."""
     if milliseconds is None:
-        return "–"
-    if milliseconds < 1000:  # noqa: PLR2004
+        return MISSING
+    if milliseconds < 1000:
         return f"{milliseconds:.0f} ms"
     return f"{milliseconds / 1000:.1f} s"
 
@@ -73,12 +76,12 @@ def money(amount: float | None, currency: str) -> str:
     if amount is None:
         return "no price set"
     symbol = CURRENCY_SYMBOLS.get(currency)
-    text = f"{amount:,.4f}" if 0 < amount < 0.01 else f"{amount:,.2f}"  # noqa: PLR2004
+    text = f"{amount:,.4f}" if 0 < amount < 0.01 else f"{amount:,.2f}"
     return f"{symbol}{text}" if symbol else f"{text} {currency}"
 
 
 def score(value: float | None) -> str:
-    return "–" if value is None else f"{value:.0f}"
+    return MISSING if value is None else f"{value:.0f}"
 
 
 def bar_width(count: float, largest: float) -> int:

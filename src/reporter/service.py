@@ -16,7 +16,7 @@ from botocore.exceptions import ClientError
 from contract.config import SettingsError
 from reporter import marker
 from reporter.insights import WeekAggregator, WeekInsights, build_insights, data_quality
-from reporter.mailer import PermanentRejection, SesMailer, build_message
+from reporter.mailer import SesMailer, SesRejectedError, build_message
 from reporter.period import ReportWeek
 from reporter.render import RenderedEmail, render
 from reporter.settings import ReporterSettings
@@ -95,8 +95,8 @@ def run(
 ) -> Outcome:
     """Send (or with `dry_run` only render) the report of `week`, at most once unless `force`.
 
-    Raises marker.InProgress when another attempt holds the week, and transient AWS errors as they come,
-    so the Lambda retries; a permanent SES rejection is recorded on the marker and returned.
+    Raises marker.ReportInProgressError when another attempt holds the week, and transient AWS errors as
+    they come, so the Lambda retries; a permanent SES rejection is recorded on the marker and returned.
     """
     name = str(week)
     reader = reader or AnalyticsReader(settings)
@@ -118,12 +118,12 @@ def run(
         return outcome
     try:
         claim = marker.claim(name, now_ms=clock(), lease_ms=settings.report_claim_seconds * 1000, force=force)
-    except marker.AlreadySent as sent:
+    except marker.AlreadySentError as sent:
         return Outcome(name, ALREADY_SENT, message_id=sent.message_id)
     mailer = mailer or SesMailer(settings.aws_region, settings.aws_endpoint_url)
     try:
         message_id = mailer.send(report.message, settings.report_sender, settings.report_recipients)
-    except PermanentRejection as rejection:
+    except SesRejectedError as rejection:
         logger.error("SES rejected the report", extra={"week": name, "error": str(rejection)})
         marker.mark_rejected(claim, str(rejection), now_ms=clock())
         return Outcome(name, REJECTED, subject=outcome.subject, error=str(rejection),

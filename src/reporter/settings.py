@@ -40,12 +40,13 @@ class ReporterSettings(AwsSettings):
     report_model_prices: tuple[str, ...] = setting(
         "REPORT_MODEL_PRICES",
         DEFAULT_MODEL_PRICES,
-        help="comma-separated model=input:output prices per million tokens, e.g. @cf/meta/llama-3.1-8b-instruct=0.22:0.65",
+        help="comma-separated model=input:output prices per million tokens, "
+        "e.g. @cf/meta/llama-3.1-8b-instruct=0.22:0.65",
     )
     report_claim_seconds: int = setting(
         "REPORT_CLAIM_SECONDS",
         300,
-        help="how long one attempt owns a week's report before a retry may take over; at least the Lambda timeout",
+        help="how long one attempt owns a week's report before a retry may take over: the Lambda timeout",
     )
     service_name: str = setting(
         "POWERTOOLS_SERVICE_NAME", "cv-analytics-reporter", help="service name in logs and metrics"
@@ -63,8 +64,10 @@ class ReporterSettings(AwsSettings):
             raise SettingsError(
                 f"REPORT_TIMEZONE={self.report_timezone!r} is not an IANA time zone: use e.g. Europe/London"
             ) from error
-        if len(self.report_currency) != 3 or not self.report_currency.isalpha():  # noqa: PLR2004
-            raise SettingsError(f"REPORT_CURRENCY={self.report_currency!r} is not a currency code: use e.g. GBP")
+        if len(self.report_currency) != 3 or not self.report_currency.isalpha():
+            raise SettingsError(
+                f"REPORT_CURRENCY={self.report_currency!r} is not a currency code: use e.g. GBP"
+            )
         if self.report_claim_seconds < 1:
             raise SettingsError(f"REPORT_CLAIM_SECONDS={self.report_claim_seconds} must be 1 or more")
         self.model_prices()

@@ -12,7 +12,7 @@ def percentile(ordered: Sequence[float], pct: float) -> float:
     """
     if not ordered:
         raise ValueError("percentile of no values")
-    if not 0 <= pct <= 100:  # noqa: PLR2004
+    if not 0 <= pct <= 100:
         raise ValueError(f"percentile {pct} is outside 0 to 100")
     rank = (len(ordered) - 1) * pct / 100
     lower = int(rank)
@@ -22,7 +22,7 @@ def percentile(ordered: Sequence[float], pct: float) -> float:
 
 
 def change(current: float, previous: float) -> float | None:
-    """Relative change from `previous` to `current` (0.25 = +25 %); None when there is nothing to compare to."""
+    """Relative change from `previous` to `current` (0.25 is +25 %); None when there is no base."""
     if previous == 0:
         return None
     return (current - previous) / previous

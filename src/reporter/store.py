@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from datetime import date
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import boto3
 
@@ -71,7 +71,7 @@ def to_request(item: RequestRecord) -> Request:
         match_score=item.match_score,
         latency_ms=latency,
         cache_hit=item.cache_hit,
-        sources=tuple(item.sources or ()),
+        sources=tuple(cast(list[str], item.sources or [])),
         model=item.model,
         input_tokens=_int(item.input_tokens),
         output_tokens=_int(item.output_tokens),
@@ -90,7 +90,7 @@ def to_quarantined(item: QuarantinedEvent) -> Quarantined:
 
 
 class AnalyticsReader:
-    """The reporter's reads, against the tables `settings` names (moto server when AWS_ENDPOINT_URL is set)."""
+    """The reporter's reads from the tables `settings` names (moto server when AWS_ENDPOINT_URL is set)."""
 
     def __init__(self, settings: ReporterSettings) -> None:
         self.settings = settings
