@@ -60,6 +60,8 @@ def versus(fraction: float | None) -> str:
     """How a figure compares with the week before, as a phrase."""
     if fraction is None:
         return "none the week before"
+    if round(fraction * 100) == 0:
+        return "as many as the week before"
     return f"{signed_percent(fraction)} on the week before"
 
 

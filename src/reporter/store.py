@@ -111,7 +111,7 @@ class AnalyticsReader:
         items = RequestRecord.query(
             partition,
             RequestRecord.sk.startswith(REQUEST_PREFIX),
-            attributes_to_get=RECORD_ATTRIBUTES,
+            attributes_to_get=list(RECORD_ATTRIBUTES),
         )
         return [to_request(item) for item in items]
 
@@ -119,7 +119,7 @@ class AnalyticsReader:
         items = QuarantinedEvent.query(
             partition,
             QuarantinedEvent.sk.startswith(QUARANTINE_PREFIX),
-            attributes_to_get=QUARANTINE_ATTRIBUTES,
+            attributes_to_get=list(QUARANTINE_ATTRIBUTES),
         )
         return [to_quarantined(item) for item in items]
 

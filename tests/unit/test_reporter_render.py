@@ -133,7 +133,8 @@ def test_ten_thousand_distinct_long_questions_stay_under_gmails_clipping_limit()
     records = [
         Request(f"q{n}", "complete", at(n % 7, n % 24), question=" ".join(rng.choices(words, k=120)),
                 match_type=rng.choice(["full", "none"]), match_score=50, sources=(f"source {n}" * 20,),
-                model=f"model-{n % 30}", input_tokens=10, output_tokens=10, country=f"C{n}", referer=f"h{n}.dev")
+                model=f"model-{n % 30}", input_tokens=10, output_tokens=10, country=f"C{n}",
+                referer=f"h{n}.dev")
         for n in range(10_000)
     ]  # fmt: skip
     rendered = render(insights_of(records))
@@ -146,7 +147,7 @@ def _parts(raw: bytes) -> dict[str, str]:
     message: Message = email.message_from_bytes(raw)
     assert message.get_content_type() == "multipart/alternative"
     parts = {}
-    for part in message.get_payload():  # type: ignore[union-attr]
+    for part in message.get_payload():
         assert isinstance(part, Message)
         payload = part.get_payload(decode=True)
         assert isinstance(payload, bytes)
