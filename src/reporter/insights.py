@@ -33,6 +33,7 @@ TOP_ORIGINS = 5
 TOP_MODELS = 8
 QUESTION_TEXT_LIMIT = 140
 NAME_TEXT_LIMIT = 60
+SOURCE_TEXT_LIMIT = 40
 
 
 @dataclass(frozen=True)
@@ -257,7 +258,7 @@ class WeekAggregator:
             if unanswered:
                 gap = self.unanswered.get(key)
                 if gap is None:
-                    gap = self.unanswered[key] = QuestionTally(question)
+                    gap = self.unanswered[key] = QuestionTally(tally.example)
                 gap.count += 1
                 reason = record.outcome if record.outcome in UNANSWERED_OUTCOMES else "no match"
                 gap.reasons[reason] = gap.reasons.get(reason, 0) + 1
@@ -276,9 +277,9 @@ class WeekAggregator:
         return Totals(self.requests, self.answered, len(self.sessions) or None)
 
 
-def _ranked(counter: Counter[str], limit: int) -> list[Ranked]:
+def _ranked(counter: Counter[str], limit: int, text_limit: int = NAME_TEXT_LIMIT) -> list[Ranked]:
     ordered = sorted(counter.items(), key=lambda item: (-item[1], item[0]))[:limit]
-    return [Ranked(display_text(name, NAME_TEXT_LIMIT), count) for name, count in ordered]
+    return [Ranked(display_text(name, text_limit), count) for name, count in ordered]
 
 
 def _latency(values: array[float]) -> Latency | None:
@@ -382,7 +383,7 @@ def build_insights(
         distinct_questions=len(current.questions),
         unanswered=top_questions(current.unanswered, TOP_UNANSWERED, QUESTION_TEXT_LIMIT),
         unanswered_total=current.unanswered_total,
-        sources=_ranked(current.sources, TOP_SOURCES),
+        sources=_ranked(current.sources, TOP_SOURCES, SOURCE_TEXT_LIMIT),
         traffic=[
             DayTraffic(day, current.day_requests[index], current.day_unanswered[index])
             for index, day in enumerate(week.days)

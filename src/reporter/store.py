@@ -101,9 +101,16 @@ class AnalyticsReader:
         return [partition for day in days for partition in day_partitions(day, shards)]
 
     def _in_parallel(self, partitions: list[str], read: Callable[[str], list[_T]]) -> Iterator[list[_T]]:
-        """Each partition's items as soon as its Query (all pages) is done; errors propagate."""
+        """Each partition's items as soon as its Query (all pages) is done; errors propagate.
+
+        The first partition is read before the others start: PynamoDB creates its botocore client on first
+        use, and threads that all start cold would each build one (a second or more on a small machine).
+        """
+        if not partitions:
+            return
+        yield read(partitions[0])
         with ThreadPoolExecutor(max_workers=QUERY_WORKERS) as pool:
-            futures = [pool.submit(read, partition) for partition in partitions]
+            futures = [pool.submit(read, partition) for partition in partitions[1:]]
             for future in as_completed(futures):
                 yield future.result()
 
