@@ -1,7 +1,8 @@
 """The `cv-analytics` command line: what an operator runs against moto server or a real AWS account.
 
 One Typer app with a sub-app per area (`report` today); another area adds its own `typer.Typer()` with
-`app.add_typer(...)`. Failures print what is wrong and what would be right, on stderr, and exit with 1.
+`app.add_typer(...)`. Failures print what is wrong and what would be right, on stderr, and exit with 1
+(a malformed option exits with 2, as Click does).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from contract.config import SettingsError, load_settings
 from reporter import marker, service
 from reporter.period import WEEK_FORMAT, ReportWeek, WeekError
 from reporter.settings import ReporterSettings
+from reporter.store import AnalyticsReader
 
 app = typer.Typer(
     name="cv-analytics",
@@ -36,15 +38,8 @@ console = Console()
 errors = Console(stderr=True)
 
 
-class CommandError(Exception):
-    """A failure to report in one sentence: what is wrong, and what to do about it."""
-
-
 def _settings() -> ReporterSettings:
-    try:
-        return load_settings(ReporterSettings)
-    except SettingsError as error:
-        raise CommandError(str(error)) from error
+    return load_settings(ReporterSettings)
 
 
 def _week(text: str | None, settings: ReporterSettings) -> ReportWeek:
@@ -61,17 +56,18 @@ def _where(settings: ReporterSettings) -> str:
 
 
 @contextmanager
-def _failures(settings: ReporterSettings) -> Iterator[None]:
-    """Turn AWS and configuration failures into one readable line and exit code 1."""
+def _failures() -> Iterator[None]:
+    """Turn configuration and AWS failures into one readable message on stderr and exit code 1."""
     try:
         yield
-    except (SettingsError, CommandError) as error:
+    except SettingsError as error:
         errors.print(f"[bold red]error:[/] {error}")
         raise typer.Exit(1) from error
     except marker.ReportInProgressError as error:
         errors.print(f"[bold red]error:[/] {error}; try again later")
         raise typer.Exit(1) from error
     except (PynamoDBException, ClientError, BotoCoreError) as error:
+        settings = load_settings(ReporterSettings)  # it loaded before anything reached AWS
         cause = getattr(error, "cause", None) or error
         errors.print(
             f"[bold red]error:[/] reading or sending through {_where(settings)} failed: {cause}\n"
@@ -116,11 +112,9 @@ def preview(
     ] = Path("report.html"),
 ) -> None:
     """Render a week's email from the configured tables without sending it."""
-    settings = _settings()
-    chosen = _week(week, settings)
-    with _failures(settings):
-        from reporter.store import AnalyticsReader
-
+    with _failures():
+        settings = _settings()
+        chosen = _week(week, settings)
         report = service.prepare(AnalyticsReader(settings), chosen, settings)
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(report.email.html, encoding="utf-8")
@@ -144,9 +138,9 @@ def send(
     ] = False,
 ) -> None:
     """Send a week's email through SES, once: a week already sent is skipped unless --force."""
-    settings = _settings()
-    chosen = _week(week, settings)
-    with _failures(settings):
+    with _failures():
+        settings = _settings()
+        chosen = _week(week, settings)
         outcome = service.run(settings, chosen, force=force)
         console.print(_summary(outcome, {}))
         if outcome.status == service.ALREADY_SENT:

@@ -84,7 +84,9 @@ def put_quarantined(events: list[Quarantined], shards: int) -> None:
 
 def put_pending(count: int, first_seen: int) -> None:
     for index in range(count):
-        InterimRequest(f"pending-{index}", first_seen=first_seen + index, pending_bucket=PENDING_BUCKET).save()
+        InterimRequest(
+            f"pending-{index}", first_seen=first_seen + index, pending_bucket=PENDING_BUCKET
+        ).save()
     InterimRequest("done", first_seen=first_seen, status="correlated").save()  # not in the sparse index
 
 
@@ -103,7 +105,7 @@ def create_dlq(settings: ReporterSettings, messages: int) -> str:
 
 def sent_messages(endpoint_url: str) -> list[Message]:
     """Every raw email moto's SES accepted, parsed."""
-    with urllib.request.urlopen(f"{endpoint_url}/moto-api/data.json", timeout=10) as response:  # noqa: S310
+    with urllib.request.urlopen(f"{endpoint_url}/moto-api/data.json", timeout=10) as response:
         data = json.load(response)
     raw: list[dict[str, Any]] = data.get("ses", {}).get("RawMessage", [])
     return [message_from_bytes(str(item["raw_data"]).encode(), policy=policy.default) for item in raw]

@@ -47,23 +47,53 @@ def _local(day: int, hour: int, minute: int = 0) -> int:
 def week_records() -> list[Request]:
     """Five requests inside the week, two just outside it; spread over shards by request id."""
     inside = [
-        Request("first-hour", "complete", _local(0, 0, 30), session_id="s1", question="Is she on call?",
-                match_type="full", match_score=90, latency_ms=800, model=MODEL, input_tokens=1000,
-                output_tokens=100, sources=("Kubernetes",)),
-        Request("tuesday", "complete", _local(1, 14), session_id="s1", question="Does she know Go?",
-                match_type="none", match_score=5, latency_ms=1200),
+        Request(
+            "first-hour",
+            "complete",
+            _local(0, 0, 30),
+            session_id="s1",
+            question="Is she on call?",
+            match_type="full",
+            match_score=90,
+            latency_ms=800,
+            model=MODEL,
+            input_tokens=1000,
+            output_tokens=100,
+            sources=("Kubernetes",),
+        ),
+        Request(
+            "tuesday",
+            "complete",
+            _local(1, 14),
+            session_id="s1",
+            question="Does she know Go?",
+            match_type="none",
+            match_score=5,
+            latency_ms=1200,
+        ),
         Request("wednesday", "query_only", _local(2, 9), session_id="s2", question="Salary expectations?"),
-        Request("friday", "response_only", _local(4, 18), session_id="s3", match_type="partial",
-                match_score=55),
-        Request("last-hour", "complete", _local(6, 23, 30), session_id="s4", question="Is she on call??",
-                match_type="full", match_score=70, latency_ms=1600, healed=True),
+        Request(
+            "friday", "response_only", _local(4, 18), session_id="s3", match_type="partial", match_score=55
+        ),
+        Request(
+            "last-hour",
+            "complete",
+            _local(6, 23, 30),
+            session_id="s4",
+            question="Is she on call??",
+            match_type="full",
+            match_score=70,
+            latency_ms=1600,
+            healed=True,
+        ),
     ]
     outside = [
         Request("before", "complete", WEEK.start_ms - 30 * 60_000, question="Too early", match_type="full"),
         Request("after", "complete", WEEK.end_ms, question="Too late", match_type="full"),
     ]
-    previous = [Request(f"prev-{n}", "complete", at(2, 12, week=WEEK.previous()), match_type="full")
-                for n in range(4)]
+    previous = [
+        Request(f"prev-{n}", "complete", at(2, 12, week=WEEK.previous()), match_type="full") for n in range(4)
+    ]
     return inside + outside + previous  # fmt: skip
 
 
@@ -143,7 +173,9 @@ def test_two_invocations_send_one_email_and_force_sends_again(
     assert ReportMarker.get("REPORT#2026-W27", "MARKER").attempts == 2
 
 
-def test_a_dry_run_renders_without_sending_or_marking(verified: ReporterSettings, moto_server: MotoServer) -> None:
+def test_a_dry_run_renders_without_sending_or_marking(
+    verified: ReporterSettings, moto_server: MotoServer
+) -> None:
     result = handler.handle({"week": "2026-W27", "dryRun": True}, None)
     assert result["status"] == service.DRY_RUN
     assert result["message_bytes"] > 1000
@@ -151,7 +183,7 @@ def test_a_dry_run_renders_without_sending_or_marking(verified: ReporterSettings
     assert marker.read("2026-W27") is None
 
 
-class _CrashAfterSending(Exception):
+class _CrashAfterSendingError(Exception):
     pass
 
 
@@ -159,11 +191,11 @@ def test_a_crash_between_send_and_marker_sends_again_only_after_the_claim_lapses
     verified: ReporterSettings, moto_server: MotoServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     def crash(*args: Any, **kwargs: Any) -> bool:
-        raise _CrashAfterSending
+        raise _CrashAfterSendingError
 
     with monkeypatch.context() as patch:
         patch.setattr(marker, "mark_sent", crash)
-        with pytest.raises(_CrashAfterSending):
+        with pytest.raises(_CrashAfterSendingError):
             service.run(verified, WEEK, clock=lambda: T0)
     assert len(sent_messages(moto_server.endpoint_url)) == 1
     assert marker.read(str(WEEK)).status == marker.PENDING  # type: ignore[union-attr]
@@ -187,7 +219,9 @@ class _Unreachable(SesMailer):
 
 class _Throttled(SesMailer):
     def send(self, raw: bytes, sender: str, recipients: Any) -> str:
-        raise ClientError({"Error": {"Code": "Throttling", "Message": "Maximum sending rate exceeded."}}, "Send")
+        raise ClientError(
+            {"Error": {"Code": "Throttling", "Message": "Maximum sending rate exceeded."}}, "Send"
+        )
 
 
 def test_a_crash_before_sending_is_retried_and_sends_once(
@@ -214,7 +248,9 @@ def test_throttling_raises_for_a_retry_that_may_send_at_once(
     assert len(sent_messages(moto_server.endpoint_url)) == 1
 
 
-def test_a_permanent_rejection_is_recorded_not_retried(settings: ReporterSettings, moto_server: MotoServer) -> None:
+def test_a_permanent_rejection_is_recorded_not_retried(
+    settings: ReporterSettings, moto_server: MotoServer
+) -> None:
     result = handler.handle({"week": "2026-W27"}, None)  # the sender identity is not verified
     assert result["status"] == service.REJECTED
     assert "MessageRejected" in result["error"]

@@ -27,7 +27,8 @@ WIDTH = 600
 MEASURE = (
     "<script>addEventListener('load', () => {"
     "const e = document.documentElement;"
-    "document.body.setAttribute('data-scroll-width', String(Math.max(e.scrollWidth, document.body.scrollWidth)));"
+    "const width = Math.max(e.scrollWidth, document.body.scrollWidth);"
+    "document.body.setAttribute('data-scroll-width', String(width));"
     "});</script>"
 )
 
@@ -37,7 +38,10 @@ def chromium() -> str:
         found = shutil.which(name)
         if found:
             return found
-    pytest.fail("Chromium is not installed: apt-get install -y --no-install-recommends chromium (see requirements/apt.txt)")
+    pytest.fail(
+        "Chromium is not installed: apt-get install -y --no-install-recommends chromium "
+        "(requirements/apt.txt lists it for CI)"
+    )
 
 
 def _run(*arguments: str) -> str:
@@ -55,7 +59,8 @@ def _run(*arguments: str) -> str:
 def _busy_week() -> list[Request]:
     long_word = "Supercalifragilisticexpialidocious" * 6
     extra = [
-        Request(f"x{n}", "complete", at(n % 7, 10), question=question, match_type="none", sources=(long_word,),
+        Request(f"x{n}", "complete", at(n % 7, 10), question=question, match_type="none",
+                sources=(long_word,),
                 model="@cf/meta/llama-3.3-70b-instruct-fp8-fast", input_tokens=10**6, output_tokens=10**6,
                 country="United Kingdom of Great Britain and Northern Ireland",
                 referer="https://a-very-long-subdomain-name.recruiting-platform.example.com/path")
