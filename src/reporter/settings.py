@@ -45,7 +45,7 @@ class ReporterSettings(AwsSettings):
     )
     report_claim_seconds: int = setting(
         "REPORT_CLAIM_SECONDS",
-        300,
+        60,
         help="how long one attempt owns a week's report before a retry may take over: the Lambda timeout",
     )
     service_name: str = setting(
