@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
+import boto3
 import pytest
 from botocore.exceptions import ClientError, EndpointConnectionError
 
@@ -282,3 +283,23 @@ def test_an_empty_week_still_sends_a_short_email(verified: ReporterSettings, mot
     [message] = sent_messages(moto_server.endpoint_url)
     assert message["Subject"] == "CV chatbot, week 2026-W40: no questions this week"
     assert datetime.now(LONDON).year >= 2026
+
+
+def test_a_day_larger_than_one_query_page_is_read_whole(settings: ReporterSettings) -> None:
+    monday = WEEK.days[0]
+    busy = [
+        Request(f"busy-{n}", "complete", _local(0, 12) + n, question="Padding?", match_type="full")
+        for n in range(450)
+    ]
+    put_requests(busy, 1)  # all in shard 0; each carries 2 KB the reader does not project
+    dynamodb: Any = boto3.client(
+        "dynamodb", region_name=settings.aws_region, endpoint_url=settings.aws_endpoint_url
+    )
+    first_page = dynamodb.query(
+        TableName=settings.analytics_table,
+        KeyConditionExpression="pk = :pk",
+        ExpressionAttributeValues={":pk": {"S": f"DAY#{monday.isoformat()}"}},
+    )
+    assert "LastEvaluatedKey" in first_page  # the partition really spans more than one page
+    read = [record for batch in AnalyticsReader(settings).requests([monday]) for record in batch]
+    assert sum(record.request_id.startswith("busy-") for record in read) == 450
