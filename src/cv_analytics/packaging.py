@@ -38,6 +38,9 @@ PROVIDED_BY_RUNTIME = frozenset({"boto3", "botocore", "s3transfer"})
 # Nothing a handler imports at run time lives here.
 EXCLUDED_PARTS = frozenset({"__pycache__", "tests", "test", "bin"})
 EXCLUDED_SUFFIXES = (".pyc", ".pyo")
+# Install records name the installing interpreter's paths (script shebangs): they would make the zip depend
+# on the machine that built it, and nothing reads them at run time.
+INSTALL_RECORDS = frozenset({"RECORD", "INSTALLER", "REQUESTED", "direct_url.json"})
 ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
 
 
@@ -120,6 +123,8 @@ def cached_dependencies(function: str, platform: Platform, cache_root: Path = DE
 
 
 def _included(relative: Path) -> bool:
+    if relative.parent.name.endswith(".dist-info") and relative.name in INSTALL_RECORDS:
+        return False
     return not (EXCLUDED_PARTS.intersection(relative.parts) or relative.name.endswith(EXCLUDED_SUFFIXES))
 
 
