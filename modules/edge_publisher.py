@@ -23,8 +23,13 @@ class EdgePublisher(Construct):
         super().__init__(scope, id_)
         group = IamGroup(self, "group", name=f"{name}s")
         IamGroupPolicy(
-            self, "send", name=f"{name}-send", group=group.name,
-            policy=policy_json([Statement(sid="SendEvents", actions=["sqs:SendMessage"], resources=[queue_arn])]),
-        )  # fmt: skip
+            self,
+            "send",
+            name=f"{name}-send",
+            group=group.name,
+            policy=policy_json(
+                [Statement(sid="SendEvents", actions=["sqs:SendMessage"], resources=[queue_arn])]
+            ),
+        )
         self.user = IamUser(self, "user", name=name)
         IamUserGroupMembership(self, "membership", user=self.user.name, groups=[group.name])

@@ -50,7 +50,10 @@ class PythonFunction(Construct):
             self, "logs", name=f"/aws/lambda/{spec.name}", retention_in_days=spec.log_retention_days
         )
         self.role = IamRole(
-            self, "role", name=f"{spec.name}-role", assume_role_policy=assume_role_json("lambda.amazonaws.com")
+            self,
+            "role",
+            name=f"{spec.name}-role",
+            assume_role_policy=assume_role_json("lambda.amazonaws.com"),
         )
         own_logs = Statement(
             sid="OwnLogs",
@@ -59,9 +62,12 @@ class PythonFunction(Construct):
             resources=[f"{self.log_group.arn}:*"],
         )
         IamRolePolicy(
-            self, "policy", name=f"{spec.name}-policy", role=self.role.id,
+            self,
+            "policy",
+            name=f"{spec.name}-policy",
+            role=self.role.id,
             policy=policy_json([own_logs, *spec.statements]),
-        )  # fmt: skip
+        )
         self.function = LambdaFunction(
             self,
             "function",

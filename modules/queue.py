@@ -9,7 +9,7 @@ from constructs import Construct
 from contract.resources import QueueSpec, QueueWithDlqSpec
 
 
-def _queue(scope: Construct, id_: str, spec: QueueSpec, **extra: str) -> SqsQueue:
+def _queue(scope: Construct, id_: str, spec: QueueSpec, redrive_policy: str | None = None) -> SqsQueue:
     return SqsQueue(
         scope,
         id_,
@@ -19,7 +19,7 @@ def _queue(scope: Construct, id_: str, spec: QueueSpec, **extra: str) -> SqsQueu
         visibility_timeout_seconds=spec.visibility_timeout_seconds,
         message_retention_seconds=spec.message_retention_seconds,
         sqs_managed_sse_enabled=spec.sqs_managed_sse,
-        **extra,
+        redrive_policy=redrive_policy,
     )
 
 
@@ -29,7 +29,9 @@ class QueueWithDlq(Construct):
     def __init__(self, scope: Construct, id_: str, spec: QueueWithDlqSpec) -> None:
         super().__init__(scope, id_)
         self.dead_letter = _queue(self, "dlq", spec.dead_letter)
-        self.queue = _queue(self, "queue", spec.queue, redrive_policy=spec.redrive_policy(self.dead_letter.arn))
+        self.queue = _queue(
+            self, "queue", spec.queue, redrive_policy=spec.redrive_policy(self.dead_letter.arn)
+        )
         # A separate resource: on the DLQ itself, the allow policy (naming the queue) and the queue's redrive
         # policy (naming the DLQ) would make the two queues depend on each other.
         SqsQueueRedriveAllowPolicy(

@@ -30,12 +30,20 @@ class Schedule(Construct):
     ) -> None:
         super().__init__(scope, id_)
         role = IamRole(
-            self, "role", name=f"{name}-scheduler", assume_role_policy=assume_role_json("scheduler.amazonaws.com")
+            self,
+            "role",
+            name=f"{name}-scheduler",
+            assume_role_policy=assume_role_json("scheduler.amazonaws.com"),
         )
         IamRolePolicy(
-            self, "invoke", name=f"{name}-invoke", role=role.id,
-            policy=policy_json([Statement(sid="InvokeAlias", actions=["lambda:InvokeFunction"], resources=[target_arn])]),
-        )  # fmt: skip
+            self,
+            "invoke",
+            name=f"{name}-invoke",
+            role=role.id,
+            policy=policy_json(
+                [Statement(sid="InvokeAlias", actions=["lambda:InvokeFunction"], resources=[target_arn])]
+            ),
+        )
         self.schedule = SchedulerSchedule(
             self,
             "schedule",

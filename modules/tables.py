@@ -46,13 +46,15 @@ def table_arguments(model: type[Model]) -> dict[str, Any]:
 
 
 class ModelTable(Construct):
-    """On demand, encrypted, with point-in-time recovery; deletion protection where the data matters (prod)."""
+    """On demand, encrypted, point-in-time recovery; deletion protection where the data matters (prod)."""
 
     def __init__(
         self, scope: Construct, id_: str, *, model: type[Model], name: str, deletion_protection: bool
     ) -> None:
         super().__init__(scope, id_)
-        self.index_names = [index["index_name"] for index in table_definition(model)["global_secondary_indexes"]]
+        self.index_names = [
+            index["index_name"] for index in table_definition(model)["global_secondary_indexes"]
+        ]
         self.table = DynamodbTable(
             self,
             "table",

@@ -31,7 +31,8 @@ SKIPPED_CHECKS: dict[str, str] = {
     "processor is bounded by the event source mapping's maximum concurrency, the others run on a schedule.",
     "CKV_AWS_116": "The processor's failed messages go to the queue's DLQ (redrive); scheduled functions are "
     "retried by EventBridge Scheduler and alarm on errors, so a Lambda DLQ would hold nothing useful.",
-    "CKV_AWS_117": "The functions reach only public AWS endpoints; a VPC would need a NAT gateway or interface "
+    "CKV_AWS_117": "The functions reach only public AWS endpoints; a VPC would need a NAT gateway or "
+    "interface "
     "endpoints, dollars a day against a free-tier budget, for no exposure removed.",
     "CKV_AWS_173": "Environment variables hold table names and settings, no secrets; Lambda encrypts them at "
     "rest with its service key.",
@@ -76,11 +77,19 @@ def checkov_executable() -> Path:
         return executable
     print(f"checkov: installing into {CHECKOV_VENV.relative_to(ROOT)} (first run only)", file=sys.stderr)
     venv.create(CHECKOV_VENV, with_pip=True, clear=True)
-    subprocess.run(
-        [str(CHECKOV_VENV / "bin" / "python"), "-m", "pip", "install", "-qq", "--disable-pip-version-check",
-         "-r", str(CHECKOV_LOCK)],
+    subprocess.run(  # noqa: S603 - pip of the checkov virtualenv, arguments built here
+        [
+            str(CHECKOV_VENV / "bin" / "python"),
+            "-m",
+            "pip",
+            "install",
+            "-qq",
+            "--disable-pip-version-check",
+            "-r",
+            str(CHECKOV_LOCK),
+        ],
         check=True,
-    )  # fmt: skip
+    )
     stamp.write_text(_fingerprint(), encoding="utf-8")
     return executable
 
@@ -103,11 +112,25 @@ def run_checkov(stack_dirs: Sequence[Path]) -> CheckovResult:
     executable = checkov_executable()
     environment = {**os.environ, "BC_SKIP_MAPPING": "TRUE", "CHECKOV_RUN_SCA_PACKAGE_SCAN_V2": "false"}
     directories = [arg for stack_dir in stack_dirs for arg in ("-d", str(stack_dir))]
-    completed = subprocess.run(
-        [str(executable), *directories, "--framework", "terraform_json", "-o", "json", "--compact", "--quiet",
-         "--skip-download", "--skip-check", ",".join(sorted(SKIPPED_CHECKS))],
-        capture_output=True, text=True, env=environment, check=False,
-    )  # fmt: skip
+    completed = subprocess.run(  # noqa: S603 - checkov from its own virtualenv
+        [
+            str(executable),
+            *directories,
+            "--framework",
+            "terraform_json",
+            "-o",
+            "json",
+            "--compact",
+            "--quiet",
+            "--skip-download",
+            "--skip-check",
+            ",".join(sorted(SKIPPED_CHECKS)),
+        ],
+        capture_output=True,
+        text=True,
+        env=environment,
+        check=False,
+    )
     if completed.returncode not in (0, 1) or not completed.stdout.strip():
         raise RuntimeError(f"checkov did not run: {completed.stderr[-2000:]}")
     reports = _json_documents(completed.stdout)
@@ -119,7 +142,9 @@ def run_checkov(stack_dirs: Sequence[Path]) -> CheckovResult:
         failed += int(summary.get("failed", 0))
         skipped += int(summary.get("skipped", 0))
         for check in report.get("results", {}).get("failed_checks", []):
-            failures.append(f"{check['file_path']}: {check['check_id']} {check['check_name']} ({check['resource']})")
+            failures.append(
+                f"{check['file_path']}: {check['check_id']} {check['check_name']} ({check['resource']})"
+            )
     return CheckovResult(passed=passed, failed=failed, skipped=skipped, failures=failures)
 
 
@@ -128,8 +153,10 @@ def main(argv: Sequence[str]) -> int:
     result = run_checkov(stack_dirs)
     for failure in result.failures:
         print(f"FAILED {failure}")
-    print(f"checkov: {len(stack_dirs)} stacks, {result.passed} passed, {result.failed} failed, "
-          f"{len(SKIPPED_CHECKS)} checks skipped with reasons in terraform/checkov.py")  # fmt: skip
+    print(
+        f"checkov: {len(stack_dirs)} stacks, {result.passed} passed, {result.failed} failed, "
+        f"{len(SKIPPED_CHECKS)} checks skipped with reasons in terraform/checkov.py"
+    )
     return 1 if result.failed else 0
 
 

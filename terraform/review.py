@@ -140,7 +140,9 @@ def _grants(body: dict[str, Any]) -> set[tuple[str, str]]:
             resources = statement.get("Resource", statement.get("Principal", "*"))
             for action in actions if isinstance(actions, list) else [actions]:
                 for resource in resources if isinstance(resources, list) else [resources]:
-                    grants.add((str(action), json.dumps(resource) if not isinstance(resource, str) else resource))
+                    grants.add(
+                        (str(action), json.dumps(resource) if not isinstance(resource, str) else resource)
+                    )
     return grants
 
 
@@ -169,11 +171,15 @@ def diff_stack(name: str, before: dict[str, Any] | None, after: dict[str, Any] |
         changes = []
         for path in sorted(set(old_flat) | set(new_flat)):
             if old_flat.get(path) != new_flat.get(path):
-                changes.append(f"{path}: {json.dumps(old_flat.get(path))} -> {json.dumps(new_flat.get(path))}")
+                changes.append(
+                    f"{path}: {json.dumps(old_flat.get(path))} -> {json.dumps(new_flat.get(path))}"
+                )
         if changes:
             result.changed[address] = changes
             differing = {p for p in set(old_flat) | set(new_flat) if old_flat.get(p) != new_flat.get(p)}
-            triggers = sorted({_top_attribute(p) for p in differing} & REPLACED_BY.get(address.split(".")[0], set()))
+            triggers = sorted(
+                {_top_attribute(p) for p in differing} & REPLACED_BY.get(address.split(".")[0], set())
+            )
             if triggers:
                 result.replaced[address] = triggers
     for address, body in new.items():
@@ -216,7 +222,9 @@ def report(diffs: Sequence[StackDiff]) -> str:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m terraform.review")
     parser.add_argument("command", choices=("diff", "snapshot"))
-    parser.add_argument("--outdir", type=Path, default=OUTDIR, help="synth output (default terraform/cdktf.out)")
+    parser.add_argument(
+        "--outdir", type=Path, default=OUTDIR, help="synth output (default terraform/cdktf.out)"
+    )
     parser.add_argument("--snapshots", type=Path, default=SNAPSHOT_DIR)
     arguments = parser.parse_args(argv)
     stacks = synthesized(arguments.outdir)

@@ -85,7 +85,9 @@ def fifo_name(base: str) -> str:
     return f"{base}.fifo"
 
 
-def queue_with_dlq(name_prefix: str, *, max_receive_count: int, consumer_timeout_seconds: int) -> QueueWithDlqSpec:
+def queue_with_dlq(
+    name_prefix: str, *, max_receive_count: int, consumer_timeout_seconds: int
+) -> QueueWithDlqSpec:
     """The event queue of one environment (`cv-analytics-dev`, say) and its DLQ.
 
     The queue keeps messages four days (SQS's default; the processor is expected to keep up within minutes);

@@ -87,18 +87,31 @@ def install_dependencies(requirements: Sequence[str], target: Path, platform: Pl
         handle.write("\n".join(requirements) + "\n")
         requirements_file = handle.name
     try:
-        subprocess.run(
+        subprocess.run(  # noqa: S603 - pip of this interpreter, arguments built here
             [
-                sys.executable, "-m", "pip", "install", "-qq", "--disable-pip-version-check", "--root-user-action=ignore",
-                "--no-deps", "--no-compile", "--only-binary=:all:",
-                "--platform", platform.pip_platform,
-                "--python-version", platform.python_version,
-                "--implementation", platform.implementation,
-                "--target", str(target),
-                "-r", requirements_file,
+                sys.executable,
+                "-m",
+                "pip",
+                "install",
+                "-qq",
+                "--disable-pip-version-check",
+                "--root-user-action=ignore",
+                "--no-deps",
+                "--no-compile",
+                "--only-binary=:all:",
+                "--platform",
+                platform.pip_platform,
+                "--python-version",
+                platform.python_version,
+                "--implementation",
+                platform.implementation,
+                "--target",
+                str(target),
+                "-r",
+                requirements_file,
             ],
             check=True,
-        )  # fmt: skip
+        )
     finally:
         Path(requirements_file).unlink()
 
@@ -178,14 +191,19 @@ def sha256_base64(path: Path) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m cv_analytics.packaging", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m cv_analytics.packaging", description=__doc__.splitlines()[0]
+    )
     parser.add_argument("function", choices=FUNCTIONS)
     parser.add_argument("-o", "--output", type=Path, help="zip to write (default dist/<function>.zip)")
     arguments = parser.parse_args(argv)
     os.environ.setdefault("PYTHONDONTWRITEBYTECODE", "1")
     path = build(arguments.function, arguments.output)
     digest = hashlib.sha256(path.read_bytes()).hexdigest()
-    print(f"{path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}: {path.stat().st_size} bytes, sha256 {digest}")
+    print(
+        f"{path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}: "
+        f"{path.stat().st_size} bytes, sha256 {digest}"
+    )
     return 0
 
 

@@ -20,7 +20,9 @@ class ProjectStack(TerraformStack):
     def __init__(self, scope: Construct, env: Environment) -> None:
         super().__init__(scope, env.stack_name(self.kind))
         self.env = env
-        AwsProvider(self, "aws", region=env.region, default_tags=[AwsProviderDefaultTags(tags=env.tags(self.kind))])
+        AwsProvider(
+            self, "aws", region=env.region, default_tags=[AwsProviderDefaultTags(tags=env.tags(self.kind))]
+        )
 
     def use_remote_backend(self) -> None:
         """State in the environment's bucket, encrypted, with S3's native lock file (Terraform 1.10+)."""

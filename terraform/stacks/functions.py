@@ -18,13 +18,13 @@ from cdktn import DataTerraformRemoteStateS3
 from cdktn_provider_aws.data_aws_caller_identity import DataAwsCallerIdentity
 from cdktn_provider_aws.lambda_event_source_mapping import LambdaEventSourceMapping
 from constructs import Construct
+from modules.policy import Statement
+from modules.python_function import FunctionSpec, PythonFunction
+from modules.schedule import Schedule
 
 from contract.config import as_environment, environment_variables, load_settings
 from contract.resources import EVENT_SOURCE
 from contract.tables import PendingIndex
-from modules.policy import Statement
-from modules.python_function import FunctionSpec, PythonFunction
-from modules.schedule import Schedule
 from processor.settings import ProcessorSettings
 from reporter.settings import ReporterSettings
 from terraform.environment import ROOT, Environment, FunctionConfig
@@ -44,8 +44,10 @@ TABLE_WRITE_ACTIONS = (
 )
 
 
-def function_environment(settings_class: type[Any], config: FunctionConfig, infra: Mapping[str, str]) -> dict[str, str]:
-    """The Lambda's variables: the settings the handler reads, from the environment file and the infra outputs.
+def function_environment(
+    settings_class: type[Any], config: FunctionConfig, infra: Mapping[str, str]
+) -> dict[str, str]:
+    """The Lambda's variables: the settings its handler reads, from the environment file and infra outputs.
 
     A variable in the environment file that the settings class does not read is an error, not ignored.
     """
@@ -80,9 +82,16 @@ class FunctionStack(ProjectStack):
         }
 
     def function(
-        self, id_: str, *, name: str, handler: str, config: FunctionConfig, settings_class: type[Any],
-        statements: list[Statement], description: str,
-    ) -> PythonFunction:  # fmt: skip
+        self,
+        id_: str,
+        *,
+        name: str,
+        handler: str,
+        config: FunctionConfig,
+        settings_class: type[Any],
+        statements: list[Statement],
+        description: str,
+    ) -> PythonFunction:
         zip_path = DIST / f"{self.kind}.zip"
         return PythonFunction(
             self,

@@ -1,16 +1,16 @@
-"""infra-<env>: the queue and DLQ, the two tables, alarms and the edge publisher; outputs for the functions."""
+"""infra-<env>: queue and DLQ, the two tables, alarms and the edge publisher; outputs for the functions."""
 
 from __future__ import annotations
 
 from cdktn import TerraformOutput
 from constructs import Construct
-
-from contract.resources import queue_with_dlq, table_names
-from contract.tables import AnalyticsItem, InterimRequest
 from modules.alarms import AlarmSpec, AlertTopic
 from modules.edge_publisher import EdgePublisher
 from modules.queue import QueueWithDlq
 from modules.tables import ModelTable
+
+from contract.resources import queue_with_dlq, table_names
+from contract.tables import AnalyticsItem, InterimRequest
 from terraform.environment import Environment
 from terraform.stacks.base import ProjectStack
 
@@ -46,17 +46,25 @@ class InfraStack(ProjectStack):
         )
         names = table_names(prefix)
         interim = ModelTable(
-            self, "query-events", model=InterimRequest, name=names["QUERY_EVENTS_TABLE"],
+            self,
+            "query-events",
+            model=InterimRequest,
+            name=names["QUERY_EVENTS_TABLE"],
             deletion_protection=env.deletion_protection,
-        )  # fmt: skip
+        )
         analytics = ModelTable(
-            self, "analytics", model=AnalyticsItem, name=names["ANALYTICS_TABLE"],
+            self,
+            "analytics",
+            model=AnalyticsItem,
+            name=names["ANALYTICS_TABLE"],
             deletion_protection=env.deletion_protection,
-        )  # fmt: skip
+        )
         alerts = AlertTopic(self, "alerts", name=f"{prefix}-alerts", email=env.alert_email)
         for spec in self.alarm_specs(queues):
             alerts.alarm(spec)
-        publisher = EdgePublisher(self, "edge-publisher", name=f"{prefix}-edge-publisher", queue_arn=queues.queue.arn)
+        publisher = EdgePublisher(
+            self, "edge-publisher", name=f"{prefix}-edge-publisher", queue_arn=queues.queue.arn
+        )
 
         values = {
             "queue_arn": queues.queue.arn,

@@ -27,8 +27,8 @@ from cdktn_provider_aws.s3_bucket_server_side_encryption_configuration import (
 )
 from cdktn_provider_aws.s3_bucket_versioning import S3BucketVersioningA
 from constructs import Construct
-
 from modules.policy import Statement, policy_json
+
 from terraform.environment import TERRAFORM_DIR, Environment
 from terraform.stacks.base import ProjectStack
 
@@ -45,9 +45,13 @@ class StateStack(ProjectStack):
         state_file = BOOTSTRAP_STATE_DIR / f"{self.env.stack_name(self.kind)}.tfstate"
         LocalBackend(self, path=os.path.relpath(state_file, stack_dir))
         bucket = S3Bucket(self, "bucket", bucket=env.state_bucket)
-        S3BucketVersioningA(self, "versioning", bucket=bucket.id, versioning_configuration={"status": "Enabled"})
+        S3BucketVersioningA(
+            self, "versioning", bucket=bucket.id, versioning_configuration={"status": "Enabled"}
+        )
         S3BucketServerSideEncryptionConfigurationA(
-            self, "encryption", bucket=bucket.id,
+            self,
+            "encryption",
+            bucket=bucket.id,
             rule=[
                 S3BucketServerSideEncryptionConfigurationRuleA(
                     apply_server_side_encryption_by_default=(
@@ -58,11 +62,16 @@ class StateStack(ProjectStack):
                     bucket_key_enabled=True,
                 )
             ],
-        )  # fmt: skip
+        )
         S3BucketPublicAccessBlock(
-            self, "public-access", bucket=bucket.id,
-            block_public_acls=True, block_public_policy=True, ignore_public_acls=True, restrict_public_buckets=True,
-        )  # fmt: skip
+            self,
+            "public-access",
+            bucket=bucket.id,
+            block_public_acls=True,
+            block_public_policy=True,
+            ignore_public_acls=True,
+            restrict_public_buckets=True,
+        )
         S3BucketLifecycleConfiguration(
             self,
             "lifecycle",
@@ -78,7 +87,9 @@ class StateStack(ProjectStack):
                         )
                     ],
                     abort_incomplete_multipart_upload=[
-                        S3BucketLifecycleConfigurationRuleAbortIncompleteMultipartUpload(days_after_initiation=7)
+                        S3BucketLifecycleConfigurationRuleAbortIncompleteMultipartUpload(
+                            days_after_initiation=7
+                        )
                     ],
                 )
             ],

@@ -1,4 +1,4 @@
-"""One synth per session, shared by every infra test: it needs the zips, built once from the dependency cache."""
+"""One synth per session, shared by every infra test; it needs the zips, built from the dependency cache."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from terraform.environment import OUTDIR, environment_names
 
 from cv_analytics import packaging
-from terraform.environment import OUTDIR, environment_names
 
 
 @dataclass(frozen=True)
@@ -37,7 +37,10 @@ def synth(lambda_zips: dict[str, Path]) -> Synth:
     from terraform.app import build_app
 
     build_app(outdir=OUTDIR).synth()
-    raw = {path.parent.name: path.read_text(encoding="utf-8") for path in (OUTDIR / "stacks").glob("*/cdk.tf.json")}
+    raw = {
+        path.parent.name: path.read_text(encoding="utf-8")
+        for path in (OUTDIR / "stacks").glob("*/cdk.tf.json")
+    }
     return Synth(outdir=OUTDIR, raw=raw)
 
 

@@ -41,7 +41,9 @@ def test_the_same_source_gives_the_same_zip_even_with_a_fresh_dependency_install
 
 
 @pytest.mark.parametrize("function", packaging.FUNCTIONS)
-def test_zip_holds_the_code_and_its_lambda_dependencies_only(lambda_zips: dict[str, Path], function: str) -> None:
+def test_zip_holds_the_code_and_its_lambda_dependencies_only(
+    lambda_zips: dict[str, Path], function: str
+) -> None:
     with zipfile.ZipFile(lambda_zips[function]) as archive:
         names = archive.namelist()
         infos = archive.infolist()
@@ -86,8 +88,12 @@ def test_handler_imports_in_a_clean_virtualenv_with_only_the_zip(function: str, 
     )
     environment = {k: v for k, v in os.environ.items() if k not in {"PYTHONPATH", "VIRTUAL_ENV"}}
     completed = subprocess.run(
-        [str(clean / "bin" / "python"), "-c", probe], capture_output=True, text=True, cwd=tmp_path, env=environment,
+        [str(clean / "bin" / "python"), "-c", probe],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env=environment,
         check=False,
-    )  # fmt: skip
+    )
     assert completed.returncode == 0, completed.stderr
     assert completed.stdout.strip() == module

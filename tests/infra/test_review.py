@@ -11,15 +11,21 @@ from pathlib import Path
 from terraform.checkov import SKIPPED_CHECKS, run_checkov
 from terraform.environment import ROOT
 from terraform.review import committed, render, synthesized
+
 from tests.infra.conftest import Synth
 
 
 def test_committed_snapshots_are_fresh(synth: Synth) -> None:
     current = synthesized(synth.outdir)
     snapshots = committed()
-    assert sorted(snapshots) == sorted(current), "stacks were added or removed: run `task snapshot` and commit"
+    assert sorted(snapshots) == sorted(current), (
+        "stacks were added or removed: run `task snapshot` and commit"
+    )
     stale = [name for name in current if render(current[name]) != render(snapshots[name])]
-    assert not stale, f"the synthesized Terraform of {', '.join(stale)} changed: review `task diff`, then run `task snapshot` and commit"
+    assert not stale, (
+        f"the synthesized Terraform of {', '.join(stale)} changed: "
+        "review `task diff`, then run `task snapshot` and commit"
+    )
 
 
 def test_checkov_finds_no_failed_check(synth: Synth) -> None:
@@ -33,12 +39,26 @@ def test_checkov_finds_no_failed_check(synth: Synth) -> None:
 
 def _diff(snapshot_dir: Path, synth: Synth) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "terraform.review", "diff", "--outdir", str(synth.outdir), "--snapshots", str(snapshot_dir)],
-        capture_output=True, text=True, cwd=ROOT, check=False,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "terraform.review",
+            "diff",
+            "--outdir",
+            str(synth.outdir),
+            "--snapshots",
+            str(snapshot_dir),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        check=False,
+    )
 
 
-def test_diff_reports_a_table_key_change_as_a_replacement_and_a_wider_policy(synth: Synth, tmp_path: Path) -> None:
+def test_diff_reports_a_table_key_change_as_a_replacement_and_a_wider_policy(
+    synth: Synth, tmp_path: Path
+) -> None:
     snapshots = committed()
     unchanged = _diff(_write(tmp_path / "same", snapshots), synth)
     assert unchanged.returncode == 0, unchanged.stdout
@@ -60,9 +80,12 @@ def test_diff_reports_a_table_key_change_as_a_replacement_and_a_wider_policy(syn
     assert changed.returncode == 2
     out = changed.stdout
     assert f"! REPLACED aws_dynamodb_table.{table_id} (destroyed and recreated: hash_key changed)" in out
-    assert f'hash_key: "id" -> "request_id"' in out
+    assert 'hash_key: "id" -> "request_id"' in out
     assert f"! IAM WIDENED aws_iam_role_policy.{policy_id}" in out
-    assert "+ Allow dynamodb:DeleteItem on ${data.terraform_remote_state.infra.outputs.query_events_table_arn}" in out
+    assert (
+        "+ Allow dynamodb:DeleteItem on ${data.terraform_remote_state.infra.outputs.query_events_table_arn}"
+        in out
+    )
     assert "+ added    aws_scheduler_schedule." in out
     assert "3 of 8 stacks differ" in out
 

@@ -13,13 +13,13 @@ from cdktn_provider_aws.lambda_event_source_mapping import LambdaEventSourceMapp
 from cdktn_provider_aws.lambda_function import LambdaFunction
 from cdktn_provider_aws.scheduler_schedule import SchedulerSchedule
 from cdktn_provider_aws.sqs_queue import SqsQueue
+from terraform.environment import STACK_KINDS, Environment
 
 from contract.config import environment_variables
 from contract.resources import EVENT_SOURCE, FOURTEEN_DAYS_SECONDS, queue_with_dlq, table_names
 from contract.tables import AnalyticsItem, InterimRequest, table_definition
 from processor.settings import ProcessorSettings
 from reporter.settings import ReporterSettings
-from terraform.environment import STACK_KINDS, Environment
 from tests.infra.conftest import Synth
 
 ENVIRONMENTS = ("dev", "prod")
@@ -39,7 +39,9 @@ def _policies(stack: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
 def test_fifo_queue_redrives_to_a_fifo_dlq_after_max_receive_count(synth: Synth, env_name: str) -> None:
     env = Environment.load(env_name)
     spec = queue_with_dlq(
-        env.name_prefix, max_receive_count=env.max_receive_count, consumer_timeout_seconds=env.processor.timeout_seconds
+        env.name_prefix,
+        max_receive_count=env.max_receive_count,
+        consumer_timeout_seconds=env.processor.timeout_seconds,
     )
     infra = synth.raw[f"infra-{env_name}"]
     for queue in (spec.queue, spec.dead_letter):
@@ -54,12 +56,18 @@ def test_fifo_queue_redrives_to_a_fifo_dlq_after_max_receive_count(synth: Synth,
                 "visibility_timeout_seconds": env.processor.timeout_seconds * 6,
             },
         )
-    queues = {body["name"]: (name, body) for name, body in synth.resources(f"infra-{env_name}", "aws_sqs_queue").items()}
+    queues = {
+        body["name"]: (name, body)
+        for name, body in synth.resources(f"infra-{env_name}", "aws_sqs_queue").items()
+    }
     dlq_id, dlq = queues[spec.dead_letter.name]
     assert dlq["message_retention_seconds"] == FOURTEEN_DAYS_SECONDS
-    queue_id, queue = queues[spec.queue.name]
-    redrive = json.loads(queue["redrive_policy"])
-    assert redrive == {"deadLetterTargetArn": f"${{aws_sqs_queue.{dlq_id}.arn}}", "maxReceiveCount": env.max_receive_count}
+    queue_id, main_queue = queues[spec.queue.name]
+    redrive = json.loads(main_queue["redrive_policy"])
+    assert redrive == {
+        "deadLetterTargetArn": f"${{aws_sqs_queue.{dlq_id}.arn}}",
+        "maxReceiveCount": env.max_receive_count,
+    }
     (allow,) = synth.resources(f"infra-{env_name}", "aws_sqs_queue_redrive_allow_policy").values()
     assert allow["queue_url"] == f"${{aws_sqs_queue.{dlq_id}.url}}"
     assert json.loads(allow["redrive_allow_policy"]) == {
@@ -72,9 +80,14 @@ def test_fifo_queue_redrives_to_a_fifo_dlq_after_max_receive_count(synth: Synth,
 def test_tables_are_exactly_what_the_models_say(synth: Synth, env_name: str) -> None:
     env = Environment.load(env_name)
     names = table_names(env.name_prefix)
-    tables = {body["name"]: body for body in synth.resources(f"infra-{env_name}", "aws_dynamodb_table").values()}
+    tables = {
+        body["name"]: body for body in synth.resources(f"infra-{env_name}", "aws_dynamodb_table").values()
+    }
     assert set(tables) == set(names.values())
-    for model, name in ((InterimRequest, names["QUERY_EVENTS_TABLE"]), (AnalyticsItem, names["ANALYTICS_TABLE"])):
+    for model, name in (
+        (InterimRequest, names["QUERY_EVENTS_TABLE"]),
+        (AnalyticsItem, names["ANALYTICS_TABLE"]),
+    ):
         definition = table_definition(model)
         table = tables[name]
         keys = {k["key_type"]: k["attribute_name"] for k in definition["key_schema"]}
@@ -118,7 +131,9 @@ def test_no_allow_statement_grants_a_wildcard_action_or_resource(synth: Synth) -
             for statement in document["Statement"]:
                 if statement["Effect"] != "Allow":
                     continue  # a Deny (the state bucket's TLS-only rule) narrows access
-                actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+                actions = (
+                    statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+                )
                 assert all("*" not in action for action in actions), f"{name} {where}: {actions}"
                 for resource in statement.get("Resource", []):
                     checked += 1
@@ -132,7 +147,9 @@ def test_no_allow_statement_grants_a_wildcard_action_or_resource(synth: Synth) -
 def test_edge_publisher_may_only_send_to_the_queue(synth: Synth) -> None:
     (policy,) = synth.resources("infra-dev", "aws_iam_group_policy").values()
     (statement,) = json.loads(policy["policy"])["Statement"]
-    (queue_id,) = [k for k, v in synth.resources("infra-dev", "aws_sqs_queue").items() if "dlq" not in v["name"]]
+    (queue_id,) = [
+        k for k, v in synth.resources("infra-dev", "aws_sqs_queue").items() if "dlq" not in v["name"]
+    ]
     assert statement["Action"] == ["sqs:SendMessage"]
     assert statement["Resource"] == [f"${{aws_sqs_queue.{queue_id}.arn}}"]
     assert not synth.resources("infra-dev", "aws_iam_access_key"), "the secret would land in the state file"
@@ -180,7 +197,9 @@ def test_state_lives_in_one_bucket_per_environment_and_functions_read_infra_remo
     infra_outputs = synth.stack(f"infra-{env_name}")["output"]
     for kind in ("processor", "reporter"):
         text = synth.raw[f"{kind}-{env_name}"]
-        for output in {part.split("}")[0] for part in text.split("data.terraform_remote_state.infra.outputs.")[1:]}:
+        for output in {
+            part.split("}")[0] for part in text.split("data.terraform_remote_state.infra.outputs.")[1:]
+        }:
             assert output in infra_outputs, f"{kind} reads {output}, which infra does not output"
 
 
@@ -197,22 +216,32 @@ def test_each_function_gets_exactly_the_variables_its_settings_read(
 ) -> None:
     for env_name in ENVIRONMENTS:
         env = Environment.load(env_name)
-        functions = {f["function_name"]: f for f in synth.resources(f"{stack}-{env_name}", "aws_lambda_function").values()}
+        functions = {
+            f["function_name"]: f
+            for f in synth.resources(f"{stack}-{env_name}", "aws_lambda_function").values()
+        }
         body = functions[env.function_name(function)]
         assert sorted(body["environment"]["variables"]) == sorted(environment_variables(settings_class))
         assert CdkTesting.to_have_resource_with_properties(
             synth.raw[f"{stack}-{env_name}"],
             LambdaFunction.TF_RESOURCE_TYPE,
-            {"function_name": env.function_name(function), "handler": handler, "runtime": "python3.12",
-             "architectures": ["arm64"], "publish": True},
-        )  # fmt: skip
+            {
+                "function_name": env.function_name(function),
+                "handler": handler,
+                "runtime": "python3.12",
+                "architectures": ["arm64"],
+                "publish": True,
+            },
+        )
         assert CdkTesting.to_have_resource_with_properties(
             synth.raw[f"{stack}-{env_name}"], LambdaAlias.TF_RESOURCE_TYPE, {"name": "live"}
         )
 
 
 def test_processor_consumes_the_queue_through_its_live_alias(synth: Synth) -> None:
-    (alias_id,) = [k for k, v in synth.resources("processor-dev", "aws_lambda_alias").items() if "sweep" not in k]
+    (alias_id,) = [
+        k for k, v in synth.resources("processor-dev", "aws_lambda_alias").items() if "sweep" not in k
+    ]
     assert CdkTesting.to_have_resource_with_properties(
         synth.raw["processor-dev"],
         LambdaEventSourceMapping.TF_RESOURCE_TYPE,
