@@ -13,8 +13,8 @@ from collections.abc import Sequence
 from typing import Any
 
 import boto3
-from modules.python_function import LIVE_ALIAS
 
+from modules.python_function import LIVE_ALIAS
 from terraform.environment import Environment
 
 FUNCTIONS_OF_PACKAGE = {"processor": ("processor", "sweep"), "reporter": ("reporter",)}

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from typing import Any
 
 FOURTEEN_DAYS_SECONDS = 14 * 24 * 60 * 60
 FOUR_DAYS_SECONDS = 4 * 24 * 60 * 60
@@ -30,9 +31,12 @@ class QueueSpec:
     content_based_deduplication: bool = False
     sqs_managed_sse: bool = True
 
-    def attributes(self) -> dict[str, str]:
-        """The attributes of CreateQueue (what the local runtime sends to moto)."""
-        attributes = {
+    def attributes(self) -> dict[Any, str]:
+        """The attributes of CreateQueue (what the local runtime sends to moto).
+
+        Keys are typed `Any` so boto3-stubs, which types them as literal attribute names, accepts them.
+        """
+        attributes: dict[Any, str] = {
             "VisibilityTimeout": str(self.visibility_timeout_seconds),
             "MessageRetentionPeriod": str(self.message_retention_seconds),
             "SqsManagedSseEnabled": "true" if self.sqs_managed_sse else "false",

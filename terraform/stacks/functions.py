@@ -18,13 +18,13 @@ from cdktn import DataTerraformRemoteStateS3
 from cdktn_provider_aws.data_aws_caller_identity import DataAwsCallerIdentity
 from cdktn_provider_aws.lambda_event_source_mapping import LambdaEventSourceMapping
 from constructs import Construct
-from modules.policy import Statement
-from modules.python_function import FunctionSpec, PythonFunction
-from modules.schedule import Schedule
 
 from contract.config import as_environment, environment_variables, load_settings
 from contract.resources import EVENT_SOURCE
 from contract.tables import PendingIndex
+from modules.policy import Statement
+from modules.python_function import FunctionSpec, PythonFunction
+from modules.schedule import Schedule
 from processor.settings import ProcessorSettings
 from reporter.settings import ReporterSettings
 from terraform.environment import ROOT, Environment, FunctionConfig

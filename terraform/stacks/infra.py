@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from cdktn import TerraformOutput
 from constructs import Construct
+
+from contract.resources import queue_with_dlq, table_names
+from contract.tables import AnalyticsItem, InterimRequest
 from modules.alarms import AlarmSpec, AlertTopic
 from modules.edge_publisher import EdgePublisher
 from modules.queue import QueueWithDlq
 from modules.tables import ModelTable
-
-from contract.resources import queue_with_dlq, table_names
-from contract.tables import AnalyticsItem, InterimRequest
 from terraform.environment import Environment
 from terraform.stacks.base import ProjectStack
 

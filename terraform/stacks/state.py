@@ -27,8 +27,8 @@ from cdktn_provider_aws.s3_bucket_server_side_encryption_configuration import (
 )
 from cdktn_provider_aws.s3_bucket_versioning import S3BucketVersioningA
 from constructs import Construct
-from modules.policy import Statement, policy_json
 
+from modules.policy import Statement, policy_json
 from terraform.environment import TERRAFORM_DIR, Environment
 from terraform.stacks.base import ProjectStack
 

@@ -8,9 +8,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from terraform.environment import OUTDIR, environment_names
 
 from cv_analytics import packaging
+from terraform.environment import OUTDIR, environment_names
 
 
 @dataclass(frozen=True)

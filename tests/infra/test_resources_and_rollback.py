@@ -1,4 +1,4 @@
-"""The plain specs the local runtime shares with the stacks, the settings-to-environment rule, and rollback."""
+"""The specs the local runtime shares with the stacks, the settings-to-environment rule, and rollback."""
 
 from __future__ import annotations
 

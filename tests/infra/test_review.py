@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -11,7 +12,6 @@ from pathlib import Path
 from terraform.checkov import SKIPPED_CHECKS, run_checkov
 from terraform.environment import ROOT
 from terraform.review import committed, render, synthesized
-
 from tests.infra.conftest import Synth
 
 
@@ -76,8 +76,18 @@ def test_diff_reports_a_table_key_change_as_a_replacement_and_a_wider_policy(
     policies[policy_id]["policy"] = json.dumps(document)
     del before["reporter-dev"]["resource"]["aws_scheduler_schedule"]
 
-    changed = _diff(_write(tmp_path / "before", before), synth)
-    assert changed.returncode == 2
+    # Through the pipeline itself: `task -x` passes the diff's exit code on (plain `task` makes it 201).
+    bin_dir = Path(sys.executable).parent
+    snapshot_dir = _write(tmp_path / "before", before)
+    changed = subprocess.run(
+        [str(bin_dir / "task"), "-x", "diff", f"SNAPSHOTS={snapshot_dir}"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env={**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}"},
+        check=False,
+    )
+    assert changed.returncode == 2, changed.stderr
     out = changed.stdout
     assert f"! REPLACED aws_dynamodb_table.{table_id} (destroyed and recreated: hash_key changed)" in out
     assert 'hash_key: "id" -> "request_id"' in out

@@ -13,13 +13,13 @@ from cdktn_provider_aws.lambda_event_source_mapping import LambdaEventSourceMapp
 from cdktn_provider_aws.lambda_function import LambdaFunction
 from cdktn_provider_aws.scheduler_schedule import SchedulerSchedule
 from cdktn_provider_aws.sqs_queue import SqsQueue
-from terraform.environment import STACK_KINDS, Environment
 
 from contract.config import environment_variables
 from contract.resources import EVENT_SOURCE, FOURTEEN_DAYS_SECONDS, queue_with_dlq, table_names
 from contract.tables import AnalyticsItem, InterimRequest, table_definition
 from processor.settings import ProcessorSettings
 from reporter.settings import ReporterSettings
+from terraform.environment import STACK_KINDS, Environment
 from tests.infra.conftest import Synth
 
 ENVIRONMENTS = ("dev", "prod")
