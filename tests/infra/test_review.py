@@ -9,6 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from terraform.checkov import SKIPPED_CHECKS, run_checkov
 from terraform.environment import ROOT
 from terraform.review import committed, render, synthesized
@@ -28,6 +30,8 @@ def test_committed_snapshots_are_fresh(synth: Synth) -> None:
     )
 
 
+# The first run on a fresh machine installs checkov's virtualenv (about two minutes) inside this test.
+@pytest.mark.timeout(900)
 def test_checkov_finds_no_failed_check(synth: Synth) -> None:
     stack_dirs = sorted(path for path in (synth.outdir / "stacks").iterdir() if path.is_dir())
     result = run_checkov(stack_dirs)
