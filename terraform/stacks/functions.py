@@ -91,7 +91,9 @@ class FunctionStack(ProjectStack):
         settings_class: type[Any],
         statements: list[Statement],
         description: str,
+        derived: Mapping[str, str] | None = None,
     ) -> PythonFunction:
+        """One function from the stack's zip; `derived` settings follow from other configuration."""
         zip_path = DIST / f"{self.kind}.zip"
         return PythonFunction(
             self,
@@ -105,7 +107,9 @@ class FunctionStack(ProjectStack):
                 timeout_seconds=config.timeout_seconds,
                 architecture=config.architecture,
                 log_retention_days=self.env.log_retention_days,
-                environment=function_environment(settings_class, config, self.table_env),
+                environment=function_environment(
+                    settings_class, config, {**self.table_env, **(derived or {})}
+                ),
                 statements=statements,
                 description=description,
             ),
@@ -215,6 +219,8 @@ class ReporterStack(FunctionStack):
             settings_class=ReporterSettings,
             statements=statements,
             description="Sends the weekly analytics report by e-mail.",
+            # An attempt owns the week's report for as long as it can run; a retry after that may send.
+            derived={"REPORT_CLAIM_SECONDS": str(env.reporter.timeout_seconds)},
         )
         Schedule(
             self,

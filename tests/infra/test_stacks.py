@@ -238,6 +238,18 @@ def test_each_function_gets_exactly_the_variables_its_settings_read(
         )
 
 
+@pytest.mark.parametrize("env_name", ENVIRONMENTS)
+def test_a_report_attempt_owns_its_week_for_exactly_the_reporters_timeout(
+    synth: Synth, env_name: str
+) -> None:
+    """Shorter, and a slow attempt could be overtaken by a retry that sends again; longer delays retries."""
+    env = Environment.load(env_name)
+    functions = synth.resources(f"reporter-{env_name}", "aws_lambda_function").values()
+    (reporter,) = [f for f in functions if f["function_name"] == env.function_name("reporter")]
+    variables = reporter["environment"]["variables"]
+    assert variables["REPORT_CLAIM_SECONDS"] == str(reporter["timeout"]) == str(env.reporter.timeout_seconds)
+
+
 def test_processor_consumes_the_queue_through_its_live_alias(synth: Synth) -> None:
     (alias_id,) = [
         k for k, v in synth.resources("processor-dev", "aws_lambda_alias").items() if "sweep" not in k
