@@ -1,0 +1,133 @@
+"""Lambda entry points: `handle` for the SQS FIFO event source mapping, `sweep` for the orphan schedule.
+
+Thin on purpose: settings, tables, logger and metrics are set up once per cold start, and each entry point
+only adapts Lambda's event to the correlator (`processor.service`) and counts what it did.
+
+Metrics (EMF, namespace POWERTOOLS_METRICS_NAMESPACE): `Received` counts every delivery of every message
+(redeliveries included); `Completed`, `Orphaned`, `Healed` and `Quarantined` count records at the moment
+their conditional write succeeds, so a retry never counts one twice; `DuplicatesIgnored` counts deliveries
+that changed nothing.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.batch import SqsFifoPartialProcessor, process_partial_response
+from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+
+from contract.config import load_settings
+from contract.tables import bind_tables
+from processor.repository import Repository
+from processor.service import Correlator, Message, Outcome
+from processor.settings import ProcessorSettings
+
+# Stop the sweep this long before the Lambda times out; the next run carries on from the oldest item.
+SWEEP_TIME_MARGIN_MS = 10_000
+
+METRIC_OF_OUTCOME = {
+    Outcome.COMPLETED: "Completed",
+    Outcome.ORPHANED: "Orphaned",
+    Outcome.HEALED: "Healed",
+    Outcome.QUARANTINED: "Quarantined",
+    Outcome.DUPLICATE: "DuplicatesIgnored",
+}
+
+
+def now_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+def configure(settings: ProcessorSettings) -> Correlator:
+    """Bind the tables and build the correlator (at cold start, and again when tests change settings)."""
+    global _settings, _correlator
+    bind_tables(settings)
+    _settings = settings
+    _correlator = Correlator(
+        Repository(interim_ttl_seconds=settings.interim_ttl_seconds),
+        shards=settings.analytics_write_shards,
+        clock=now_ms,
+    )
+    return _correlator
+
+
+_settings = load_settings(ProcessorSettings)
+logger = Logger(service=_settings.service_name, level=_settings.log_level)
+metrics = Metrics(namespace=_settings.metrics_namespace, service=_settings.service_name)
+_batch = SqsFifoPartialProcessor(skip_group_on_error=True)
+_correlator = configure(_settings)
+
+
+def _count(outcome: Outcome) -> None:
+    name = METRIC_OF_OUTCOME.get(outcome)
+    if name is not None:
+        metrics.add_metric(name=name, unit=MetricUnit.Count, value=1)
+
+
+def _process_record(record: SQSRecord) -> str:
+    """Process one message; a poison message returns normally (acknowledged), a transient error raises."""
+    metrics.add_metric(name="Received", unit=MetricUnit.Count, value=1)
+    message = Message(record.message_id, record.body, record.attributes.message_group_id)
+    result = _correlator.process(message)
+    _count(result.outcome)
+    if result.problem is not None:
+        logger.warning(
+            "quarantined a message that breaks the event contract",
+            message_id=record.message_id,
+            message_group_id=message.group_id,
+            path=result.problem.path,
+            reason=result.problem.reason,
+            first_time=result.outcome is Outcome.QUARANTINED,
+        )
+    elif result.event is not None:
+        logger.debug(
+            "processed an event",
+            request_id=result.event.request_id,
+            session_id=result.event.session_id,
+            event_type=result.event.event_type,
+            outcome=result.outcome.value,
+        )
+        if result.outcome is Outcome.HEALED:
+            logger.info("healed an orphan into a complete record", request_id=result.event.request_id)
+    return result.outcome.value
+
+
+@metrics.log_metrics
+@logger.inject_lambda_context
+def handle(event: dict[str, Any], context: Any) -> PartialItemFailureResponse:
+    """SQS FIFO batch -> `{"batchItemFailures": [...]}`; a failure skips the rest of its message group only."""
+    return process_partial_response(
+        event=event, record_handler=_process_record, processor=_batch, context=context
+    )
+
+
+@metrics.log_metrics
+@logger.inject_lambda_context
+def sweep(event: dict[str, Any], context: Any) -> dict[str, int]:
+    """Record every request pending longer than ORPHAN_AFTER_SECONDS: an orphan, or complete if it can be.
+
+    Items come from the sparse pending index, oldest first. A failing item does not stop the others; the run
+    raises at the end so the failure shows (and the scheduler's retry, being idempotent, is harmless).
+    """
+    cutoff = now_ms() - _settings.orphan_after_seconds * 1000
+    counts = {outcome.value: 0 for outcome in Outcome} | {"failed": 0}
+    for state in _correlator.store.pending_before(cutoff):
+        if context is not None and context.get_remaining_time_in_millis() < SWEEP_TIME_MARGIN_MS:
+            logger.info("sweep stopped early to finish before the timeout", **counts)
+            break
+        try:
+            outcome = _correlator.record_orphan(state)
+        except Exception:
+            counts["failed"] += 1
+            logger.exception("could not sweep a pending request", request_id=state.request_id)
+            continue
+        counts[outcome.value] += 1
+        _count(outcome)
+    logger.info("sweep finished", **counts)
+    if counts["failed"]:
+        raise RuntimeError(f"{counts['failed']} pending requests could not be swept; see the log")
+    return counts
