@@ -12,6 +12,7 @@ that changed nothing.
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
@@ -42,24 +43,31 @@ def now_ms() -> int:
     return time.time_ns() // 1_000_000
 
 
-def configure(settings: ProcessorSettings) -> Correlator:
-    """Bind the tables and build the correlator (at cold start, and again when tests change settings)."""
-    global _settings, _correlator
+@dataclass
+class Runtime:
+    """What a cold start sets up once and every invocation reuses."""
+
+    settings: ProcessorSettings
+    correlator: Correlator
+
+
+def _build(settings: ProcessorSettings) -> Runtime:
     bind_tables(settings)
-    _settings = settings
-    _correlator = Correlator(
-        Repository(interim_ttl_seconds=settings.interim_ttl_seconds),
-        shards=settings.analytics_write_shards,
-        clock=now_ms,
-    )
-    return _correlator
+    repository = Repository(interim_ttl_seconds=settings.interim_ttl_seconds)
+    return Runtime(settings, Correlator(repository, shards=settings.analytics_write_shards, clock=now_ms))
 
 
-_settings = load_settings(ProcessorSettings)
-logger = Logger(service=_settings.service_name, level=_settings.log_level)
-metrics = Metrics(namespace=_settings.metrics_namespace, service=_settings.service_name)
+def configure(settings: ProcessorSettings) -> Correlator:
+    """Bind the tables and build the correlator again (local runs and tests that change settings)."""
+    fresh = _build(settings)
+    runtime.settings, runtime.correlator = fresh.settings, fresh.correlator
+    return runtime.correlator
+
+
+runtime = _build(load_settings(ProcessorSettings))
+logger = Logger(service=runtime.settings.service_name, level=runtime.settings.log_level)
+metrics = Metrics(namespace=runtime.settings.metrics_namespace, service=runtime.settings.service_name)
 _batch = SqsFifoPartialProcessor(skip_group_on_error=True)
-_correlator = configure(_settings)
 
 
 def _count(outcome: Outcome) -> None:
@@ -72,7 +80,7 @@ def _process_record(record: SQSRecord) -> str:
     """Process one message; a poison message returns normally (acknowledged), a transient error raises."""
     metrics.add_metric(name="Received", unit=MetricUnit.Count, value=1)
     message = Message(record.message_id, record.body, record.attributes.message_group_id)
-    result = _correlator.process(message)
+    result = runtime.correlator.process(message)
     _count(result.outcome)
     if result.problem is not None:
         logger.warning(
@@ -99,7 +107,7 @@ def _process_record(record: SQSRecord) -> str:
 @metrics.log_metrics
 @logger.inject_lambda_context
 def handle(event: dict[str, Any], context: Any) -> PartialItemFailureResponse:
-    """SQS FIFO batch -> `{"batchItemFailures": [...]}`; a failure skips the rest of its message group only."""
+    """SQS FIFO batch -> `{"batchItemFailures": [...]}`; a failure skips the rest of its group only."""
     return process_partial_response(
         event=event, record_handler=_process_record, processor=_batch, context=context
     )
@@ -113,21 +121,21 @@ def sweep(event: dict[str, Any], context: Any) -> dict[str, int]:
     Items come from the sparse pending index, oldest first. A failing item does not stop the others; the run
     raises at the end so the failure shows (and the scheduler's retry, being idempotent, is harmless).
     """
-    cutoff = now_ms() - _settings.orphan_after_seconds * 1000
+    cutoff = now_ms() - runtime.settings.orphan_after_seconds * 1000
     counts = {outcome.value: 0 for outcome in Outcome} | {"failed": 0}
-    for state in _correlator.store.pending_before(cutoff):
+    for state in runtime.correlator.store.pending_before(cutoff):
         if context is not None and context.get_remaining_time_in_millis() < SWEEP_TIME_MARGIN_MS:
-            logger.info("sweep stopped early to finish before the timeout", **counts)
+            logger.info("sweep stopped early to finish before the timeout", extra={"counts": counts})
             break
         try:
-            outcome = _correlator.record_orphan(state)
+            outcome = runtime.correlator.record_orphan(state)
         except Exception:
             counts["failed"] += 1
             logger.exception("could not sweep a pending request", request_id=state.request_id)
             continue
         counts[outcome.value] += 1
         _count(outcome)
-    logger.info("sweep finished", **counts)
+    logger.info("sweep finished", extra={"counts": counts})
     if counts["failed"]:
         raise RuntimeError(f"{counts['failed']} pending requests could not be swept; see the log")
     return counts

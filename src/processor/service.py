@@ -120,7 +120,7 @@ class Correlator:
         return self.reconcile(event.request_id, *halves)
 
     def record_orphan(self, state: InterimState) -> Outcome:
-        """The sweep's step for one pending item: record it as it is (orphan, or complete if both halves are)."""
+        """The sweep's step for one pending item: record it as it is (an orphan, or complete if it can be)."""
         if self._record_first(state.query_json, state.response_json):
             return Outcome.COMPLETED if state.halves == {"query", "response"} else Outcome.ORPHANED
         return self.reconcile(state.request_id, state.query_json, state.response_json)

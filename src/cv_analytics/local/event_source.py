@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
+    from mypy_boto3_sqs.literals import QueueAttributeNameType
     from mypy_boto3_sqs.type_defs import MessageTypeDef
 
 Handler = Callable[[dict[str, Any], Any], Mapping[str, Any] | None]
@@ -172,10 +173,14 @@ class EventSourceMapping:
 
     def queue_is_empty(self) -> bool:
         """No message visible, in flight or delayed (SQS's approximate counts, exact on moto)."""
-        names = ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible",
-                 "ApproximateNumberOfMessagesDelayed"]  # fmt: skip
-        attributes = self.sqs.get_queue_attributes(QueueUrl=self.queue_url, AttributeNames=names)  # type: ignore[arg-type]
-        return all(int(attributes["Attributes"].get(name, "0")) == 0 for name in names)
+        names: list[QueueAttributeNameType] = [
+            "ApproximateNumberOfMessages",
+            "ApproximateNumberOfMessagesNotVisible",
+            "ApproximateNumberOfMessagesDelayed",
+        ]
+        attributes = self.sqs.get_queue_attributes(QueueUrl=self.queue_url, AttributeNames=names)
+        counts = attributes["Attributes"]
+        return all(int(counts.get(name, "0")) == 0 for name in names)
 
     def run(self, stop: threading.Event) -> None:
         """Poll until `stop` is set (for a background thread)."""

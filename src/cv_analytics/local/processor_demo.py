@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import threading
 from collections import Counter
+from datetime import date
 from typing import TYPE_CHECKING, Any
 
 import boto3
@@ -17,7 +18,8 @@ from rich.console import Console
 from rich.table import Table
 
 from contract.config import as_environment, load_settings
-from contract.tables import InterimRequest, QuarantinedEvent, RequestRecord
+from contract.keys import QUARANTINE_PREFIX, REQUEST_PREFIX, day_partition, day_partitions, utc_day
+from contract.tables import QuarantinedEvent, RequestRecord
 from cv_analytics.local.event_source import EventSourceMapping, LocalLambdaContext
 from cv_analytics.local.moto_server import running_moto_server
 from cv_analytics.local.resources import create_event_queue, create_tables
@@ -53,39 +55,48 @@ def deliver(mapping: EventSourceMapping, messages: list[Outgoing]) -> None:
     sender.join()
 
 
-def _records_table() -> Table:
+def day_records(days: set[date], shards: int) -> list[RequestRecord]:
+    """The request records of some UTC days, read as the reporter reads them: one Query per day shard."""
+    found: list[RequestRecord] = []
+    for day in sorted(days):
+        for partition in day_partitions(day, shards):
+            found.extend(RequestRecord.query(partition, RequestRecord.sk.startswith(REQUEST_PREFIX)))
+    return found
+
+
+def day_quarantine(days: set[date]) -> list[QuarantinedEvent]:
+    found: list[QuarantinedEvent] = []
+    for day in sorted(days):
+        found.extend(
+            QuarantinedEvent.query(day_partition(day), QuarantinedEvent.sk.startswith(QUARANTINE_PREFIX))
+        )
+    return found
+
+
+def _number(value: float | None) -> str:
+    return "" if value is None else f"{value:.0f}"
+
+
+def records_table(records: list[RequestRecord]) -> Table:
     table = Table(title="Analytics: one record per request")
-    for column in (
-        "day",
-        "request",
-        "correlation",
-        "healed",
-        "latency ms",
-        "match",
-        "score",
-        "model",
-        "tokens in/out",
-    ):
+    columns = ("day", "request", "correlation", "healed", "latency ms", "match", "score", "model", "tokens")
+    for column in columns:
         table.add_column(column)
-    records = sorted(
-        RequestRecord.scan(RequestRecord.kind == "request"), key=lambda r: (r.day, r.query_time or 0)
-    )
-    for record in records:
+    for record in sorted(records, key=lambda r: (r.day, r.query_time or r.response_time or 0)):
         tokens = f"{record.input_tokens}/{record.output_tokens}" if record.input_tokens is not None else ""
+        model = (record.model or "").split("/")[-1]
         table.add_row(
             record.day, record.request_id[:8], record.correlation, "yes" if record.healed else "",
-            "" if record.latency_ms is None else f"{record.latency_ms:.0f}", record.match_type or "",
-            "" if record.match_score is None else f"{record.match_score:.0f}", (record.model or "").split("/")[-1],
-            tokens,
+            _number(record.latency_ms), record.match_type or "", _number(record.match_score), model, tokens,
         )  # fmt: skip
     return table
 
 
-def _quarantine_table() -> Table:
+def quarantine_table(items: list[QuarantinedEvent]) -> Table:
     table = Table(title="Analytics: quarantined messages")
     for column in ("message", "group", "path", "reason", "body"):
         table.add_column(column)
-    for item in QuarantinedEvent.scan(QuarantinedEvent.kind == "quarantine"):
+    for item in items:
         table.add_row(
             item.message_id[:8], item.message_group_id or "", item.path, item.reason[:60], item.raw_body[:40]
         )
@@ -125,21 +136,21 @@ def run_demo(console: Console) -> dict[str, Any]:
         console.print(
             f"{LATE_RESPONSES} late responses arrived after the sweep; event source: {mapping.stats}"
         )
-        console.print(_records_table())
-        console.print(_quarantine_table())
-        interim = Counter(item.status for item in InterimRequest.scan())
-        records = Counter(r.correlation for r in RequestRecord.scan(RequestRecord.kind == "request"))
+        days = {utc_day(request.query["timestamp"]) for request in requests}
+        records = day_records(days, settings.analytics_write_shards)
+        quarantine = day_quarantine({utc_day(handler.now_ms())})
+        console.print(records_table(records))
+        console.print(quarantine_table(quarantine))
         dead = sqs.get_queue_attributes(
             QueueUrl=queue.dead_letter_url, AttributeNames=["ApproximateNumberOfMessages"]
         )
         summary = {
-            "records": dict(records),
-            "healed": sum(1 for r in RequestRecord.scan(RequestRecord.kind == "request") if r.healed),
-            "interim": dict(interim),
+            "records": dict(Counter(record.correlation for record in records)),
+            "healed": sum(1 for record in records if record.healed),
+            "quarantined": len(quarantine),
             "dead_letters": int(dead["Attributes"]["ApproximateNumberOfMessages"]),
         }
-        console.print(f"records by correlation: {summary['records']}, healed: {summary['healed']}; "
-                      f"interim items by status: {summary['interim']}; dead-letter queue: {summary['dead_letters']}")  # fmt: skip
+        console.print(f"summary: {summary}")
         return summary
 
 

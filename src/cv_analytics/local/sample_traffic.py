@@ -84,15 +84,17 @@ def sample_requests(count: int, *, seed: int = 7, start_ms: int = 1764154800000)
             score = rng.randrange(0, 101)
             match_type = "full" if score >= 75 else "partial" if score >= 40 else "none"
             total = rng.randrange(300, 4000)
+            tokens = {"input": rng.randrange(200, 2000), "output": rng.randrange(20, 400)}
+            performance = {"totalTime": total, "llmTime": int(total * 0.7), "retrievalTime": int(total * 0.1),
+                           "cacheHit": rng.random() < 0.3}  # fmt: skip
+            answered = asked + total + rng.randrange(50)
             response = {
-                "eventType": "response", "requestId": request_id, "timestamp": asked + total + rng.randrange(50),
+                "eventType": "response", "requestId": request_id, "timestamp": answered,
                 "sessionId": session_id, "matchType": match_type, "matchScore": score,
                 "reasoning": f"{match_type} match with {score / 100:.2f} similarity",
                 "vectorMatches": rng.randrange(0, 6), "schemaVersion": 1, "status": 200,
                 "outcome": "answered" if match_type != "none" else "no_results",
-                "model": rng.choice(MODELS), "tokens": {"input": rng.randrange(200, 2000), "output": rng.randrange(20, 400)},
-                "performance": {"totalTime": total, "llmTime": int(total * 0.7), "retrievalTime": int(total * 0.1),
-                                "cacheHit": rng.random() < 0.3},
+                "model": rng.choice(MODELS), "tokens": tokens, "performance": performance,
                 "metadata": {"matchQuality": round(score / 100, 4), "sourcesUsed": rng.sample(SOURCES, 3)},
             }  # fmt: skip
         requests.append(SampleRequest(request_id, session_id, query, response))
