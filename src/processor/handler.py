@@ -108,6 +108,10 @@ def _process_record(record: SQSRecord) -> str:
 @logger.inject_lambda_context
 def handle(event: dict[str, Any], context: Any) -> PartialItemFailureResponse:
     """SQS FIFO batch -> `{"batchItemFailures": [...]}`; a failure skips the rest of its group only."""
+    runtime.correlator.begin_batch(
+        Message(record["messageId"], record["body"], record.get("attributes", {}).get("MessageGroupId"))
+        for record in event.get("Records", [])
+    )
     return process_partial_response(
         event=event, record_handler=_process_record, processor=_batch, context=context
     )

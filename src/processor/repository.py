@@ -152,14 +152,20 @@ class Repository:
         return FinalRecord(partition=partition, **values)
 
     def record_first(
-        self, record: FinalRecord, now_ms: int, *, expect_missing: EventType | None = None
+        self,
+        record: FinalRecord,
+        now_ms: int,
+        *,
+        expect_missing: EventType | None = None,
+        store_halves: bool = False,
     ) -> bool:
         """Write a request's first record, its guard and the interim status in one transaction.
 
         The guard's `attribute_not_exists` is what makes the record unique. For an orphan (`expect_missing`
         names the half it lacks) the interim item must still be pending and still lack that half, so a half
-        that arrived since the sweep read the index is never recorded as missing. Returns False when a
-        condition failed: something is recorded already, and the caller asks the guard what.
+        that arrived since the sweep read the index is never recorded as missing. `store_halves` also keeps
+        the record's halves in the interim item (when both arrived in one batch and were never stored).
+        Returns False when a condition failed: something is recorded already, and the caller asks the guard.
         """
         interim_condition: Condition | None = None
         if expect_missing is not None:
@@ -168,6 +174,19 @@ class Repository:
             )
             interim_condition = (InterimRequest.status == PENDING) & missing.does_not_exist()
         item_status = CORRELATED if record.correlation == COMPLETE else ORPHANED
+        actions = self._interim_actions(item_status, record.partition, now_ms)
+        if store_halves:
+            actions += [
+                InterimRequest.first_seen.set(InterimRequest.first_seen | now_ms),
+                *(
+                    attribute.set(attribute | text)
+                    for attribute, text in (
+                        (InterimRequest.query_event, record.query_event),
+                        (InterimRequest.response_event, record.response_event),
+                    )
+                    if text is not None
+                ),
+            ]
         try:
             with TransactWrite(connection=self._connection()) as transaction:
                 transaction.save(
@@ -177,7 +196,7 @@ class Repository:
                 transaction.save(_record(record))
                 transaction.update(
                     InterimRequest(record.request_id),
-                    actions=self._interim_actions(item_status, record.partition, now_ms),
+                    actions=actions,
                     condition=interim_condition,
                 )
         except TransactWriteError as error:

@@ -9,12 +9,12 @@ of times and the tables end the same as if it had been processed once.
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
 from typing import Protocol
 
 from contract.errors import ContractError
-from contract.events import Event, EventType
+from contract.events import Event, EventType, QueryEvent, ResponseEvent
 from contract.parsing import parse_event
 from processor.correlation import (
     GuardState,
@@ -25,7 +25,14 @@ from processor.correlation import (
     resolve,
     settled_status,
 )
-from processor.records import FinalRecord, Quarantine, build_quarantine, build_record_from_json, serialize
+from processor.records import (
+    FinalRecord,
+    Quarantine,
+    build_quarantine,
+    build_record,
+    build_record_from_json,
+    serialize,
+)
 
 # A request's state can change under us only a bounded number of times (sweep, heal); past that, something
 # is wrong enough that SQS should retry the message later.
@@ -36,6 +43,7 @@ class Outcome(enum.Enum):
     """What processing one message or one pending item did; each maps to at most one metric."""
 
     WAITING = "waiting"
+    PAIRED = "paired"  # recorded together with the other half of its request, found in the same batch
     COMPLETED = "completed"
     HEALED = "healed"
     ORPHANED = "orphaned"
@@ -55,7 +63,12 @@ class Store(Protocol):
     def get_guard(self, request_id: str) -> GuardState | None: ...
     def get_record(self, partition: str, request_id: str) -> FinalRecord | None: ...
     def record_first(
-        self, record: FinalRecord, now_ms: int, *, expect_missing: EventType | None = None
+        self,
+        record: FinalRecord,
+        now_ms: int,
+        *,
+        expect_missing: EventType | None = None,
+        store_halves: bool = False,
     ) -> bool: ...
     def heal(self, record: FinalRecord, orphan: GuardState, now_ms: int) -> bool: ...
     def settle_interim(
@@ -82,15 +95,59 @@ class Result:
 
 
 @dataclass
+class BatchView:
+    """One batch, parsed once: the events by message id, and the requests with both halves in it.
+
+    For such a request the first of its two messages records the complete request in one transaction
+    (storing both halves), and the second has nothing left to do: a pair costs one DynamoDB request
+    instead of three. Only the two chosen messages take part; any other copy goes the usual way.
+    """
+
+    parsed: dict[str, Event | ContractError] = field(default_factory=dict)
+    pairs: dict[str, tuple[str, str]] = field(default_factory=dict)  # request id -> (query, response) ids
+    recorded: set[str] = field(default_factory=set)
+
+    @classmethod
+    def of(cls, messages: Iterable[Message]) -> BatchView:
+        view = cls()
+        first: dict[tuple[str, str], str] = {}
+        for message in messages:
+            try:
+                event: Event | ContractError = parse_event(message.body)
+            except ContractError as problem:
+                event = problem
+            view.parsed[message.message_id] = event
+            if not isinstance(event, ContractError):
+                first.setdefault((event.request_id, event.event_type), message.message_id)
+        for (request_id, half), message_id in first.items():
+            if half == "query" and (request_id, "response") in first:
+                view.pairs[request_id] = (message_id, first[(request_id, "response")])
+        return view
+
+
+@dataclass
 class Correlator:
     store: Store
     shards: int
     clock: Callable[[], int]  # epoch milliseconds
+    batch: BatchView = field(default_factory=BatchView)
+
+    def begin_batch(self, messages: Iterable[Message]) -> None:
+        """Look at a whole batch before processing its messages one by one (see `BatchView`)."""
+        self.batch = BatchView.of(messages)
+
+    def _parse(self, message: Message) -> Event:
+        cached = self.batch.parsed.get(message.message_id)
+        if cached is None:
+            return parse_event(message.body)
+        if isinstance(cached, ContractError):
+            raise cached
+        return cached
 
     def process(self, message: Message) -> Result:
         """Process one SQS message; raises only for errors that a retry can cure."""
         try:
-            event = parse_event(message.body)
+            event = self._parse(message)
         except ContractError as problem:
             first_time = self.store.quarantine(
                 build_quarantine(
@@ -104,7 +161,22 @@ class Correlator:
             )
             # A redelivered poison message was quarantined the first time: counted then, not now.
             return Result(Outcome.QUARANTINED if first_time else Outcome.DUPLICATE, problem=problem)
+        pair = self.batch.pairs.get(event.request_id)
+        if pair is not None and message.message_id in pair:
+            return Result(self._record_pair(event, pair), event=event)
         return Result(self.correlate(event), event=event)
+
+    def _record_pair(self, event: Event, pair: tuple[str, str]) -> Outcome:
+        if event.request_id in self.batch.recorded:
+            return Outcome.PAIRED
+        query, response = (self.batch.parsed[message_id] for message_id in pair)
+        if not isinstance(query, QueryEvent) or not isinstance(response, ResponseEvent):
+            raise TypeError(f"batch pair of {event.request_id} is not a query and a response")
+        record = build_record(query, response, shards=self.shards, recorded_at=self.clock())
+        if self.store.record_first(record, self.clock(), store_halves=True):
+            self.batch.recorded.add(event.request_id)
+            return Outcome.COMPLETED
+        return self.correlate(event)  # recorded before (an orphan to heal, or a redelivered batch)
 
     def correlate(self, event: Event) -> Outcome:
         event_json = serialize(event)

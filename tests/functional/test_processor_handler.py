@@ -9,6 +9,7 @@ from types import ModuleType
 from typing import Any
 
 import pytest
+from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
 from botocore.exceptions import ClientError
 from moto import mock_aws
 from pynamodb.exceptions import UpdateError
@@ -91,6 +92,27 @@ def test_the_existing_workers_batch_becomes_complete_records_and_orphans(handler
 
 def run_event(handler: ModuleType, event: dict[str, Any]) -> list[str]:
     return failed_ids(handler.handle(event, context()))
+
+
+def test_a_pair_in_one_batch_is_recorded_with_its_halves_kept_and_counted_once(
+    handler: ModuleType, capsys: pytest.CaptureFixture[str]
+) -> None:
+    copy = SqsMessage(query("a"))
+    assert run(handler, [SqsMessage(query("a")), SqsMessage(response("a")), copy]) == []
+    (record,) = all_records()
+    assert record.correlation == COMPLETE
+    item = InterimRequest.get("a")
+    assert (item.status, item.pending_bucket) == (CORRELATED, None)
+    assert item.query_event is not None and item.response_event is not None
+    assert emitted_metrics(capsys.readouterr().out) == {"Received": 3, "Completed": 1, "DuplicatesIgnored": 1}
+
+
+def test_a_pair_in_one_batch_heals_an_orphan_recorded_before(handler: ModuleType) -> None:
+    run(handler, [SqsMessage(query("a"))])
+    sweep(handler)
+    assert run(handler, [SqsMessage(query("a")), SqsMessage(response("a"))]) == []
+    (record,) = all_records()
+    assert (record.correlation, record.healed) == (COMPLETE, True)
 
 
 def test_halves_in_one_batch_or_in_separate_batches_make_one_complete_record(handler: ModuleType) -> None:
@@ -252,7 +274,9 @@ def test_the_sweep_completes_a_request_whose_record_was_interrupted(
 
     original = Repository.record_first
     monkeypatch.setattr(Repository, "record_first", crash)
-    assert len(run(handler, [SqsMessage(query("a")), SqsMessage(response("a"))])) == 1
+    assert run(handler, [SqsMessage(query("a"))]) == []
+    with pytest.raises(BatchProcessingError):  # every record failed: Lambda retries the whole batch
+        run(handler, [SqsMessage(response("a"))])
     monkeypatch.setattr(Repository, "record_first", original)
     result = sweep(handler)
     assert result["completed"] == 1

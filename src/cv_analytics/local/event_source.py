@@ -171,6 +171,10 @@ class EventSourceMapping:
             return every_id
         return failed
 
+    def keeps_up(self, sent: int, backlog: int = 50) -> bool:
+        """Whether a sender that has sent `sent` messages may send more without the queue growing deep."""
+        return sent - self.stats.deleted - self.stats.failed < backlog
+
     def queue_is_empty(self) -> bool:
         """No message visible, in flight or delayed (SQS's approximate counts, exact on moto)."""
         names: list[QueueAttributeNameType] = [

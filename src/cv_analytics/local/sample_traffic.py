@@ -10,9 +10,14 @@ from __future__ import annotations
 
 import json
 import random
+import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
+
+if TYPE_CHECKING:
+    from mypy_boto3_sqs import SQSClient
 
 Kind = Literal["query", "response", "duplicate", "poison"]
 
@@ -124,3 +129,29 @@ def sample_messages(
         body = POISON_BODIES[index % len(POISON_BODIES)]
         messages.insert(position, Outgoing(body, f"poison-{index % 3}", f"poison-{index}", "poison", None))
     return messages
+
+
+def send_all(
+    sqs: SQSClient,
+    queue_url: str,
+    messages: list[Outgoing],
+    *,
+    ready: Callable[[int], bool] = lambda sent: True,
+) -> None:
+    """Send in batches of 10; before each batch wait until `ready(sent so far)`, so the queue stays shallow.
+
+    moto's SQS recounts the queue on every call: a sender that runs ahead of its consumer makes both slow down
+    quadratically, so local runs pace the sender on what the consumer has received.
+    """
+    for start in range(0, len(messages), 10):
+        while not ready(start):
+            time.sleep(0.01)
+        chunk = messages[start : start + 10]
+        sqs.send_message_batch(
+            QueueUrl=queue_url,
+            Entries=[
+                {"Id": str(index), "MessageBody": message.body, "MessageGroupId": message.group_id,
+                 "MessageDeduplicationId": message.deduplication_id}
+                for index, message in enumerate(chunk)
+            ],
+        )  # fmt: skip
