@@ -164,6 +164,8 @@ class Correlator:
         pair = self.batch.pairs.get(event.request_id)
         if pair is not None and message.message_id in pair:
             return Result(self._record_pair(event, pair), event=event)
+        if event.request_id in self.batch.recorded:  # another copy of a half just recorded complete
+            return Result(Outcome.DUPLICATE, event=event)
         return Result(self.correlate(event), event=event)
 
     def _record_pair(self, event: Event, pair: tuple[str, str]) -> Outcome:

@@ -24,7 +24,7 @@ from cv_analytics.local.event_source import EventSourceMapping, LocalLambdaConte
 from cv_analytics.local.moto_server import MotoServer
 from cv_analytics.local.resources import EventQueue, create_event_queue, create_tables
 from cv_analytics.local.sample_traffic import sample_messages, sample_requests, send_all
-from processor.repository import Repository
+from processor.service import Correlator, Message, Result
 from processor.settings import ProcessorSettings
 from tests.processor_support import quarantined, records_by_request
 
@@ -57,23 +57,25 @@ def queue(sqs: Any) -> EventQueue:
 def test_a_thousand_events_with_duplicates_poison_and_a_failing_message(
     processor: ModuleType, sqs: Any, queue: EventQueue, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    requests = sample_requests(480, seed=11)
-    messages = sample_messages(requests, duplicate_share=0.15, poison=24, seed=11)
+    # Many duplicates rather than many requests: moto copies whole tables on every transaction.
+    requests = sample_requests(300, seed=11)
+    messages = sample_messages(requests, duplicate_share=0.85, poison=24, seed=11)
     assert len(messages) >= 1000
     duplicated = {m.request_id for m in messages if m.kind == "duplicate"}
     doomed = next(r for r in requests if r.response is not None and r.request_id not in duplicated)
     doomed_group_later = [r.request_id for r in requests if r.session_id == doomed.session_id][-1]
     assert doomed_group_later != doomed.request_id
 
-    original = Repository.store_half
+    doomed_body = next(m.body for m in messages if m.request_id == doomed.request_id and m.kind == "query")
+    process = Correlator.process
 
-    def fails_every_time(self: Repository, request_id: str, half: str, *args: Any) -> Any:
-        if request_id == doomed.request_id and half == "query":
+    def fails_every_time(self: Correlator, message: Message) -> Result:
+        if message.body == doomed_body:
             cause = ClientError({"Error": {"Code": "InternalServerError"}}, "UpdateItem")
             raise UpdateError("DynamoDB keeps failing for this item", cause)
-        return original(self, request_id, half, *args)  # type: ignore[arg-type]
+        return process(self, message)
 
-    monkeypatch.setattr(Repository, "store_half", fails_every_time)
+    monkeypatch.setattr(Correlator, "process", fails_every_time)
     mapping = EventSourceMapping(sqs, queue.url, processor.handle, visibility_timeout=1)
     sender = threading.Thread(
         target=send_all, args=(sqs, queue.url, messages), kwargs={"ready": mapping.keeps_up}
