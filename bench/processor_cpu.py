@@ -137,7 +137,7 @@ def main() -> None:
     verdict = "within" if per_event * 1000 <= TARGET_MS else "ABOVE"
     print(f"processor, AWS stubbed: {per_event * 1e3:.3f} ms CPU per event, {1 / per_event:,.0f} events/s")
     print(
-        f"  ({len(messages)} events in batches of 10, best of {ROUNDS}; {verdict} the target of {TARGET_MS} ms)"
+        f"  ({len(messages)} events, batches of 10, best of {ROUNDS}; {verdict} the target of {TARGET_MS} ms)"
     )
     print(f"parse_event alone:      {parsing * 1e3:.3f} ms CPU per event, {1 / parsing:,.0f} events/s")
     print(f"processor / parsing: {per_event / parsing:.1f}x")

@@ -98,9 +98,7 @@ def main() -> None:
         "realistic stream: requests counted over complete requests only; orphans and retries are extra work"
     )
     verdict = "within" if max(worst, mixed) <= TARGET else "ABOVE"
-    print(
-        f"two batches / one batch: {worst / best:.1f}x; worst case {worst:.2f}, {verdict} the target of {TARGET:.0f}"
-    )
+    print(f"two batches / one batch: {worst / best:.1f}x; worst {worst:.2f}, {verdict} target {TARGET:.0f}")
 
 
 if __name__ == "__main__":

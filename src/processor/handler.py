@@ -22,6 +22,7 @@ from aws_lambda_powertools.utilities.batch.types import PartialItemFailureRespon
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from contract.config import load_settings
+from contract.errors import ContractError
 from contract.tables import bind_tables
 from processor.repository import Repository
 from processor.service import Correlator, Message, Outcome
@@ -76,31 +77,38 @@ def _count(outcome: Outcome) -> None:
         metrics.add_metric(name=name, unit=MetricUnit.Count, value=1)
 
 
+def _log_keys(message_id: str) -> dict[str, Any]:
+    """Keys every log line about a message carries: its id, and its request and session when it parsed."""
+    keys: dict[str, Any] = {"message_id": message_id}
+    parsed = runtime.correlator.batch.parsed.get(message_id)
+    if parsed is not None and not isinstance(parsed, ContractError):
+        keys |= {"request_id": parsed.request_id, "session_id": parsed.session_id}
+    return keys
+
+
 def _process_record(record: SQSRecord) -> str:
     """Process one message; a poison message returns normally (acknowledged), a transient error raises."""
     metrics.add_metric(name="Received", unit=MetricUnit.Count, value=1)
     message = Message(record.message_id, record.body, record.attributes.message_group_id)
-    result = runtime.correlator.process(message)
-    _count(result.outcome)
-    if result.problem is not None:
-        logger.warning(
-            "quarantined a message that breaks the event contract",
-            message_id=record.message_id,
-            message_group_id=message.group_id,
-            path=result.problem.path,
-            reason=result.problem.reason,
-            first_time=result.outcome is Outcome.QUARANTINED,
-        )
-    elif result.event is not None:
-        logger.debug(
-            "processed an event",
-            request_id=result.event.request_id,
-            session_id=result.event.session_id,
-            event_type=result.event.event_type,
-            outcome=result.outcome.value,
-        )
-        if result.outcome is Outcome.HEALED:
-            logger.info("healed an orphan into a complete record", request_id=result.event.request_id)
+    with logger.append_context_keys(**_log_keys(record.message_id)):
+        try:
+            result = runtime.correlator.process(message)
+        except Exception:
+            logger.exception("processing failed: the message and the rest of its group will be retried")
+            raise
+        _count(result.outcome)
+        if result.problem is not None:
+            logger.warning(
+                "quarantined a message that breaks the event contract",
+                message_group_id=message.group_id,
+                path=result.problem.path,
+                reason=result.problem.reason,
+                first_time=result.outcome is Outcome.QUARANTINED,
+            )
+        elif result.outcome is Outcome.HEALED:
+            logger.info("healed an orphan into a complete record")
+        else:
+            logger.debug("processed an event", outcome=result.outcome.value)
     return result.outcome.value
 
 
