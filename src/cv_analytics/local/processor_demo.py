@@ -11,6 +11,8 @@ import os
 import sys
 import threading
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date
 from typing import Any
 
@@ -89,9 +91,20 @@ def quarantine_table(items: list[QuarantinedEvent]) -> Table:
     return table
 
 
+@contextmanager
+def restored_environment() -> Iterator[None]:
+    """The demo points the process at its moto server; put the environment back afterwards."""
+    saved = dict(os.environ)
+    try:
+        yield
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+
+
 def run_demo(console: Console) -> dict[str, Any]:
     """Run the pipeline on moto server and print the tables; returns the counts it printed."""
-    with running_moto_server() as server:
+    with restored_environment(), running_moto_server() as server:
         os.environ.update(server.environment())
         # Orphans are due at once, and only warnings are logged: the tables are what the demo shows.
         quiet = {
