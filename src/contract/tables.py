@@ -163,6 +163,9 @@ class ReportMarker(AnalyticsItem, discriminator="report"):
     updated_at = NumberAttribute()
     ses_message_id = UnicodeAttribute(null=True)
     error = UnicodeAttribute(null=True)
+    # Which attempt owns a pending report, and until when (epoch ms): a retry takes over only after that.
+    claim_id = UnicodeAttribute(null=True)
+    claimed_until = NumberAttribute(null=True)
 
 
 TABLE_MODELS: tuple[type[Model], ...] = (InterimRequest, AnalyticsItem)

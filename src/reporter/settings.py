@@ -3,8 +3,25 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from contract.config import AwsSettings, setting
+from contract.config import AwsSettings, SettingsError, setting
+
+# Prices per million tokens (input:output) in the default currency, GBP. Workers AI's list prices in USD
+# converted at 0.79; they change, so check them and set REPORT_MODEL_PRICES rather than trust these.
+DEFAULT_MODEL_PRICES = (
+    "@cf/meta/llama-3.1-8b-instruct=0.22:0.65",
+    "@cf/meta/llama-3.1-8b-instruct-fast=0.036:0.30",
+    "@cf/meta/llama-3.3-70b-instruct-fp8-fast=0.23:1.78",
+)
+
+
+@dataclass(frozen=True)
+class ModelPrice:
+    """What a million tokens of one model cost, in the report's currency."""
+
+    input_per_million: float
+    output_per_million: float
 
 
 @dataclass(frozen=True)
@@ -17,6 +34,20 @@ class ReporterSettings(AwsSettings):
         "REPORT_RECIPIENTS", (), help="comma-separated addresses the report is sent to"
     )
     dlq_url: str = setting("DLQ_URL", "", help="URL of the dead-letter queue whose depth the report shows")
+    report_currency: str = setting(
+        "REPORT_CURRENCY", "GBP", help="ISO 4217 code of the currency REPORT_MODEL_PRICES are in"
+    )
+    report_model_prices: tuple[str, ...] = setting(
+        "REPORT_MODEL_PRICES",
+        DEFAULT_MODEL_PRICES,
+        help="comma-separated model=input:output prices per million tokens, "
+        "e.g. @cf/meta/llama-3.1-8b-instruct=0.22:0.65",
+    )
+    report_claim_seconds: int = setting(
+        "REPORT_CLAIM_SECONDS",
+        60,
+        help="how long one attempt owns a week's report before a retry may take over: the Lambda timeout",
+    )
     service_name: str = setting(
         "POWERTOOLS_SERVICE_NAME", "cv-analytics-reporter", help="service name in logs and metrics"
     )
@@ -24,3 +55,43 @@ class ReporterSettings(AwsSettings):
         "POWERTOOLS_METRICS_NAMESPACE", "CvAnalytics", help="CloudWatch namespace of the EMF metrics"
     )
     log_level: str = setting("POWERTOOLS_LOG_LEVEL", "INFO", help="DEBUG, INFO, WARNING or ERROR")
+
+    def validate(self) -> None:
+        super().validate()
+        try:
+            ZoneInfo(self.report_timezone)
+        except (ZoneInfoNotFoundError, ValueError) as error:
+            raise SettingsError(
+                f"REPORT_TIMEZONE={self.report_timezone!r} is not an IANA time zone: use e.g. Europe/London"
+            ) from error
+        if len(self.report_currency) != 3 or not self.report_currency.isalpha():
+            raise SettingsError(
+                f"REPORT_CURRENCY={self.report_currency!r} is not a currency code: use e.g. GBP"
+            )
+        if self.report_claim_seconds < 1:
+            raise SettingsError(f"REPORT_CLAIM_SECONDS={self.report_claim_seconds} must be 1 or more")
+        self.model_prices()
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.report_timezone)
+
+    def model_prices(self) -> dict[str, ModelPrice]:
+        """The price table, keyed by model name; raises SettingsError naming the entry that does not parse."""
+        prices: dict[str, ModelPrice] = {}
+        for entry in self.report_model_prices:
+            model, separator, pair = entry.rpartition("=")
+            input_text, colon, output_text = pair.partition(":")
+            try:
+                if not (separator and colon and model.strip()):
+                    raise ValueError(entry)
+                price = ModelPrice(float(input_text), float(output_text))
+            except ValueError as error:
+                raise SettingsError(
+                    f"REPORT_MODEL_PRICES entry {entry!r} is not model=input:output "
+                    "(prices per million tokens, e.g. @cf/meta/llama-3.1-8b-instruct=0.22:0.65)"
+                ) from error
+            if price.input_per_million < 0 or price.output_per_million < 0:
+                raise SettingsError(f"REPORT_MODEL_PRICES entry {entry!r} has a negative price")
+            prices[model.strip()] = price
+        return prices

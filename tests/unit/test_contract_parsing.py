@@ -189,11 +189,24 @@ _json = st.recursive(
 )
 _field_names = st.sampled_from(
     [
-        "eventType", "requestId", "timestamp", "query", "sessionId", "matchType", "matchScore",
-        "reasoning", "vectorMatches", "performance", "metadata", "status", "outcome", "tokens",
-        "schemaVersion", "model",
+        "eventType",
+        "requestId",
+        "timestamp",
+        "query",
+        "sessionId",
+        "matchType",
+        "matchScore",
+        "reasoning",
+        "vectorMatches",
+        "performance",
+        "metadata",
+        "status",
+        "outcome",
+        "tokens",
+        "schemaVersion",
+        "model",
     ]
-)  # fmt: skip
+)
 
 
 @given(base=st.sampled_from([QUERY, RESPONSE]), name=_field_names, value=_json)

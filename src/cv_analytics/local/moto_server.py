@@ -58,8 +58,12 @@ class MotoServer:
 
     def environment(self, region: str = "eu-west-2") -> dict[str, str]:
         """Variables that point boto3 and PynamoDB at this server."""
-        return {**LOCAL_CREDENTIALS, "AWS_ENDPOINT_URL": self.endpoint_url, "AWS_REGION": region,
-                "AWS_DEFAULT_REGION": region}  # fmt: skip
+        return {
+            **LOCAL_CREDENTIALS,
+            "AWS_ENDPOINT_URL": self.endpoint_url,
+            "AWS_REGION": region,
+            "AWS_DEFAULT_REGION": region,
+        }
 
 
 def _wait_until_ready(url: str, process: subprocess.Popen[bytes], timeout: float) -> None:

@@ -1,0 +1,153 @@
+"""The `cv-analytics` command line: what an operator runs against moto server or a real AWS account.
+
+One Typer app with a sub-app per area (`report` today); another area adds its own `typer.Typer()` with
+`app.add_typer(...)`. Failures print what is wrong and what would be right, on stderr, and exit with 1
+(a malformed option exits with 2, as Click does).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from botocore.exceptions import BotoCoreError, ClientError
+from pynamodb.exceptions import PynamoDBException
+from rich.console import Console
+from rich.table import Table
+
+from contract.config import SettingsError, load_settings
+from reporter import marker, service
+from reporter.period import WEEK_FORMAT, ReportWeek, WeekError
+from reporter.settings import ReporterSettings
+from reporter.store import AnalyticsReader
+
+app = typer.Typer(
+    name="cv-analytics",
+    help="Analytics for the CV chatbot: run its parts locally or against AWS.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+report_app = typer.Typer(help="The weekly email: preview it or send it.", no_args_is_help=True)
+app.add_typer(report_app, name="report")
+
+console = Console()
+errors = Console(stderr=True)
+
+
+def _settings() -> ReporterSettings:
+    return load_settings(ReporterSettings)
+
+
+def _week(text: str | None, settings: ReporterSettings) -> ReportWeek:
+    if text is None:
+        return ReportWeek.previous_to(datetime.now(UTC), settings.zone)
+    try:
+        return ReportWeek.parse(text, settings.zone)
+    except WeekError as error:
+        raise typer.BadParameter(str(error), param_hint="--week") from error
+
+
+def _where(settings: ReporterSettings) -> str:
+    return settings.aws_endpoint_url or f"AWS region {settings.aws_region}"
+
+
+@contextmanager
+def _failures() -> Iterator[None]:
+    """Turn configuration and AWS failures into one readable message on stderr and exit code 1."""
+    try:
+        yield
+    except SettingsError as error:
+        errors.print(f"[bold red]error:[/] {error}")
+        raise typer.Exit(1) from error
+    except marker.ReportInProgressError as error:
+        errors.print(f"[bold red]error:[/] {error}; try again later")
+        raise typer.Exit(1) from error
+    except (PynamoDBException, ClientError, BotoCoreError) as error:
+        settings = load_settings(ReporterSettings)  # it loaded before anything reached AWS
+        cause = getattr(error, "cause", None) or error
+        errors.print(
+            f"[bold red]error:[/] reading or sending through {_where(settings)} failed: {cause}\n"
+            f"Check that the tables {settings.analytics_table} and {settings.query_events_table} exist there "
+            "and that AWS_ENDPOINT_URL (moto server) or your AWS credentials point where you mean."
+        )
+        raise typer.Exit(1) from error
+
+
+def _summary(outcome: service.Outcome, extra: dict[str, str]) -> Table:
+    table = Table(show_header=False, box=None, padding=(0, 2))
+    table.add_column(style="bold")
+    table.add_column()
+    table.add_row("week", outcome.week)
+    table.add_row("status", outcome.status)
+    if outcome.subject:
+        table.add_row("subject", outcome.subject)
+    if outcome.requests is not None:
+        table.add_row("questions", f"{outcome.requests:,}")
+    if outcome.message_bytes is not None:
+        table.add_row("message size", f"{outcome.message_bytes / 1024:.1f} KB")
+    if outcome.message_id:
+        table.add_row("SES message id", outcome.message_id)
+    if outcome.error:
+        table.add_row("error", f"[red]{outcome.error}[/]")
+    for name, value in extra.items():
+        table.add_row(name, value)
+    return table
+
+
+WeekOption = Annotated[
+    str | None,
+    typer.Option("--week", help=f"ISO week to report on, {WEEK_FORMAT}; default: last week"),
+]
+
+
+@report_app.command()
+def preview(
+    week: WeekOption = None,
+    out: Annotated[
+        Path, typer.Option("--out", help="where to write the HTML; the plain text goes beside it as .txt")
+    ] = Path("report.html"),
+) -> None:
+    """Render a week's email from the configured tables without sending it."""
+    with _failures():
+        settings = _settings()
+        chosen = _week(week, settings)
+        report = service.prepare(AnalyticsReader(settings), chosen, settings)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(report.email.html, encoding="utf-8")
+        text_path = out.with_suffix(".txt")
+        text_path.write_text(report.email.text, encoding="utf-8")
+        outcome = service.Outcome(
+            str(chosen),
+            service.DRY_RUN,
+            subject=report.email.subject,
+            message_bytes=len(report.message),
+            requests=report.insights.totals.requests,
+        )
+        console.print(_summary(outcome, {"HTML": str(out), "text": str(text_path)}))
+
+
+@report_app.command()
+def send(
+    week: WeekOption = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="send again even if this week was already sent")
+    ] = False,
+) -> None:
+    """Send a week's email through SES, once: a week already sent is skipped unless --force."""
+    with _failures():
+        settings = _settings()
+        chosen = _week(week, settings)
+        outcome = service.run(settings, chosen, force=force)
+        console.print(_summary(outcome, {}))
+        if outcome.status == service.ALREADY_SENT:
+            console.print("[yellow]Already sent; nothing done. Use --force to send it again.[/]")
+        if outcome.status == service.REJECTED:
+            raise typer.Exit(1)
+
+
+def main() -> None:
+    app()

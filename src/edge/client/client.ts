@@ -1,0 +1,231 @@
+/**
+ * The analytics client: builds contract events, scrubs them, and ships them to the SQS FIFO queue inside
+ * `ctx.waitUntil`, so the user's response is never waiting for it and never broken by it.
+ *
+ * Configuration comes from the Worker's env. Without a queue URL and a key pair the client is a silent no-op,
+ * so a Worker deployed without secrets (a preview, a fork) behaves exactly as without the client.
+ */
+import {
+  buildQueryEvent, buildResponseEvent,
+  type AnalyticsEvent, type QueryInput, type ResponseInput,
+} from './events';
+import { DEFAULT_PRIVACY, type PrivacyOptions } from './privacy';
+import { SigV4Signer } from './sigv4';
+import { MAX_BATCH, SqsTransport, type OutgoingMessage } from './sqs';
+
+export interface AnalyticsEnv {
+  AWS_SQS_URL?: string;
+  AWS_REGION?: string;
+  AWS_ACCESS_KEY_ID?: string;
+  AWS_SECRET_ACCESS_KEY?: string;
+  AWS_SESSION_TOKEN?: string;
+  /** "false", "0" or "off" switch the client off. */
+  ANALYTICS_ENABLED?: string;
+  /** Share of requests recorded, 0 to 1 (default 1). Both events of one request are kept or dropped together. */
+  ANALYTICS_SAMPLE_RATE?: string;
+  /** Deadline for one delivery, retry included (default 3000). */
+  ANALYTICS_TIMEOUT_MS?: string;
+  /** "false" keeps e-mail addresses, phone numbers and long numbers in questions (default: masked). */
+  ANALYTICS_SCRUB_QUERY?: string;
+  /** Longest question sent, in characters (default 1000). */
+  ANALYTICS_MAX_QUERY_LENGTH?: string;
+}
+
+/** The part of the Workers ExecutionContext the client needs. */
+export interface WaitUntil {
+  waitUntil(promise: Promise<unknown>): void;
+}
+
+export interface AnalyticsOptions {
+  fetch?: typeof fetch;
+  /** Clock for event timestamps, epoch milliseconds. */
+  now?: () => number;
+  random?: () => number;
+  /** Where the one line per failed delivery goes (default console.warn). */
+  log?: (line: string) => void;
+  retryDelayMs?: number;
+}
+
+export interface Analytics {
+  /** False when configuration is missing or the client is switched off: every call is then a no-op. */
+  readonly enabled: boolean;
+  /** Whether this request's events are recorded under the sample rate. */
+  sampled(requestId: string): boolean;
+  /** Schedule a query event; returns at once. */
+  query(ctx: WaitUntil, input: QueryInput): void;
+  /** Schedule a response event; returns at once. */
+  response(ctx: WaitUntil, input: ResponseInput): void;
+  /** Schedule both events of a request in one SendMessageBatch; returns at once. */
+  exchange(ctx: WaitUntil, query: QueryInput, response: ResponseInput): void;
+  /** Deliver ready-made events (ten per request). Resolves when done; never rejects. */
+  deliver(events: AnalyticsEvent[]): Promise<void>;
+}
+
+export const LOG_PREFIX = 'cv-analytics:';
+const DEFAULT_TIMEOUT_MS = 3000;
+const DEFAULT_RETRY_DELAY_MS = 100;
+/** Session ids that name no session: grouping on them would serialise every anonymous user into one group. */
+const PLACEHOLDER_SESSIONS = new Set(['', 'anonymous', 'anon', 'unknown', 'null', 'undefined', 'none']);
+const SQS_ID = /^[\x21-\x7e]{1,128}$/;
+
+function fnv1a(text: string, seed: number): string {
+  let hash = seed >>> 0;
+  for (let i = 0; i < text.length; i += 1) {
+    hash ^= text.charCodeAt(i);
+    hash = Math.imul(hash, 0x01000193) >>> 0;
+  }
+  return hash.toString(16).padStart(8, '0');
+}
+
+/** SQS group and deduplication ids allow 128 printable ASCII characters; anything else is hashed, stably. */
+export function sqsId(text: string): string {
+  if (SQS_ID.test(text)) return text;
+  return `h-${[0x811c9dc5, 0x01000193, 0x9e3779b9, 0x85ebca6b].map((seed) => fnv1a(text, seed)).join('')}`;
+}
+
+export function messageGroupId(event: AnalyticsEvent): string {
+  const session = event.sessionId;
+  return sqsId(session && !PLACEHOLDER_SESSIONS.has(session.toLowerCase()) ? session : event.requestId);
+}
+
+export function deduplicationId(event: AnalyticsEvent): string {
+  return sqsId(`${event.requestId}:${event.eventType}`);
+}
+
+export function toMessage(event: AnalyticsEvent): OutgoingMessage {
+  return { body: JSON.stringify(event), groupId: messageGroupId(event), deduplicationId: deduplicationId(event) };
+}
+
+function isOff(value: string | undefined): boolean {
+  return value !== undefined && /^(false|0|off|no)$/i.test(value.trim());
+}
+
+function numberSetting(value: string | undefined, fallback: number, min: number, max: number): number {
+  if (value === undefined || value.trim() === '') return fallback;
+  const parsed = Number(value);
+  return Number.isFinite(parsed) ? Math.min(max, Math.max(min, parsed)) : fallback;
+}
+
+/** `sqs.<region>.amazonaws.com` names its region; other endpoints (local ones) need AWS_REGION. */
+function regionOf(env: AnalyticsEnv, queueUrl: string): string {
+  if (env.AWS_REGION) return env.AWS_REGION;
+  const match = /^sqs[.-]([a-z0-9-]+)\.amazonaws\.com/.exec(new URL(queueUrl).hostname);
+  return match?.[1] ?? 'us-east-1';
+}
+
+/** Signers live as long as the isolate, so the signing key derived for today serves every request. */
+const signers = new Map<string, SigV4Signer>();
+
+function signerFor(accessKeyId: string, secretAccessKey: string, sessionToken: string | undefined, region: string): SigV4Signer {
+  const key = `${accessKeyId}\n${secretAccessKey}\n${sessionToken ?? ''}\n${region}`;
+  let signer = signers.get(key);
+  if (!signer) {
+    if (signers.size >= 8) signers.clear();
+    signer = new SigV4Signer({ accessKeyId, secretAccessKey, sessionToken }, region, 'sqs');
+    signers.set(key, signer);
+  }
+  return signer;
+}
+
+const disabled: Analytics = {
+  enabled: false,
+  sampled: () => false,
+  query: () => undefined,
+  response: () => undefined,
+  exchange: () => undefined,
+  deliver: async () => undefined,
+};
+
+/** Configuration errors already reported: a Worker creates the client per request, the log says it once. */
+const reportedConfigErrors = new Set<string>();
+
+export function createAnalytics(env: AnalyticsEnv | undefined, options: AnalyticsOptions = {}): Analytics {
+  try {
+    return build(env ?? {}, options);
+  } catch (error) {
+    const message = `${LOG_PREFIX} disabled: ${error instanceof Error ? error.message : String(error)}`;
+    if (!reportedConfigErrors.has(message)) {
+      reportedConfigErrors.add(message);
+      (options.log ?? console.warn)(message);
+    }
+    return disabled;
+  }
+}
+
+function build(env: AnalyticsEnv, options: AnalyticsOptions): Analytics {
+  const { AWS_SQS_URL: queueUrl, AWS_ACCESS_KEY_ID: accessKeyId, AWS_SECRET_ACCESS_KEY: secretAccessKey } = env;
+  if (!queueUrl || !accessKeyId || !secretAccessKey || isOff(env.ANALYTICS_ENABLED)) return disabled;
+  const region = regionOf(env, queueUrl);
+  const log = options.log ?? ((line: string) => console.warn(line));
+  const now = options.now ?? Date.now;
+  const sampleRate = numberSetting(env.ANALYTICS_SAMPLE_RATE, 1, 0, 1);
+  const privacy = privacyFromEnv(env);
+  const transport = new SqsTransport({
+    queueUrl,
+    region,
+    credentials: { accessKeyId, secretAccessKey, sessionToken: env.AWS_SESSION_TOKEN },
+    timeoutMs: numberSetting(env.ANALYTICS_TIMEOUT_MS, DEFAULT_TIMEOUT_MS, 1, 30_000),
+    fetch: options.fetch ?? ((input, init) => fetch(input, init)),
+    random: options.random ?? Math.random,
+    retryDelayMs: options.retryDelayMs ?? DEFAULT_RETRY_DELAY_MS,
+    signer: signerFor(accessKeyId, secretAccessKey, env.AWS_SESSION_TOKEN, region),
+  });
+
+  const sampled = (requestId: string): boolean =>
+    sampleRate >= 1 || (sampleRate > 0 && parseInt(fnv1a(String(requestId), 0x811c9dc5), 16) / 0x1_0000_0000 < sampleRate);
+
+  async function deliver(events: AnalyticsEvent[]): Promise<void> {
+    try {
+      for (let start = 0; start < events.length; start += MAX_BATCH) {
+        const chunk = events.slice(start, start + MAX_BATCH);
+        const result = await transport.send(chunk.map(toMessage));
+        if (!result.ok) {
+          const what = chunk.map((event) => `${event.eventType} ${event.requestId}`).join(', ');
+          log(`${LOG_PREFIX} not sent (${what}): ${result.reason}`);
+        }
+      }
+    } catch (error) {
+      log(`${LOG_PREFIX} not sent: ${error instanceof Error ? error.message : String(error)}`);
+    }
+  }
+
+  /**
+   * Everything past reading the clock (building, scrubbing, signing, sending) waits for the next turn of the
+   * event loop, so it runs after the Worker has handed its response back rather than in front of it. A
+   * caller's odd input is caught there too and can never throw into the handler.
+   */
+  function schedule(ctx: WaitUntil, make: (at: number) => AnalyticsEvent[]): void {
+    try {
+      const at = now();
+      const later = new Promise<void>((resolve) => setTimeout(resolve, 0)).then(async () => {
+        try {
+          const events = make(at).filter((event) => sampled(event.requestId));
+          if (events.length > 0) await deliver(events);
+        } catch (error) {
+          log(`${LOG_PREFIX} not recorded: ${error instanceof Error ? error.message : String(error)}`);
+        }
+      });
+      ctx.waitUntil(later);
+    } catch (error) {
+      log(`${LOG_PREFIX} not recorded: ${error instanceof Error ? error.message : String(error)}`);
+    }
+  }
+
+  return {
+    enabled: true,
+    sampled,
+    query: (ctx, input) => schedule(ctx, (at) => [buildQueryEvent(input, at, privacy)]),
+    response: (ctx, input) => schedule(ctx, (at) => [buildResponseEvent(input, at)]),
+    exchange: (ctx, query, response) =>
+      schedule(ctx, (at) => [buildQueryEvent(query, at, privacy), buildResponseEvent(response, at)]),
+    deliver: (events) => deliver(events.filter((event) => sampled(event.requestId))),
+  };
+}
+
+/** The question's scrubbing and length cap, as configured in env. */
+export function privacyFromEnv(env: AnalyticsEnv): PrivacyOptions {
+  return {
+    scrubQuery: !isOff(env.ANALYTICS_SCRUB_QUERY),
+    maxQueryLength: Math.round(numberSetting(env.ANALYTICS_MAX_QUERY_LENGTH, DEFAULT_PRIVACY.maxQueryLength, 0, 100_000)),
+  };
+}

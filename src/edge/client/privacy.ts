@@ -1,0 +1,94 @@
+/**
+ * What leaves the Worker about a recruiter: the question with contact details and long numbers masked and its
+ * length capped, the user agent, the referring page without its query string, and the country from
+ * `request.cf`. Never cookies, authorization headers or IP addresses, even when a caller passes them in
+ * metadata by mistake.
+ */
+
+export interface PrivacyOptions {
+  /** Mask e-mail addresses, phone numbers and long digit runs in the question (default true). */
+  scrubQuery: boolean;
+  /** Longest question kept, in characters (default 1,000). */
+  maxQueryLength: number;
+}
+
+export const DEFAULT_PRIVACY: PrivacyOptions = { scrubQuery: true, maxQueryLength: 1000 };
+
+const EMAIL = /[\p{L}\p{N}._%+-]+@[\p{L}\p{N}-]+(?:\.[\p{L}\p{N}-]+)*\.\p{L}{2,}/gu;
+// A run of digits with the separators phone numbers are written with; counted as a phone from 9 digits on so
+// that years ("2019-2023") and versions stay readable.
+const PHONE_LIKE = /\+?\(?\d[\d\s().\-/]{6,}\d/g;
+const PHONE_MIN_DIGITS = 9;
+const LONG_DIGITS = /\d{7,}/g;
+
+/** Cut to at most `max` characters without splitting a surrogate pair. */
+export function capLength(text: string, max: number): string {
+  if (text.length <= max) return text;
+  let cut = Math.max(0, max);
+  const code = text.charCodeAt(cut - 1);
+  if (code >= 0xd800 && code <= 0xdbff) cut -= 1;
+  return text.slice(0, cut);
+}
+
+export function scrubText(text: string): string {
+  return text
+    .replace(EMAIL, '[email]')
+    .replace(PHONE_LIKE, (match) => ((match.match(/\d/g)?.length ?? 0) >= PHONE_MIN_DIGITS ? '[phone]' : match))
+    .replace(LONG_DIGITS, '[number]');
+}
+
+export function protectQuery(text: string, options: PrivacyOptions = DEFAULT_PRIVACY): string {
+  const value = typeof text === 'string' ? text : String(text ?? '');
+  // Cap first so the scrubbing regexes never run over an attacker-sized input, then again after masking.
+  const capped = capLength(value, Math.max(options.maxQueryLength * 2, 64));
+  return capLength(options.scrubQuery ? scrubText(capped) : capped, options.maxQueryLength);
+}
+
+/** Metadata keys that could carry credentials or identify a person's network, dropped wherever they appear. */
+const FORBIDDEN_PARTS = ['cookie', 'authori', 'token', 'secret', 'password', 'forwarded', 'connectingip', 'realip',
+  'clientip', 'ipaddress', 'remoteaddr'];
+const FORBIDDEN_NAMES = new Set(['ip', 'ips', 'ipv4', 'ipv6', 'xip']);
+
+export function isForbiddenKey(key: string): boolean {
+  const flat = key.toLowerCase().replace(/[^a-z0-9]/g, '');
+  return FORBIDDEN_NAMES.has(flat) || FORBIDDEN_PARTS.some((part) => flat.includes(part));
+}
+
+/** A copy of caller-provided metadata without forbidden keys (one level deep: metadata is flat). */
+export function cleanMetadata<T extends Record<string, unknown>>(metadata: T | undefined): T | undefined {
+  if (!metadata || typeof metadata !== 'object') return undefined;
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(metadata)) {
+    if (value === undefined || isForbiddenKey(key)) continue;
+    out[key] = value;
+  }
+  return out as T;
+}
+
+/** The referring page without query string or fragment, which often carry tokens. */
+export function safeReferer(referer: string | null | undefined): string | undefined {
+  if (!referer) return undefined;
+  try {
+    const url = new URL(referer);
+    return `${url.origin}${url.pathname}`;
+  } catch {
+    return undefined;
+  }
+}
+
+export interface RequestLike {
+  headers: { get(name: string): string | null };
+  cf?: unknown;
+}
+
+/** The query metadata the client takes from a request: user agent, referer, country. Nothing else. */
+export function requestMetadata(request: RequestLike): { userAgent?: string; referer?: string; country?: string } {
+  const out: { userAgent?: string; referer?: string; country?: string } = {};
+  const userAgent = request.headers.get('user-agent');
+  if (userAgent) out.userAgent = capLength(userAgent, 512);
+  const referer = safeReferer(request.headers.get('referer'));
+  if (referer) out.referer = capLength(referer, 1024);
+  const cf = request.cf as { country?: unknown } | undefined;
+  if (cf && typeof cf.country === 'string' && cf.country) out.country = cf.country;
+  return out;
+}

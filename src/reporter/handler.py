@@ -1,0 +1,66 @@
+"""Lambda entry point: the weekly schedule, or a hand-made invocation.
+
+Events it accepts:
+- an EventBridge scheduled event: reports the week before the event's `time` (not the clock's), so a retry
+  that runs after midnight still reports the same week;
+- `{"week": "2026-W47", "dryRun": true, "force": false}` by hand: a given week; `dryRun` renders without
+  sending or touching the marker; `force` sends again a week that was already sent;
+- `{}`: the week before now.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from datetime import UTC, datetime
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.logging.utils import copy_config_to_registered_loggers
+from aws_lambda_powertools.metrics import MetricUnit
+
+from contract.config import load_settings
+from reporter import service
+from reporter.period import ReportWeek, WeekError
+from reporter.settings import ReporterSettings
+
+_STARTUP = load_settings(ReporterSettings)
+logger = Logger(service=_STARTUP.service_name, level=_STARTUP.log_level)
+copy_config_to_registered_loggers(source_logger=logger, include={"reporter"})
+metrics = Metrics(namespace=_STARTUP.metrics_namespace, service=_STARTUP.service_name)
+
+_METRIC_OF_STATUS = {
+    service.SENT: "ReportSent",
+    service.ALREADY_SENT: "ReportAlreadySent",
+    service.REJECTED: "ReportRejected",
+    service.DRY_RUN: "ReportPreviewed",
+}
+
+
+def _flag(event: dict[str, Any], name: str) -> bool:
+    value = event.get(name, False)
+    if not isinstance(value, bool):
+        raise WeekError(f"{name} must be true or false, not {value!r}")
+    return value
+
+
+def week_of_event(event: dict[str, Any], settings: ReporterSettings, now: datetime) -> ReportWeek:
+    """The week an invocation asks for: explicit `week`, else the week before the event's time or now."""
+    if "week" in event:
+        return ReportWeek.parse(str(event["week"]), settings.zone)
+    moment = now
+    if isinstance(event.get("time"), str):
+        moment = datetime.fromisoformat(event["time"].replace("Z", "+00:00"))
+    return ReportWeek.previous_to(moment, settings.zone)
+
+
+@metrics.log_metrics
+def handle(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    settings = load_settings(ReporterSettings)
+    week = week_of_event(event, settings, datetime.now(UTC))
+    logger.append_keys(week=str(week))
+    outcome = service.run(settings, week, dry_run=_flag(event, "dryRun"), force=_flag(event, "force"))
+    metrics.add_metric(name=_METRIC_OF_STATUS[outcome.status], unit=MetricUnit.Count, value=1)
+    if outcome.message_bytes is not None:
+        metrics.add_metric(name="ReportBytes", unit=MetricUnit.Bytes, value=outcome.message_bytes)
+    logger.info("report finished", extra={"status": outcome.status, "message_id": outcome.message_id})
+    return asdict(outcome)

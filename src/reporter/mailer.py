@@ -1,0 +1,77 @@
+"""The email as MIME, and sending it through SES.
+
+`send_raw_email` with a multipart/alternative body: the plain-text part first, the HTML part last, so a
+client shows the richest part it can. SES errors split in two: throttling and other transient failures
+propagate (the Lambda retries the whole invocation), a permanent rejection becomes `SesRejectedError` so
+the caller can record it instead of retrying forever.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from email.headerregistry import Address
+from email.message import EmailMessage
+from email.utils import formatdate, make_msgid
+from typing import Any
+
+import boto3
+from botocore.exceptions import ClientError
+
+from reporter.render import RenderedEmail
+
+# SES error codes that no retry will fix: the message or the account must change first.
+PERMANENT_ERRORS = frozenset(
+    {
+        "MessageRejected",
+        "MailFromDomainNotVerified",
+        "MailFromDomainNotVerifiedException",
+        "ConfigurationSetDoesNotExist",
+        "ConfigurationSetDoesNotExistException",
+        "ConfigurationSetSendingPausedException",
+        "AccountSendingPausedException",
+        "InvalidParameterValue",
+    }
+)
+
+
+class SesRejectedError(Exception):
+    """SES refused the message for a reason a retry cannot fix."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(f"{code}: {message}")
+        self.code = code
+
+
+def build_message(email: RenderedEmail, sender: str, recipients: Sequence[str]) -> bytes:
+    """The whole MIME message, ready for `send_raw_email`."""
+    message = EmailMessage()
+    message["Subject"] = email.subject
+    message["From"] = sender
+    message["To"] = ", ".join(recipients)
+    message["Date"] = formatdate(localtime=False)
+    domain = Address(addr_spec=sender).domain if "@" in sender else "cv-analytics.local"
+    message["Message-ID"] = make_msgid(domain=domain)
+    # Quoted-printable keeps mostly-ASCII parts close to their size (base64 would add a third).
+    message.set_content(email.text, subtype="plain", charset="utf-8", cte="quoted-printable")
+    message.add_alternative(email.html, subtype="html", charset="utf-8", cte="quoted-printable")
+    return message.as_bytes()
+
+
+class SesMailer:
+    """Sends raw messages through SES (moto server when AWS_ENDPOINT_URL is set)."""
+
+    def __init__(self, region: str, endpoint_url: str | None) -> None:
+        self._client: Any = boto3.client("ses", region_name=region, endpoint_url=endpoint_url)
+
+    def send(self, raw: bytes, sender: str, recipients: Sequence[str]) -> str:
+        """The SES message id; raises SesRejectedError, or the transient ClientError as it came."""
+        try:
+            response = self._client.send_raw_email(
+                Source=sender, Destinations=list(recipients), RawMessage={"Data": raw}
+            )
+        except ClientError as error:
+            code = str(error.response.get("Error", {}).get("Code", ""))
+            if code in PERMANENT_ERRORS:
+                raise SesRejectedError(code, str(error.response["Error"].get("Message", ""))) from error
+            raise
+        return str(response["MessageId"])

@@ -1,0 +1,141 @@
+"""One weekly report, start to finish: read, compute, render, claim, send, mark.
+
+Shared by the Lambda handler and the `cv-analytics report` commands, so both behave the same.
+Reading and rendering come before the claim: a failure there leaves no marker behind.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from botocore.exceptions import ClientError
+
+from contract.config import SettingsError
+from reporter import marker
+from reporter.insights import WeekAggregator, WeekInsights, build_insights, data_quality
+from reporter.mailer import SesMailer, SesRejectedError, build_message
+from reporter.period import ReportWeek
+from reporter.render import RenderedEmail, render
+from reporter.settings import ReporterSettings
+from reporter.store import AnalyticsReader
+
+logger = logging.getLogger(__name__)
+
+DRY_RUN = "dry_run"
+SENT = "sent"
+ALREADY_SENT = "already_sent"
+REJECTED = "rejected"
+
+
+@dataclass(frozen=True)
+class Report:
+    """A rendered week, before sending."""
+
+    insights: WeekInsights
+    email: RenderedEmail
+    message: bytes
+
+
+@dataclass(frozen=True)
+class Outcome:
+    week: str
+    status: str
+    subject: str | None = None
+    message_id: str | None = None
+    message_bytes: int | None = None
+    requests: int | None = None
+    error: str | None = None
+
+
+def collect(reader: AnalyticsReader, week: ReportWeek, settings: ReporterSettings) -> WeekInsights:
+    """The week's insights against the week before, from one parallel pass over both weeks' partitions."""
+    previous_week = week.previous()
+    current, previous = WeekAggregator(week), WeekAggregator(previous_week)
+    days = sorted(set(previous_week.utc_days()) | set(week.utc_days()))
+    for batch in reader.requests(days):
+        current.add_all(batch)
+        previous.add_all(batch)
+    quality = data_quality(
+        current, reader.quarantined(week.utc_days()), reader.dlq_depth(), reader.pending_requests()
+    )
+    return build_insights(current, previous, quality, settings.model_prices(), settings.report_currency)
+
+
+def prepare(reader: AnalyticsReader, week: ReportWeek, settings: ReporterSettings) -> Report:
+    insights = collect(reader, week, settings)
+    email = render(insights)
+    sender = settings.report_sender or "report@cv-analytics.invalid"
+    recipients = settings.report_recipients or ("owner@cv-analytics.invalid",)
+    return Report(insights, email, build_message(email, sender, recipients))
+
+
+def require_addresses(settings: ReporterSettings) -> None:
+    if not settings.report_sender:
+        raise SettingsError("REPORT_SENDER is not set: give the verified SES identity to send from")
+    if not settings.report_recipients:
+        raise SettingsError("REPORT_RECIPIENTS is not set: give the comma-separated addresses to send to")
+
+
+def _now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+def run(
+    settings: ReporterSettings,
+    week: ReportWeek,
+    *,
+    dry_run: bool = False,
+    force: bool = False,
+    reader: AnalyticsReader | None = None,
+    mailer: SesMailer | None = None,
+    clock: Callable[[], int] = _now_ms,
+) -> Outcome:
+    """Send (or with `dry_run` only render) the report of `week`, at most once unless `force`.
+
+    Raises marker.ReportInProgressError when another attempt holds the week, and transient AWS errors as
+    they come, so the Lambda retries; a permanent SES rejection is recorded on the marker and returned.
+    """
+    name = str(week)
+    reader = reader or AnalyticsReader(settings)
+    if not dry_run:
+        require_addresses(settings)
+        existing = marker.read(name)
+        if existing is not None and existing.status == marker.SENT and not force:
+            logger.info("report already sent", extra={"week": name, "message_id": existing.ses_message_id})
+            return Outcome(name, ALREADY_SENT, message_id=existing.ses_message_id)
+    report = prepare(reader, week, settings)
+    outcome = Outcome(
+        name,
+        DRY_RUN,
+        subject=report.email.subject,
+        message_bytes=len(report.message),
+        requests=report.insights.totals.requests,
+    )
+    if dry_run:
+        return outcome
+    try:
+        claim = marker.claim(name, now_ms=clock(), lease_ms=settings.report_claim_seconds * 1000, force=force)
+    except marker.AlreadySentError as sent:
+        return Outcome(name, ALREADY_SENT, message_id=sent.message_id)
+    mailer = mailer or SesMailer(settings.aws_region, settings.aws_endpoint_url)
+    try:
+        message_id = mailer.send(report.message, settings.report_sender, settings.report_recipients)
+    except SesRejectedError as rejection:
+        logger.error("SES rejected the report", extra={"week": name, "error": str(rejection)})
+        marker.mark_rejected(claim, str(rejection), now_ms=clock())
+        return Outcome(name, REJECTED, subject=outcome.subject, error=str(rejection),
+                       message_bytes=outcome.message_bytes, requests=outcome.requests)  # fmt: skip
+    except ClientError as error:
+        # SES answered with an error (throttling, a service fault), so nothing went out: give the week back
+        # and raise, and the Lambda's retry sends at once. A timeout or lost connection is different: SES
+        # may have sent, so the claim is kept and only runs out after its lease.
+        marker.release(claim, f"{type(error).__name__}: {error}", now_ms=clock())
+        raise
+    if not marker.mark_sent(claim, message_id, now_ms=clock()):
+        logger.warning("another attempt took the week over while this one was sending", extra={"week": name})
+    logger.info("report sent", extra={"week": name, "message_id": message_id})
+    return Outcome(name, SENT, subject=outcome.subject, message_id=message_id,
+                   message_bytes=outcome.message_bytes, requests=outcome.requests)  # fmt: skip

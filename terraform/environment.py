@@ -1,0 +1,97 @@
+"""One deployment environment (dev, prod) as read from terraform/environments/<env>.json.
+
+Plain Python, no CDK: the stacks, the tests and the deploy tasks all read environments through this.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+TERRAFORM_DIR = Path(__file__).resolve().parent
+ROOT = TERRAFORM_DIR.parent
+ENVIRONMENTS_DIR = TERRAFORM_DIR / "environments"
+OUTDIR = TERRAFORM_DIR / "cdktf.out"
+PROJECT = "cv-analytics"
+
+STACK_KINDS = ("state", "infra", "processor", "reporter")
+
+
+@dataclass(frozen=True)
+class FunctionConfig:
+    memory_mb: int
+    timeout_seconds: int
+    architecture: str
+    settings: dict[str, str]
+    extra: dict[str, Any]
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> FunctionConfig:
+        known = {"memory_mb", "timeout_seconds", "architecture", "settings"}
+        return cls(
+            memory_mb=int(data["memory_mb"]),
+            timeout_seconds=int(data["timeout_seconds"]),
+            architecture=str(data["architecture"]),
+            settings={str(k): str(v) for k, v in data.get("settings", {}).items()},
+            extra={k: v for k, v in data.items() if k not in known},
+        )
+
+
+@dataclass(frozen=True)
+class Environment:
+    name: str
+    region: str
+    name_prefix: str
+    owner: str
+    state_bucket: str
+    alert_email: str
+    log_retention_days: int
+    deletion_protection: bool
+    max_receive_count: int
+    oldest_message_alarm_seconds: int
+    processor: FunctionConfig
+    reporter: FunctionConfig
+
+    @classmethod
+    def load(cls, name: str) -> Environment:
+        path = ENVIRONMENTS_DIR / f"{name}.json"
+        data = json.loads(path.read_text(encoding="utf-8"))
+        if data["environment"] != name:
+            raise ValueError(f"{path} says environment {data['environment']!r}, expected {name!r}")
+        return cls(
+            name=name,
+            region=data["region"],
+            name_prefix=data["name_prefix"],
+            owner=data["owner"],
+            state_bucket=data["state_bucket"],
+            alert_email=data["alert_email"],
+            log_retention_days=int(data["log_retention_days"]),
+            deletion_protection=bool(data["deletion_protection"]),
+            max_receive_count=int(data["max_receive_count"]),
+            oldest_message_alarm_seconds=int(data["oldest_message_alarm_seconds"]),
+            processor=FunctionConfig.from_json(data["processor"]),
+            reporter=FunctionConfig.from_json(data["reporter"]),
+        )
+
+    def stack_name(self, kind: str) -> str:
+        return f"{kind}-{self.name}"
+
+    def state_key(self, kind: str) -> str:
+        return f"{PROJECT}/{self.name}/{kind}.tfstate"
+
+    def function_name(self, function: str) -> str:
+        """Fixed names, so the infra stack can alarm on functions the function stacks create."""
+        return f"{self.name_prefix}-{function}"
+
+    def tags(self, component: str) -> dict[str, str]:
+        return {"Project": PROJECT, "Component": component, "Environment": self.name, "Owner": self.owner}
+
+
+def environment_names() -> list[str]:
+    return sorted(path.stem for path in ENVIRONMENTS_DIR.glob("*.json"))
+
+
+def stack_names(environments: list[str] | None = None) -> list[str]:
+    return [f"{kind}-{env}" for env in (environments or environment_names()) for kind in STACK_KINDS]

@@ -1,0 +1,244 @@
+"""The committed snapshots of the synthesized stacks, and the structural diff a reviewer reads.
+
+`python -m terraform.review snapshot` rewrites terraform/snapshots/<stack>.json from terraform/cdktf.out;
+`python -m terraform.review diff` compares them and prints resources added, removed and changed, the
+attributes that changed, the resources Terraform will replace, and IAM statements that grant more than
+before; it exits 2 when anything differs. Plain Python: no CDK, no Terraform, no AWS.
+
+Snapshots are normalised so that only infrastructure decisions show: construct metadata is dropped and a
+Lambda's `source_code_hash` (which changes with every code edit and is deployed by the function's own
+task) is replaced by a placeholder.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from terraform.environment import OUTDIR, TERRAFORM_DIR
+
+SNAPSHOT_DIR = TERRAFORM_DIR / "snapshots"
+DIFFERENT = 2
+
+# Attributes whose change makes Terraform destroy and recreate the resource (the provider's ForceNew).
+REPLACED_BY: dict[str, frozenset[str]] = {
+    "aws_dynamodb_table": frozenset({"name", "hash_key", "range_key", "local_secondary_index"}),
+    "aws_sqs_queue": frozenset({"name", "fifo_queue"}),
+    "aws_lambda_function": frozenset({"function_name"}),
+    "aws_lambda_alias": frozenset({"name", "function_name"}),
+    "aws_lambda_event_source_mapping": frozenset({"event_source_arn"}),
+    "aws_s3_bucket": frozenset({"bucket"}),
+    "aws_iam_role": frozenset({"name"}),
+    "aws_iam_role_policy": frozenset({"name", "role"}),
+    "aws_iam_user": frozenset(),
+    "aws_iam_group_policy": frozenset({"name", "group"}),
+    "aws_cloudwatch_log_group": frozenset({"name"}),
+    "aws_cloudwatch_metric_alarm": frozenset({"alarm_name"}),
+    "aws_sns_topic": frozenset({"name", "fifo_topic"}),
+    "aws_sns_topic_subscription": frozenset({"topic_arn", "protocol", "endpoint"}),
+    "aws_scheduler_schedule": frozenset({"name"}),
+}
+POLICY_ATTRIBUTES = ("policy", "assume_role_policy")
+
+
+def _without_metadata(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _without_metadata(v) for k, v in sorted(value.items()) if k != "//"}
+    if isinstance(value, list):
+        return [_without_metadata(v) for v in value]
+    return value
+
+
+def normalise(stack: dict[str, Any]) -> dict[str, Any]:
+    """What a reviewer should see of a synthesized stack."""
+    result: dict[str, Any] = _without_metadata(stack)
+    for function in result.get("resource", {}).get("aws_lambda_function", {}).values():
+        if "source_code_hash" in function:
+            function["source_code_hash"] = f"<sha256 of {Path(function['filename']).name}>"
+    return result
+
+
+def synthesized(outdir: Path = OUTDIR) -> dict[str, dict[str, Any]]:
+    """Normalised stacks from a synth output folder, by stack name."""
+    stacks = {}
+    for path in sorted((outdir / "stacks").glob("*/cdk.tf.json")):
+        stacks[path.parent.name] = normalise(json.loads(path.read_text(encoding="utf-8")))
+    return stacks
+
+
+def committed(snapshot_dir: Path = SNAPSHOT_DIR) -> dict[str, dict[str, Any]]:
+    return {p.stem: json.loads(p.read_text(encoding="utf-8")) for p in sorted(snapshot_dir.glob("*.json"))}
+
+
+def render(stack: dict[str, Any]) -> str:
+    return json.dumps(stack, indent=2, sort_keys=True) + "\n"
+
+
+def write_snapshots(stacks: dict[str, dict[str, Any]], snapshot_dir: Path = SNAPSHOT_DIR) -> None:
+    snapshot_dir.mkdir(parents=True, exist_ok=True)
+    for stale in snapshot_dir.glob("*.json"):
+        if stale.stem not in stacks:
+            stale.unlink()
+    for name, stack in stacks.items():
+        (snapshot_dir / f"{name}.json").write_text(render(stack), encoding="utf-8")
+
+
+# --- structural diff -------------------------------------------------------------------------------------
+
+
+def _flatten(value: Any, prefix: str = "") -> Iterator[tuple[str, Any]]:
+    if isinstance(value, dict) and value:
+        for key, item in value.items():
+            yield from _flatten(item, f"{prefix}.{key}" if prefix else key)
+    elif isinstance(value, list) and value and any(isinstance(v, dict | list) for v in value):
+        for index, item in enumerate(value):
+            yield from _flatten(item, f"{prefix}[{index}]")
+    else:
+        yield prefix, value
+
+
+def _top_attribute(path: str) -> str:
+    return path.split(".", 1)[0].split("[", 1)[0]
+
+
+def _addresses(stack: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Every resource, data source, output and block of settings, by a Terraform-like address."""
+    found: dict[str, dict[str, Any]] = {}
+    for kind, prefix in (("resource", ""), ("data", "data.")):
+        for type_, items in stack.get(kind, {}).items():
+            for name, body in items.items():
+                found[f"{prefix}{type_}.{name}"] = body
+    for name, body in stack.get("output", {}).items():
+        found[f"output.{name}"] = body
+    for block in ("provider", "terraform"):
+        if block in stack:
+            found[block] = {"value": stack[block]}
+    return found
+
+
+def _grants(body: dict[str, Any]) -> set[tuple[str, str]]:
+    """(action, resource) pairs that Allow statements of the resource's policies grant."""
+    grants: set[tuple[str, str]] = set()
+    for attribute in POLICY_ATTRIBUTES:
+        text = body.get(attribute)
+        if not isinstance(text, str):
+            continue
+        try:
+            document = json.loads(text)
+        except json.JSONDecodeError:
+            continue
+        statements = document.get("Statement", [])
+        for statement in statements if isinstance(statements, list) else [statements]:
+            if statement.get("Effect") != "Allow":
+                continue
+            actions = statement.get("Action", [])
+            resources = statement.get("Resource", statement.get("Principal", "*"))
+            for action in actions if isinstance(actions, list) else [actions]:
+                for resource in resources if isinstance(resources, list) else [resources]:
+                    grants.add(
+                        (str(action), json.dumps(resource) if not isinstance(resource, str) else resource)
+                    )
+    return grants
+
+
+@dataclass
+class StackDiff:
+    stack: str
+    added: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    changed: dict[str, list[str]] = field(default_factory=dict)
+    replaced: dict[str, list[str]] = field(default_factory=dict)
+    widened: dict[str, list[str]] = field(default_factory=dict)
+
+    @property
+    def empty(self) -> bool:
+        return not (self.added or self.removed or self.changed)
+
+
+def diff_stack(name: str, before: dict[str, Any] | None, after: dict[str, Any] | None) -> StackDiff:
+    result = StackDiff(name)
+    old = _addresses(before or {})
+    new = _addresses(after or {})
+    result.added = sorted(set(new) - set(old))
+    result.removed = sorted(set(old) - set(new))
+    for address in sorted(set(old) & set(new)):
+        old_flat, new_flat = dict(_flatten(old[address])), dict(_flatten(new[address]))
+        changes = []
+        for path in sorted(set(old_flat) | set(new_flat)):
+            if old_flat.get(path) != new_flat.get(path):
+                changes.append(
+                    f"{path}: {json.dumps(old_flat.get(path))} -> {json.dumps(new_flat.get(path))}"
+                )
+        if changes:
+            result.changed[address] = changes
+            differing = {p for p in set(old_flat) | set(new_flat) if old_flat.get(p) != new_flat.get(p)}
+            triggers = sorted(
+                {_top_attribute(p) for p in differing} & REPLACED_BY.get(address.split(".")[0], set())
+            )
+            if triggers:
+                result.replaced[address] = triggers
+    for address, body in new.items():
+        gained = sorted(_grants(body) - _grants(old.get(address, {})))
+        if gained:
+            result.widened[address] = [f"Allow {action} on {resource}" for action, resource in gained]
+    return result
+
+
+def diff_all(before: dict[str, dict[str, Any]], after: dict[str, dict[str, Any]]) -> list[StackDiff]:
+    return [diff_stack(name, before.get(name), after.get(name)) for name in sorted(set(before) | set(after))]
+
+
+def report(diffs: Sequence[StackDiff]) -> str:
+    lines: list[str] = []
+    for diff in diffs:
+        if diff.empty:
+            continue
+        lines.append(f"== {diff.stack}")
+        lines.extend(f"  + added    {address}" for address in diff.added)
+        lines.extend(f"  - removed  {address}" for address in diff.removed)
+        for address, changes in diff.changed.items():
+            lines.append(f"  ~ changed  {address}")
+            lines.extend(f"      {change}" for change in changes)
+        for address, triggers in diff.replaced.items():
+            lines.append(f"  ! REPLACED {address} (destroyed and recreated: {', '.join(triggers)} changed)")
+        for address, grants in diff.widened.items():
+            lines.append(f"  ! IAM WIDENED {address}")
+            lines.extend(f"      + {grant}" for grant in grants)
+    changed = [d for d in diffs if not d.empty]
+    summary = (
+        f"{len(changed)} of {len(diffs)} stacks differ: "
+        f"{sum(len(d.added) for d in diffs)} added, {sum(len(d.removed) for d in diffs)} removed, "
+        f"{sum(len(d.changed) for d in diffs)} changed, {sum(len(d.replaced) for d in diffs)} replaced, "
+        f"{sum(len(d.widened) for d in diffs)} with wider IAM"
+    )
+    return "\n".join([*lines, summary if changed else f"no differences in {len(diffs)} stacks"]) + "\n"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m terraform.review")
+    parser.add_argument("command", choices=("diff", "snapshot"))
+    parser.add_argument(
+        "--outdir", type=Path, default=OUTDIR, help="synth output (default terraform/cdktf.out)"
+    )
+    parser.add_argument("--snapshots", type=Path, default=SNAPSHOT_DIR)
+    arguments = parser.parse_args(argv)
+    stacks = synthesized(arguments.outdir)
+    if not stacks:
+        print(f"no synthesized stacks in {arguments.outdir}: run `task synth` first", file=sys.stderr)
+        return 1
+    if arguments.command == "snapshot":
+        write_snapshots(stacks, arguments.snapshots)
+        print(f"wrote {len(stacks)} snapshots to {arguments.snapshots}")
+        return 0
+    diffs = diff_all(committed(arguments.snapshots), stacks)
+    sys.stdout.write(report(diffs))
+    return DIFFERENT if any(not d.empty for d in diffs) else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

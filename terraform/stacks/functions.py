@@ -1,0 +1,229 @@
+"""processor-<env> and reporter-<env>: each function deploys and rolls back on its own.
+
+They read the infra stack's outputs through S3 remote state, never through a shared Terraform graph, so
+applying one function's stack cannot change the other's or the infra's resources.
+
+A function's environment variables are its settings class written back out
+(`as_environment(load_settings(cls, ...))`): the class the handler itself reads is the only list.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from cdktn import DataTerraformRemoteStateS3
+from cdktn_provider_aws.data_aws_caller_identity import DataAwsCallerIdentity
+from cdktn_provider_aws.lambda_event_source_mapping import LambdaEventSourceMapping
+from constructs import Construct
+
+from contract.config import as_environment, environment_variables, load_settings
+from contract.resources import EVENT_SOURCE
+from contract.tables import PendingIndex
+from modules.policy import Statement
+from modules.python_function import FunctionSpec, PythonFunction
+from modules.schedule import Schedule
+from processor.settings import ProcessorSettings
+from reporter.settings import ReporterSettings
+from terraform.environment import ROOT, Environment, FunctionConfig
+from terraform.stacks.base import ProjectStack
+
+DIST = ROOT / "dist"
+PENDING_INDEX = PendingIndex.Meta.index_name
+
+# Item-level actions only: no Scan, no table management. TransactWriteItems is authorised per item action.
+TABLE_WRITE_ACTIONS = (
+    "dynamodb:ConditionCheckItem",
+    "dynamodb:DeleteItem",
+    "dynamodb:GetItem",
+    "dynamodb:PutItem",
+    "dynamodb:Query",
+    "dynamodb:UpdateItem",
+)
+
+
+def function_environment(
+    settings_class: type[Any], config: FunctionConfig, infra: Mapping[str, str]
+) -> dict[str, str]:
+    """The Lambda's variables: the settings its handler reads, from the environment file and infra outputs.
+
+    A variable in the environment file that the settings class does not read is an error, not ignored.
+    """
+    readable = set(environment_variables(settings_class))
+    unknown = sorted(set(config.settings) - readable)
+    if unknown:
+        raise ValueError(f"{settings_class.__name__} reads no {', '.join(unknown)}: remove or rename them")
+    values = {**config.settings, **{k: v for k, v in infra.items() if k in readable}}
+    return as_environment(load_settings(settings_class, values))
+
+
+class FunctionStack(ProjectStack):
+    """Shared by both function stacks: remote state of infra, the zip, and the table ARNs."""
+
+    def __init__(self, scope: Construct, env: Environment, *, stack_dir: Path) -> None:
+        super().__init__(scope, env)
+        self.use_remote_backend()
+        self.stack_dir = stack_dir
+        self.infra = DataTerraformRemoteStateS3(
+            self,
+            "infra",
+            bucket=env.state_bucket,
+            key=env.state_key("infra"),
+            region=env.region,
+        )
+        self.interim_arn = self.infra.get_string("query_events_table_arn")
+        self.analytics_arn = self.infra.get_string("analytics_table_arn")
+        self.table_env = {
+            "QUERY_EVENTS_TABLE": self.infra.get_string("query_events_table"),
+            "ANALYTICS_TABLE": self.infra.get_string("analytics_table"),
+            "DLQ_URL": self.infra.get_string("dlq_url"),
+        }
+
+    def function(
+        self,
+        id_: str,
+        *,
+        name: str,
+        handler: str,
+        config: FunctionConfig,
+        settings_class: type[Any],
+        statements: list[Statement],
+        description: str,
+    ) -> PythonFunction:
+        zip_path = DIST / f"{self.kind}.zip"
+        return PythonFunction(
+            self,
+            id_,
+            FunctionSpec(
+                name=name,
+                handler=handler,
+                zip_path=zip_path,
+                zip_reference=os.path.relpath(zip_path, self.stack_dir),
+                memory_mb=config.memory_mb,
+                timeout_seconds=config.timeout_seconds,
+                architecture=config.architecture,
+                log_retention_days=self.env.log_retention_days,
+                environment=function_environment(settings_class, config, self.table_env),
+                statements=statements,
+                description=description,
+            ),
+        )
+
+
+class ProcessorStack(FunctionStack):
+    """The processor (SQS event source mapping on its alias) and the orphan sweep (every 15 minutes)."""
+
+    kind = "processor"
+
+    def __init__(self, scope: Construct, env: Environment, *, stack_dir: Path) -> None:
+        super().__init__(scope, env, stack_dir=stack_dir)
+        queue_arn = self.infra.get_string("queue_arn")
+        tables = Statement(
+            sid="Tables",
+            actions=TABLE_WRITE_ACTIONS,
+            resources=[self.interim_arn, f"{self.interim_arn}/index/{PENDING_INDEX}", self.analytics_arn],
+        )
+        consume = Statement(
+            sid="ConsumeEvents",
+            actions=[
+                "sqs:ChangeMessageVisibility",
+                "sqs:DeleteMessage",
+                "sqs:GetQueueAttributes",
+                "sqs:ReceiveMessage",
+            ],
+            resources=[queue_arn],
+        )
+        processor = self.function(
+            "processor",
+            name=env.function_name("processor"),
+            handler="processor.handler.handle",
+            config=env.processor,
+            settings_class=ProcessorSettings,
+            statements=[tables, consume],
+            description="Correlates query and response events from the queue into the Analytics table.",
+        )
+        LambdaEventSourceMapping(
+            self,
+            "events",
+            event_source_arn=queue_arn,
+            function_name=processor.alias.arn,
+            batch_size=EVENT_SOURCE.batch_size,
+            maximum_batching_window_in_seconds=EVENT_SOURCE.maximum_batching_window_seconds,
+            function_response_types=EVENT_SOURCE.function_response_types,
+            scaling_config={"maximum_concurrency": int(env.processor.extra["maximum_concurrency"])},
+        )
+        sweep = self.function(
+            "sweep",
+            name=env.function_name("sweep"),
+            handler="processor.handler.sweep",
+            config=env.processor,
+            settings_class=ProcessorSettings,
+            statements=[tables],
+            description="Records requests whose other half never arrived as orphans.",
+        )
+        Schedule(
+            self,
+            "sweep-schedule",
+            name=f"{env.name_prefix}-sweep",
+            expression=str(env.processor.extra["sweep_schedule"]),
+            timezone="UTC",
+            target_arn=sweep.alias.arn,
+            # The next run is minutes away and picks up whatever this one missed.
+            retry_attempts=0,
+            description="Orphan sweep of pending interim requests.",
+        )
+
+
+class ReporterStack(FunctionStack):
+    """The weekly report: Monday 09:00 in the owner's time zone."""
+
+    kind = "reporter"
+
+    def __init__(self, scope: Construct, env: Environment, *, stack_dir: Path) -> None:
+        super().__init__(scope, env, stack_dir=stack_dir)
+        account = DataAwsCallerIdentity(self, "account")
+        identity = str(env.reporter.extra["ses_identity"])
+        statements = [
+            Statement(
+                sid="ReadWeekWriteMarker",
+                actions=["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem"],
+                resources=[self.analytics_arn],
+            ),
+            Statement(
+                sid="CountPending",
+                actions=["dynamodb:Query"],
+                resources=[f"{self.interim_arn}/index/{PENDING_INDEX}"],
+            ),
+            Statement(
+                sid="SendReport",
+                actions=["ses:SendRawEmail"],
+                resources=[f"arn:aws:ses:{env.region}:{account.account_id}:identity/{identity}"],
+            ),
+            Statement(
+                sid="DlqDepth",
+                actions=["sqs:GetQueueAttributes"],
+                resources=[self.infra.get_string("dlq_arn")],
+            ),
+        ]
+        reporter = self.function(
+            "reporter",
+            name=env.function_name("reporter"),
+            handler="reporter.handler.handle",
+            config=env.reporter,
+            settings_class=ReporterSettings,
+            statements=statements,
+            description="Sends the weekly analytics report by e-mail.",
+        )
+        Schedule(
+            self,
+            "weekly",
+            name=f"{env.name_prefix}-weekly-report",
+            expression=str(env.reporter.extra["schedule"]),
+            timezone=str(env.reporter.extra["schedule_timezone"]),
+            target_arn=reporter.alias.arn,
+            # Safe to retry: the report marker makes a second attempt in the same week send nothing.
+            retry_attempts=2,
+            description="Weekly analytics report.",
+        )

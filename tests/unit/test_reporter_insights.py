@@ -1,0 +1,161 @@
+"""The week's figures against a hand-counted week, and percentiles against numpy."""
+
+from __future__ import annotations
+
+import random
+from datetime import date
+
+import numpy as np
+import pytest
+
+from reporter.insights import Latency, ModelUsage, Ranked
+from reporter.questions import QuestionGroup
+from reporter.records import Quarantined, Request
+from reporter.stats import change, percentile
+from tests.fixtures.reporter import MODEL, WEEK, at, insights_of
+
+OTHER_MODEL = "some-other-model"
+
+
+def hand_counted_week() -> list[Request]:
+    return [
+        Request("r1", "complete", at(0, 10), session_id="s1", question="What is her Python experience?",
+                match_type="full", match_score=90, latency_ms=1000, cache_hit=True, sources=("Python", "AWS"),
+                model=MODEL, input_tokens=1000, output_tokens=200, country="GB",
+                referer="https://www.linkedin.com/in/someone"),
+        Request("r2", "complete", at(0, 11), session_id="s1", question="what's her python   experience",
+                match_type="partial", match_score=60, latency_ms=2000, cache_hit=False, sources=("Python",),
+                model=MODEL, input_tokens=500, output_tokens=100, country="GB",
+                referer="https://www.linkedin.com/feed/"),
+        Request("r3", "complete", at(2, 9), session_id="s2", question="Does she speak French?",
+                match_type="none", match_score=10, latency_ms=3000, cache_hit=False, model=MODEL,
+                input_tokens=800, output_tokens=50, country="DE"),
+        Request("r4", "query_only", at(3, 12), session_id="anonymous", question="Is she a cat?",
+                outcome="no_results", status=200),
+        Request("r5", "response_only", at(6, 23, 30), session_id="s3", match_type="partial", match_score=50,
+                outcome="answered", model=OTHER_MODEL, input_tokens=100, output_tokens=100),
+        Request("r6", "complete", at(5, 8), session_id="s2", question="Has she led a team using Kubernetes?",
+                match_type="full", match_score=80, latency_ms=4000, cache_hit=True, model=MODEL,
+                input_tokens=1000, output_tokens=300, outcome="error", healed=True),
+        # Next Monday 00:00 local time belongs to the next week.
+        Request("r7", "complete", WEEK.end_ms, session_id="s9", question="Too late?", match_type="full"),
+    ]  # fmt: skip
+
+
+def previous_week() -> list[Request]:
+    previous = WEEK.previous()
+    return [
+        Request("p1", "complete", at(1, 10, week=previous), match_type="full", match_score=70),
+        Request("p2", "query_only", at(4, 10, week=previous), question="Anyone?"),
+    ]
+
+
+QUARANTINED = [
+    Quarantined("m1", at(1, 1), "$.timestamp: must be integer"),
+    Quarantined("m2", at(4, 1), "$.timestamp: must be integer"),
+    Quarantined("m3", WEEK.end_ms + 1, "not JSON"),
+]
+
+
+@pytest.fixture
+def insights():  # type: ignore[no-untyped-def]
+    return insights_of(hand_counted_week(), previous_week(), quarantined=QUARANTINED, dlq_depth=4, pending=2)
+
+
+def test_totals_and_change_against_the_week_before(insights) -> None:  # type: ignore[no-untyped-def]
+    assert insights.totals.requests == 6
+    assert insights.totals.answered == 3  # r1, r2, r5: a response that found something
+    assert insights.totals.answer_rate == 0.5
+    assert insights.totals.sessions == 3  # s1, s2, s3; the Worker's "anonymous" is no session
+    assert insights.previous.requests == 2
+    assert insights.requests_change.relative == 2.0
+    assert insights.answered_change.relative == 2.0
+
+
+def test_latency_percentiles_interpolate_between_ranks(insights) -> None:  # type: ignore[no-untyped-def]
+    assert insights.latency == Latency(count=4, p50=2500, p95=3850, p99=3970, minimum=1000, maximum=4000)
+
+
+def test_cache_hit_rate_counts_only_requests_that_reported_it(insights) -> None:  # type: ignore[no-untyped-def]
+    assert insights.cache_hit_rate == 0.5
+
+
+def test_tokens_and_cost_per_model_from_the_price_table(insights) -> None:  # type: ignore[no-untyped-def]
+    assert insights.models == [
+        ModelUsage(MODEL, requests=4, input_tokens=3300, output_tokens=650,
+                   cost=pytest.approx((3300 * 0.20 + 650 * 0.60) / 1e6)),  # type: ignore[arg-type]
+        ModelUsage(OTHER_MODEL, requests=1, input_tokens=100, output_tokens=100, cost=None),
+    ]  # fmt: skip
+    assert insights.total_cost == pytest.approx(0.00105)
+
+
+def test_match_quality(insights) -> None:  # type: ignore[no-untyped-def]
+    assert (insights.match.full, insights.match.partial, insights.match.none) == (2, 2, 1)
+    assert insights.match.average_score == 58
+
+
+def test_top_questions_merge_spellings_and_average_their_scores(insights) -> None:  # type: ignore[no-untyped-def]
+    assert insights.top_questions == [
+        QuestionGroup("What is her Python experience?", 2, 75.0),
+        QuestionGroup("Does she speak French?", 1, 10.0),
+        QuestionGroup("Has she led a team using Kubernetes?", 1, 80.0),
+        QuestionGroup("Is she a cat?", 1, None),
+    ]
+    assert insights.distinct_questions == 5
+
+
+def test_unanswered_questions_are_the_gaps_in_the_cv(insights) -> None:  # type: ignore[no-untyped-def]
+    assert insights.unanswered_total == 3
+    assert insights.unanswered == [
+        QuestionGroup("Does she speak French?", 1, None, "no match"),
+        QuestionGroup("Has she led a team using Kubernetes?", 1, None, "error"),
+        QuestionGroup("Is she a cat?", 1, None, "no_results"),
+    ]
+
+
+def test_sources_origins_and_traffic_by_local_day(insights) -> None:  # type: ignore[no-untyped-def]
+    assert insights.sources == [Ranked("Python", 2), Ranked("AWS", 1)]
+    assert insights.countries == [Ranked("GB", 2), Ranked("DE", 1)]
+    assert insights.referrers == [Ranked("www.linkedin.com", 2)]
+    assert [day.day for day in insights.traffic] == [date(2026, 11, 16 + n) for n in range(7)]
+    assert [day.requests for day in insights.traffic] == [2, 0, 1, 1, 0, 1, 1]
+    assert [day.unanswered for day in insights.traffic] == [0, 0, 1, 1, 0, 1, 0]
+
+
+def test_data_quality(insights) -> None:  # type: ignore[no-untyped-def]
+    quality = insights.data_quality
+    assert (quality.query_only, quality.response_only, quality.healed) == (1, 1, 1)
+    assert quality.quarantined == 2
+    assert quality.quarantine_reasons == [Ranked("$.timestamp: must be integer", 2)]
+    assert (quality.dlq_depth, quality.pending) == (4, 2)
+
+
+def test_an_empty_week_has_no_figures_to_divide_by() -> None:
+    insights = insights_of([], previous_week())
+    assert insights.empty
+    assert insights.totals.answer_rate is None
+    assert insights.latency is None
+    assert insights.cache_hit_rate is None
+    assert insights.match.average_score is None
+    assert insights.requests_change.relative == -1.0
+    assert insights.top_questions == []
+
+
+def test_nothing_last_week_means_no_relative_change() -> None:
+    assert insights_of(hand_counted_week()).requests_change.relative is None
+    assert change(5, 0) is None
+
+
+@pytest.mark.parametrize("size", [1, 2, 3, 10, 101, 1000, 4097])
+def test_percentiles_agree_with_numpy(size: int) -> None:
+    rng = random.Random(size)
+    values = sorted(rng.lognormvariate(7, 1) for _ in range(size))
+    for pct in (0, 1, 50, 90, 95, 99, 99.9, 100):
+        assert percentile(values, pct) == pytest.approx(float(np.percentile(values, pct)), rel=1e-12)
+
+
+def test_percentile_refuses_nonsense() -> None:
+    with pytest.raises(ValueError, match="no values"):
+        percentile([], 50)
+    with pytest.raises(ValueError, match="outside 0 to 100"):
+        percentile([1.0], 101)
