@@ -7,6 +7,7 @@ receives exactly the message that kept failing, after which the rest of its grou
 
 from __future__ import annotations
 
+import json
 import threading
 from collections import Counter
 from collections.abc import Iterator
@@ -51,7 +52,7 @@ def sqs(moto_server: MotoServer) -> Any:
 
 @pytest.fixture
 def queue(sqs: Any) -> EventQueue:
-    return create_event_queue(sqs, "events", max_receive_count=MAX_RECEIVE_COUNT, visibility_timeout=1)
+    return create_event_queue(sqs, "events", max_receive_count=MAX_RECEIVE_COUNT, consumer_timeout_seconds=1)
 
 
 def test_a_thousand_events_with_duplicates_poison_and_a_failing_message(
@@ -109,6 +110,19 @@ def count_sqs_level_duplicates(messages: list[Any]) -> int:
     """Messages SQS itself dropped: same deduplication id within five minutes (none in this traffic)."""
     counts = Counter(m.deduplication_id for m in messages)
     return sum(count - 1 for count in counts.values())
+
+
+def test_the_local_queue_is_the_infrastructures_spec_with_its_redrive_policy(
+    sqs: Any, queue: EventQueue
+) -> None:
+    names: Any = ["All"]
+    attributes = sqs.get_queue_attributes(QueueUrl=queue.url, AttributeNames=names)["Attributes"]
+    assert queue.url.endswith(queue.spec.queue.name)
+    assert attributes["FifoQueue"] == "true"
+    assert attributes["VisibilityTimeout"] == str(queue.spec.queue.visibility_timeout_seconds)
+    policy = json.loads(attributes["RedrivePolicy"])
+    assert int(policy["maxReceiveCount"]) == MAX_RECEIVE_COUNT
+    assert policy["deadLetterTargetArn"].endswith(queue.spec.dead_letter.name)
 
 
 def test_the_event_has_lambdas_shape_with_fifo_attributes(sqs: Any, queue: EventQueue) -> None:

@@ -1,12 +1,13 @@
 """Lambda's SQS event source mapping, played locally against moto server.
 
 What it reproduces, because the processor's correctness depends on it: batches of up to 10 messages
-received with a visibility timeout; the exact event shape Lambda passes (message attributes, MessageGroupId,
-ApproximateReceiveCount, ...); ReportBatchItemFailures (only the messages not listed in `batchItemFailures`
-are deleted, and a handler that raises fails the whole batch); failed messages reappear when their visibility
-timeout ends, and the queue's own RedrivePolicy moves a message to the dead-letter queue after
-maxReceiveCount receives. moto's built-in SQS-to-Lambda trigger ignores batchItemFailures and needs Docker,
-so it is not used.
+(`contract.resources.EVENT_SOURCE`, shared with the infrastructure) received with the queue's visibility
+timeout (or a shorter one, so tests see retries quickly); the exact event shape Lambda passes (message
+attributes, MessageGroupId, ApproximateReceiveCount, ...); ReportBatchItemFailures (only the messages not
+listed in `batchItemFailures` are deleted, and a handler that raises fails the whole batch); failed
+messages reappear when their visibility timeout ends, and the queue's own RedrivePolicy moves a message to
+the dead-letter queue after maxReceiveCount receives. moto's built-in SQS-to-Lambda trigger ignores
+batchItemFailures and needs Docker, so it is not used.
 
 moto's SQS slows down as a queue deepens, so senders and this poller should run at the same time.
 """
@@ -21,6 +22,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from contract.resources import EVENT_SOURCE
+
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
     from mypy_boto3_sqs.literals import QueueAttributeNameType
@@ -28,7 +31,7 @@ if TYPE_CHECKING:
 
 Handler = Callable[[dict[str, Any], Any], Mapping[str, Any] | None]
 
-MAX_BATCH_SIZE = 10
+MAX_BATCH_SIZE = 10  # Lambda's limit for FIFO queues
 log = logging.getLogger(__name__)
 
 
@@ -107,8 +110,9 @@ class EventSourceMapping:
     queue_url: str
     handler: Handler
     function_name: str = "processor"
-    batch_size: int = MAX_BATCH_SIZE
-    visibility_timeout: int = 30
+    batch_size: int = EVENT_SOURCE.batch_size
+    visibility_timeout: int | None = None  # None: the queue's own, as Lambda's poller uses
+    function_timeout_ms: int = 60_000
     wait_time_seconds: int = 1
     stats: PollStats = field(default_factory=PollStats)
 
@@ -121,13 +125,16 @@ class EventSourceMapping:
 
     def poll_once(self) -> int:
         """Receive one batch, invoke the handler, delete what succeeded; returns how many were received."""
+        override: dict[str, Any] = {}
+        if self.visibility_timeout is not None:
+            override["VisibilityTimeout"] = self.visibility_timeout
         response = self.sqs.receive_message(
             QueueUrl=self.queue_url,
             MaxNumberOfMessages=self.batch_size,
-            VisibilityTimeout=self.visibility_timeout,
             WaitTimeSeconds=self.wait_time_seconds,
             MessageSystemAttributeNames=["All"],
             MessageAttributeNames=["All"],
+            **override,
         )
         messages = response.get("Messages", [])
         if not messages:
@@ -157,7 +164,7 @@ class EventSourceMapping:
         Like Lambda, a response that names a message not in the batch counts as a failed invocation.
         """
         every_id = {record["messageId"] for record in event["Records"]}
-        context = LocalLambdaContext(self.function_name, timeout_ms=self.visibility_timeout * 1000)
+        context = LocalLambdaContext(self.function_name, timeout_ms=self.function_timeout_ms)
         try:
             response = self.handler(event, context) or {}
         except Exception:

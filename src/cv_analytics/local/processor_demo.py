@@ -120,7 +120,7 @@ def run_demo(console: Console) -> dict[str, Any]:
         handler.configure(settings)
         create_tables()
         sqs = boto3.client("sqs", endpoint_url=server.endpoint_url, region_name=settings.aws_region)
-        queue = create_event_queue(sqs, "cv-analytics-local-events", visibility_timeout=5)
+        queue = create_event_queue(sqs, "cv-analytics-local")
         requests = sample_requests(REQUESTS)
         late = [request for request in requests if request.response is not None][:LATE_RESPONSES]
         held_back = {request.request_id for request in late}
@@ -130,7 +130,7 @@ def run_demo(console: Console) -> dict[str, Any]:
             if not (message.request_id in held_back and message.kind in {"response", "duplicate"}
                     and '"eventType":"response"' in message.body)
         ]  # fmt: skip
-        mapping = EventSourceMapping(sqs, queue.url, handler.handle, visibility_timeout=5)
+        mapping = EventSourceMapping(sqs, queue.url, handler.handle)
         console.print(
             f"sending {len(messages)} messages ({REQUESTS} requests, duplicates, 3 poison) to {queue.url}"
         )

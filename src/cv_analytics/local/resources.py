@@ -1,14 +1,16 @@
 """The queue and tables the processor needs, created on a local AWS (moto server) as the infrastructure would.
 
-Only for local runs and tests: on AWS the infrastructure stack creates them from the same table models.
+Only for local runs and tests. The queue comes from the same `contract.resources` spec the infrastructure
+builds Terraform from, and the tables from the same PynamoDB models, so what is tested locally is delivered
+and stored the way it is on AWS.
 """
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from contract.resources import QueueWithDlqSpec, queue_with_dlq
 from contract.tables import TABLE_MODELS
 
 if TYPE_CHECKING:
@@ -19,6 +21,7 @@ if TYPE_CHECKING:
 class EventQueue:
     url: str
     dead_letter_url: str
+    spec: QueueWithDlqSpec
 
 
 def create_tables() -> None:
@@ -29,21 +32,22 @@ def create_tables() -> None:
 
 
 def create_event_queue(
-    sqs: SQSClient, name: str, *, max_receive_count: int = 3, visibility_timeout: int = 30
+    sqs: SQSClient, name_prefix: str, *, max_receive_count: int = 3, consumer_timeout_seconds: int = 5
 ) -> EventQueue:
-    """A FIFO queue whose messages move to a FIFO dead-letter queue after `max_receive_count` receives."""
-    dead_letter = sqs.create_queue(QueueName=f"{name}-dlq.fifo", Attributes={"FifoQueue": "true"})
-    dead_letter_arn = sqs.get_queue_attributes(QueueUrl=dead_letter["QueueUrl"], AttributeNames=["QueueArn"])[
+    """The FIFO event queue and its dead-letter queue from the infrastructure's spec, with its redrive policy.
+
+    Locally the consumer's timeout is seconds, not minutes, so a failed message comes back quickly; the
+    visibility timeout keeps the spec's ratio to it.
+    """
+    spec = queue_with_dlq(
+        name_prefix, max_receive_count=max_receive_count, consumer_timeout_seconds=consumer_timeout_seconds
+    )
+    dead_letter_url = sqs.create_queue(
+        QueueName=spec.dead_letter.name, Attributes=spec.dead_letter.attributes()
+    )["QueueUrl"]
+    dead_letter_arn = sqs.get_queue_attributes(QueueUrl=dead_letter_url, AttributeNames=["QueueArn"])[
         "Attributes"
     ]["QueueArn"]
-    queue = sqs.create_queue(
-        QueueName=f"{name}.fifo",
-        Attributes={
-            "FifoQueue": "true",
-            "VisibilityTimeout": str(visibility_timeout),
-            "RedrivePolicy": json.dumps(
-                {"deadLetterTargetArn": dead_letter_arn, "maxReceiveCount": str(max_receive_count)}
-            ),
-        },
-    )
-    return EventQueue(url=queue["QueueUrl"], dead_letter_url=dead_letter["QueueUrl"])
+    attributes = spec.queue.attributes() | {"RedrivePolicy": spec.redrive_policy(dead_letter_arn)}
+    url = sqs.create_queue(QueueName=spec.queue.name, Attributes=attributes)["QueueUrl"]
+    return EventQueue(url=url, dead_letter_url=dead_letter_url, spec=spec)
