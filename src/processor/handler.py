@@ -146,7 +146,11 @@ def sweep(event: dict[str, Any], context: Any) -> dict[str, int]:
             logger.exception("could not sweep a pending request", request_id=state.request_id)
             continue
         counts[outcome.value] += 1
-        _count(outcome)
+    # One value per metric per run, zeros included: a continuous series that alarms can rely on.
+    for outcome in (Outcome.ORPHANED, Outcome.COMPLETED, Outcome.HEALED, Outcome.DUPLICATE):
+        metrics.add_metric(
+            name=METRIC_OF_OUTCOME[outcome], unit=MetricUnit.Count, value=counts[outcome.value]
+        )
     logger.info("sweep finished", extra={"counts": counts})
     if counts["failed"]:
         raise RuntimeError(f"{counts['failed']} pending requests could not be swept; see the log")
