@@ -66,7 +66,7 @@ class FinalRecord:
 
     def attributes(self) -> dict[str, Any]:
         """The record's attributes, keyed by model attribute name (without the keys)."""
-        return {name: getattr(self, name) for name in self.__slots__ if name != "partition"}
+        return _values(self, exclude={"partition"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,6 +83,14 @@ class Quarantine:
     received_at: int
     message_group_id: str | None
     day: str
+
+    def attributes(self) -> dict[str, Any]:
+        """The item's attributes, keyed by model attribute name (without the keys)."""
+        return _values(self, exclude={"partition", "sort_key"})
+
+
+def _values(instance: Any, *, exclude: set[str]) -> dict[str, Any]:
+    return {name: getattr(instance, name) for name in instance.__slots__ if name not in exclude}
 
 
 def serialize(event: Event) -> str:

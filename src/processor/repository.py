@@ -245,18 +245,7 @@ class Repository:
 
     def quarantine(self, quarantine: Quarantine) -> bool:
         """Keep a poison message; False when this very message was quarantined before (a redelivery)."""
-        item = QuarantinedEvent(
-            quarantine.partition,
-            quarantine.sort_key,
-            message_id=quarantine.message_id,
-            reason=quarantine.reason,
-            path=quarantine.path,
-            raw_body=quarantine.raw_body,
-            body_truncated=quarantine.body_truncated,
-            received_at=quarantine.received_at,
-            message_group_id=quarantine.message_group_id,
-            day=quarantine.day,
-        )
+        item = QuarantinedEvent(quarantine.partition, quarantine.sort_key, **quarantine.attributes())
         try:
             item.save(condition=QuarantinedEvent.pk.does_not_exist())
         except PutError as error:
