@@ -28,12 +28,17 @@ class InterimState:
 
     @property
     def halves(self) -> frozenset[EventType]:
-        held: set[EventType] = set()
-        if self.query_json is not None:
-            held.add("query")
-        if self.response_json is not None:
-            held.add("response")
-        return frozenset(held)
+        return halves_of(self.query_json, self.response_json)
+
+
+def halves_of(query_json: str | None, response_json: str | None) -> frozenset[EventType]:
+    """Which halves of a request are known, from their stored JSON."""
+    held: set[EventType] = set()
+    if query_json is not None:
+        held.add("query")
+    if response_json is not None:
+        held.add("response")
+    return frozenset(held)
 
 
 @dataclass(frozen=True, slots=True)

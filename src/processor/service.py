@@ -21,6 +21,7 @@ from processor.correlation import (
     InterimState,
     Resolution,
     Step,
+    halves_of,
     next_step,
     resolve,
     settled_status,
@@ -232,10 +233,7 @@ class Correlator:
                     both = query_json is not None and response_json is not None
                     return Outcome.COMPLETED if both else Outcome.ORPHANED
                 continue
-            known = frozenset(
-                half for half, text in (("query", query_json), ("response", response_json)) if text
-            )
-            resolution = resolve(guard, known)  # type: ignore[arg-type]
+            resolution = resolve(guard, halves_of(query_json, response_json))
             if resolution is not Resolution.HEAL:
                 self.store.settle_interim(
                     request_id, settled_status(resolution), guard.record_partition, self.clock()
