@@ -51,9 +51,10 @@ class MotoServer:
     def require_signatures(self, enabled: bool = True) -> None:
         """Switch SigV4 checking on: from then on only keys of IAM users created in moto are accepted.
 
-        moto takes the number of requests to let through before checking, as text/plain.
+        moto takes the number of requests to let through before checking, as text/plain; checking is off
+        when that number is infinite (a negative number would mean "check every request").
         """
-        self._post("/moto-api/reset-auth", b"0" if enabled else b"-1", content_type="text/plain")
+        self._post("/moto-api/reset-auth", b"0" if enabled else b"inf", content_type="text/plain")
 
     def environment(self, region: str = "eu-west-2") -> dict[str, str]:
         """Variables that point boto3 and PynamoDB at this server."""

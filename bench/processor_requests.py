@@ -1,0 +1,105 @@
+"""DynamoDB requests per complete request, counted with a botocore event hook (target: at most 3 on average).
+
+Three deliveries of the same kind of traffic, through the real handler against DynamoDB in moto:
+- each half in a different batch (the query now, its response in a later invocation): the design's worst
+  case, one UpdateItem per half plus one transaction;
+- both halves in one batch: one transaction for the pair;
+- realistic: sample traffic in send order, batches of 10, 15 % client retries, a fifth of the requests
+  without a response, then the orphan sweep (its index Query included).
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from collections import Counter
+from typing import Any
+
+from moto import mock_aws
+
+from bench.processor_common import batches, count_dynamodb_calls, lambda_event
+from contract.config import load_settings
+from cv_analytics.local.event_source import LocalLambdaContext
+from cv_analytics.local.resources import create_tables
+from cv_analytics.local.sample_traffic import Outgoing, sample_messages, sample_requests
+from processor.settings import ProcessorSettings
+
+REQUESTS = 300
+TARGET = 3.0
+
+
+def fresh_handler() -> Any:
+    from processor import handler
+
+    handler.configure(load_settings(ProcessorSettings))
+    create_tables()
+    return handler
+
+
+def deliver(handler: Any, groups: list[list[Outgoing]], calls: Counter[str]) -> int:
+    context = LocalLambdaContext("bench", timeout_ms=900_000)
+    for group in groups:
+        response = handler.handle(lambda_event(group), context)
+        if response["batchItemFailures"]:
+            raise RuntimeError(f"unexpected failures: {response}")
+    return sum(calls.values())
+
+
+def scenario(name: str, build: Any) -> float:
+    with mock_aws():
+        handler = fresh_handler()
+        calls = count_dynamodb_calls()
+        groups, complete, sweep = build()
+        deliver(handler, groups, calls)
+        if sweep:
+            handler.sweep({}, LocalLambdaContext("sweep", timeout_ms=900_000))
+        total = sum(calls.values())
+        per_request: float = total / complete
+        detail = ", ".join(f"{operation} {count}" for operation, count in sorted(calls.items()))
+        print(
+            f"{name:<22} {per_request:5.2f} requests per complete request ({total} for {complete}: {detail})"
+        )
+        return per_request
+
+
+def answered() -> list[Any]:
+    return [request for request in sample_requests(REQUESTS) if request.response is not None]
+
+
+def separate_batches() -> tuple[list[list[Outgoing]], int, bool]:
+    requests = answered()
+    messages = sample_messages(requests)
+    queries = [m for m in messages if '"eventType":"query"' in m.body]
+    responses = [m for m in messages if '"eventType":"response"' in m.body]
+    groups = [group for pair in zip(batches(queries), batches(responses), strict=True) for group in pair]
+    return groups, len(requests), False
+
+
+def same_batch() -> tuple[list[list[Outgoing]], int, bool]:
+    requests = answered()
+    return batches(sample_messages(requests)), len(requests), False
+
+
+def realistic() -> tuple[list[list[Outgoing]], int, bool]:
+    requests = sample_requests(REQUESTS)
+    messages = sample_messages(requests, duplicate_share=0.15)
+    return batches(messages), sum(1 for request in requests if request.response is not None), True
+
+
+def main() -> None:
+    os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
+    os.environ["ORPHAN_AFTER_SECONDS"] = "0"
+    os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
+    warnings.simplefilter("ignore")  # Powertools warns when metrics are disabled
+    worst = scenario("halves in two batches", separate_batches)
+    best = scenario("halves in one batch", same_batch)
+    mixed = scenario("realistic stream", realistic)
+    print(
+        "realistic stream: requests counted over complete requests only; orphans and retries are extra work"
+    )
+    verdict = "within" if max(worst, mixed) <= TARGET else "ABOVE"
+    print(f"two batches / one batch: {worst / best:.1f}x; worst {worst:.2f}, {verdict} target {TARGET:.0f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,227 @@
+"""What goes into Analytics, derived from the events alone: pure functions, no I/O, no clock.
+
+A request's final record is built here whether both halves met (complete), only one arrived (an orphan), or
+a late half healed an orphan; the repository only stores what these functions return. Keeping the derivation
+pure is what lets the tests check every field without a table, and lets a retry rebuild exactly the same
+record.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from contract.events import Event, QueryEvent, ResponseEvent
+from contract.keys import day_partition, quarantine_sort_key, request_sort_key, shard_of, utc_day
+from contract.parsing import event_from_document
+from contract.tables import COMPLETE, QUERY_ONLY, RESPONSE_ONLY
+
+# DynamoDB items are limited to 400 KB; a quarantined body is evidence for a human, 32 KB is plenty.
+QUARANTINE_BODY_LIMIT = 32 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class FinalRecord:
+    """The values of one `RequestRecord`, with the partition it belongs in.
+
+    Field names are the model's attribute names, so the repository can pass them through unchanged.
+    """
+
+    partition: str
+    request_id: str
+    correlation: str
+    day: str
+    session_id: str | None
+    query_time: int | None
+    response_time: int | None
+    latency_ms: int | None
+    worker_total_ms: float | None
+    llm_ms: float | None
+    retrieval_ms: float | None
+    question: str | None
+    match_type: str | None
+    match_score: float | None
+    match_quality: float | None
+    reasoning: str | None
+    vector_matches: int | None
+    cache_hit: bool | None
+    sources: list[str] | None
+    model: str | None
+    input_tokens: int | None
+    output_tokens: int | None
+    status: int | None
+    outcome: str | None
+    country: str | None
+    referer: str | None
+    user_agent: str | None
+    healed: bool
+    recorded_at: int
+    query_event: str | None
+    response_event: str | None
+
+    @property
+    def sort_key(self) -> str:
+        return request_sort_key(self.request_id)
+
+    def attributes(self) -> dict[str, Any]:
+        """The record's attributes, keyed by model attribute name (without the keys)."""
+        return _values(self, exclude={"partition"})
+
+
+@dataclass(frozen=True, slots=True)
+class Quarantine:
+    """The values of one `QuarantinedEvent`: a message that can never be processed, kept as evidence."""
+
+    partition: str
+    sort_key: str
+    message_id: str
+    reason: str
+    path: str
+    raw_body: str
+    body_truncated: bool
+    received_at: int
+    message_group_id: str | None
+    day: str
+
+    def attributes(self) -> dict[str, Any]:
+        """The item's attributes, keyed by model attribute name (without the keys)."""
+        return _values(self, exclude={"partition", "sort_key"})
+
+
+def _values(instance: Any, *, exclude: set[str]) -> dict[str, Any]:
+    return {name: getattr(instance, name) for name in instance.__slots__ if name not in exclude}
+
+
+def serialize(event: Event) -> str:
+    """The event as compact JSON, unknown fields included: what interim items and records keep."""
+    return json.dumps(event.raw, separators=(",", ":"), ensure_ascii=False)
+
+
+def deserialize(text: str) -> Event:
+    """An event stored by `serialize`; it passed validation before it was stored, so it is not re-checked."""
+    return event_from_document(json.loads(text))
+
+
+def correlation_of(query: QueryEvent | None, response: ResponseEvent | None) -> str:
+    if query is not None and response is not None:
+        return COMPLETE
+    if query is not None:
+        return QUERY_ONLY
+    if response is not None:
+        return RESPONSE_ONLY
+    raise ValueError("a record needs at least one half of its request")
+
+
+def orphan_half(correlation: str) -> str:
+    """The event type an orphan record holds."""
+    return {QUERY_ONLY: "query", RESPONSE_ONLY: "response"}[correlation]
+
+
+def _first(*values: Any) -> Any:
+    return next((value for value in values if value is not None), None)
+
+
+def build_record(
+    query: QueryEvent | None,
+    response: ResponseEvent | None,
+    *,
+    shards: int,
+    recorded_at: int,
+    healed: bool = False,
+) -> FinalRecord:
+    """The final record of a request from whichever halves arrived.
+
+    A complete record lives on the UTC day of its query (when the recruiter asked); an orphan on the day of
+    the half it has. The response's own values win over the query's for the optional fields both may carry
+    (model, tokens, status, outcome), because the response is written after the answer is known.
+    """
+    correlation = correlation_of(query, response)
+    anchor: Event = query if query is not None else response  # type: ignore[assignment]
+    request_id = anchor.request_id
+    day = utc_day(anchor.timestamp)
+    performance = response.performance if response is not None else None
+    tokens = _first(response.tokens if response else None, query.tokens if query else None)
+    return FinalRecord(
+        partition=day_partition(day, shard_of(request_id, shards)),
+        request_id=request_id,
+        correlation=correlation,
+        day=day.isoformat(),
+        session_id=_first(query.session_id if query else None, response.session_id if response else None),
+        query_time=query.timestamp if query else None,
+        response_time=response.timestamp if response else None,
+        latency_ms=response.timestamp - query.timestamp if query and response else None,
+        worker_total_ms=performance.total_time if performance else None,
+        llm_ms=performance.llm_time if performance else None,
+        retrieval_ms=performance.retrieval_time if performance else None,
+        question=query.query if query else None,
+        match_type=response.match_type if response else None,
+        match_score=response.match_score if response else None,
+        match_quality=response.metadata.match_quality if response else None,
+        reasoning=response.reasoning if response else None,
+        vector_matches=response.vector_matches if response else None,
+        cache_hit=performance.cache_hit if performance else None,
+        sources=list(response.metadata.sources_used) if response and response.metadata.sources_used else None,
+        model=_first(response.model if response else None, query.model if query else None),
+        input_tokens=tokens.input if tokens else None,
+        output_tokens=tokens.output if tokens else None,
+        status=_first(response.status if response else None, query.status if query else None),
+        outcome=_first(response.outcome if response else None, query.outcome if query else None),
+        country=query.metadata.country if query else None,
+        referer=query.metadata.referer if query else None,
+        user_agent=query.metadata.user_agent if query else None,
+        healed=healed,
+        recorded_at=recorded_at,
+        query_event=serialize(query) if query else None,
+        response_event=serialize(response) if response else None,
+    )
+
+
+def build_record_from_json(
+    query_json: str | None,
+    response_json: str | None,
+    *,
+    shards: int,
+    recorded_at: int,
+    healed: bool = False,
+) -> FinalRecord:
+    """`build_record` from the stored JSON of each half (interim items and orphan records keep JSON)."""
+    query = deserialize(query_json) if query_json else None
+    response = deserialize(response_json) if response_json else None
+    if query is not None and not isinstance(query, QueryEvent):
+        raise ValueError(f"stored query half of {query.request_id} is a {query.event_type}")
+    if response is not None and not isinstance(response, ResponseEvent):
+        raise ValueError(f"stored response half of {response.request_id} is a {response.event_type}")
+    return build_record(query, response, shards=shards, recorded_at=recorded_at, healed=healed)
+
+
+def build_quarantine(
+    body: str,
+    *,
+    message_id: str,
+    message_group_id: str | None,
+    path: str,
+    reason: str,
+    received_at: int,
+) -> Quarantine:
+    """A quarantine item for a poison message, in the day partition of its receipt, keyed by message id.
+
+    Keying by the SQS message id makes a redelivery of the same message overwrite nothing and count once.
+    The body is cut at `QUARANTINE_BODY_LIMIT` bytes (on a character boundary) so any message fits an item.
+    """
+    encoded = body.encode("utf-8")
+    truncated = len(encoded) > QUARANTINE_BODY_LIMIT
+    kept = encoded[:QUARANTINE_BODY_LIMIT].decode("utf-8", errors="ignore") if truncated else body
+    day = utc_day(received_at)
+    return Quarantine(
+        partition=day_partition(day),
+        sort_key=quarantine_sort_key(message_id),
+        message_id=message_id,
+        reason=reason,
+        path=path,
+        raw_body=kept,
+        body_truncated=truncated,
+        received_at=received_at,
+        message_group_id=message_group_id,
+        day=day.isoformat(),
+    )

@@ -1,0 +1,294 @@
+"""The processor's Lambda handlers on realistic batches, against DynamoDB in moto (in process)."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from types import ModuleType
+from typing import Any
+
+import pytest
+from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
+from botocore.exceptions import ClientError
+from moto import mock_aws
+from pynamodb.exceptions import UpdateError
+
+from contract.config import load_settings
+from contract.keys import GUARD_SORT_KEY
+from contract.tables import COMPLETE, CORRELATED, ORPHANED, QUERY_ONLY, RESPONSE_ONLY, InterimRequest
+from cv_analytics.local.resources import create_tables
+from processor.repository import Repository
+from processor.settings import ProcessorSettings
+from tests.fixtures import worker_today_events, worker_today_sqs_event
+from tests.processor_support import (
+    SqsMessage,
+    all_records,
+    context,
+    event_body,
+    failed_ids,
+    guard_of,
+    interim_statuses,
+    quarantined,
+    records_by_request,
+    sqs_event,
+)
+
+
+@pytest.fixture
+def handler(monkeypatch: pytest.MonkeyPatch) -> Iterator[ModuleType]:
+    """The handler module with its tables in an in-process moto; orphans are due as soon as the sweep runs."""
+    monkeypatch.setenv("ORPHAN_AFTER_SECONDS", "0")
+    with mock_aws():
+        from processor import handler as module
+
+        module.configure(load_settings(ProcessorSettings))
+        create_tables()
+        yield module
+
+
+def query(request_id: str, timestamp: int = 1764154800000, session: str = "s-1", **extra: Any) -> str:
+    return event_body({"eventType": "query", "requestId": request_id, "timestamp": timestamp,
+                       "sessionId": session, "query": f"question {request_id}", **extra})  # fmt: skip
+
+
+def response(request_id: str, timestamp: int = 1764154802000, session: str = "s-1", **extra: Any) -> str:
+    return event_body({"eventType": "response", "requestId": request_id, "timestamp": timestamp,
+                       "sessionId": session, "matchType": "partial", "matchScore": 64, "reasoning": "ok",
+                       **extra})  # fmt: skip
+
+
+def run(handler: ModuleType, messages: list[SqsMessage]) -> list[str]:
+    return failed_ids(handler.handle(sqs_event(messages), context()))
+
+
+def sweep(handler: ModuleType) -> dict[str, int]:
+    time.sleep(0.002)  # first_seen must be strictly before the sweep's cutoff
+    result: dict[str, int] = handler.sweep({}, context("sweep"))
+    return result
+
+
+def test_the_existing_workers_batch_becomes_complete_records_and_orphans(handler: ModuleType) -> None:
+    assert run_event(handler, worker_today_sqs_event()) == []
+    sweep(handler)
+    events = worker_today_events()
+    answered = {e["requestId"] for e in events if e["eventType"] == "response"}
+    asked = {e["requestId"] for e in events if e["eventType"] == "query"}
+    records = records_by_request()
+    assert set(records) == asked | answered
+    for request_id, (record,) in records.items():
+        expected = COMPLETE if request_id in answered and request_id in asked else QUERY_ONLY
+        assert record.correlation == expected
+    first = next(e for e in events if e["eventType"] == "query" and e["requestId"] in answered)
+    its_response = next(
+        e for e in events if e["eventType"] == "response" and e["requestId"] == first["requestId"]
+    )
+    (record,) = records[first["requestId"]]
+    assert record.latency_ms == its_response["timestamp"] - first["timestamp"]
+    assert record.question == first["query"]
+    assert record.sources == its_response["metadata"]["sourcesUsed"]
+    assert record.session_id == "anonymous"
+
+
+def run_event(handler: ModuleType, event: dict[str, Any]) -> list[str]:
+    return failed_ids(handler.handle(event, context()))
+
+
+def test_a_pair_in_one_batch_is_recorded_with_its_halves_kept_and_counted_once(
+    handler: ModuleType, capsys: pytest.CaptureFixture[str]
+) -> None:
+    copy = SqsMessage(query("a"))
+    assert run(handler, [SqsMessage(query("a")), SqsMessage(response("a")), copy]) == []
+    (record,) = all_records()
+    assert record.correlation == COMPLETE
+    item = InterimRequest.get("a")
+    assert item.status == CORRELATED
+    assert "pending_bucket" not in item.attribute_values
+    assert item.query_event is not None and item.response_event is not None
+    assert emitted_metrics(capsys.readouterr().out) == {"Received": 3, "Completed": 1, "DuplicatesIgnored": 1}
+
+
+def test_a_pair_in_one_batch_heals_an_orphan_recorded_before(handler: ModuleType) -> None:
+    run(handler, [SqsMessage(query("a"))])
+    sweep(handler)
+    assert run(handler, [SqsMessage(query("a")), SqsMessage(response("a"))]) == []
+    (record,) = all_records()
+    assert (record.correlation, record.healed) == (COMPLETE, True)
+
+
+def test_halves_in_one_batch_or_in_separate_batches_make_one_complete_record(handler: ModuleType) -> None:
+    assert run(handler, [SqsMessage(response("a")), SqsMessage(query("a")), SqsMessage(query("b"))]) == []
+    assert run(handler, [SqsMessage(response("b"))]) == []
+    records = records_by_request()
+    assert sorted(records) == ["a", "b"]
+    assert all(len(found) == 1 and found[0].correlation == COMPLETE for found in records.values())
+    assert records["a"][0].latency_ms == 2000
+    assert interim_statuses() == {"a": CORRELATED, "b": CORRELATED}
+    assert guard_of("a").record_partition == "DAY#2025-11-26"
+
+
+def test_a_redelivered_batch_changes_nothing_and_counts_duplicates(
+    handler: ModuleType, capsys: pytest.CaptureFixture[str]
+) -> None:
+    batch = [SqsMessage(query("a")), SqsMessage(response("a"))]
+    run(handler, batch)
+    before = [record.attribute_values for record in all_records()]
+    capsys.readouterr()
+    for message in batch:
+        message.receive_count = 2
+    assert run(handler, batch) == []
+    assert [record.attribute_values for record in all_records()] == before
+    metrics = emitted_metrics(capsys.readouterr().out)
+    assert metrics.get("DuplicatesIgnored") == 2
+    assert "Completed" not in metrics
+
+
+def emitted_metrics(output: str) -> dict[str, float]:
+    """Sum the EMF metrics printed to stdout by Powertools."""
+    totals: dict[str, float] = {}
+    for line in output.splitlines():
+        if '"_aws"' not in line:
+            continue
+        document = json.loads(line)
+        for definition in document["_aws"]["CloudWatchMetrics"]:
+            for metric in definition["Metrics"]:
+                value = document[metric["Name"]]
+                totals[metric["Name"]] = totals.get(metric["Name"], 0) + (
+                    sum(value) if isinstance(value, list) else value
+                )
+    return totals
+
+
+def test_every_outcome_is_counted_once_in_emf(
+    handler: ModuleType, capsys: pytest.CaptureFixture[str]
+) -> None:
+    run(handler, [SqsMessage(query("a")), SqsMessage(response("a")), SqsMessage(query("b")), SqsMessage("{")])
+    sweep(handler)
+    run(handler, [SqsMessage(response("b"))])
+    metrics = emitted_metrics(capsys.readouterr().out)
+    # The sweep reports its four counters every run, zeros included.
+    assert metrics == {
+        "Received": 5,
+        "Completed": 1,
+        "Quarantined": 1,
+        "Orphaned": 1,
+        "Healed": 1,
+        "DuplicatesIgnored": 0,
+    }
+
+
+def test_a_transient_failure_fails_the_rest_of_its_group_only(
+    handler: ModuleType, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    original = Repository.store_half
+
+    def flaky(self: Repository, request_id: str, *args: Any) -> Any:
+        if request_id == "a2":
+            cause = ClientError({"Error": {"Code": "ProvisionedThroughputExceededException"}}, "UpdateItem")
+            raise UpdateError("throttled", cause)
+        return original(self, request_id, *args)
+
+    monkeypatch.setattr(Repository, "store_half", flaky)
+    group_a = [SqsMessage(query("a1"), "A"), SqsMessage(query("a2"), "A"), SqsMessage(query("a3"), "A")]
+    group_b = [SqsMessage(query("b1"), "B"), SqsMessage(query("b2"), "B")]
+    batch = [group_a[0], group_b[0], group_a[1], group_a[2], group_b[1]]
+    assert run(handler, batch) == [group_a[1].message_id, group_a[2].message_id]
+    assert set(interim_statuses()) == {"a1", "b1", "b2"}
+    monkeypatch.setattr(Repository, "store_half", original)
+    assert run(handler, [group_a[1], group_a[2]]) == []
+    assert set(interim_statuses()) == {"a1", "a2", "a3", "b1", "b2"}
+
+
+@pytest.mark.parametrize(
+    ("body", "path", "reason"),
+    [
+        ("not json", "$", "not valid JSON"),
+        ('{"eventType":"query","requestId":"x","timestamp":1}', "$.query", "is required"),
+        ('{"eventType":"query","requestId":"x","timestamp":1,"query":"q","metadata":{"country":5}}',
+         "$.metadata.country", "must be string"),
+    ],
+)  # fmt: skip
+def test_poison_is_quarantined_acknowledged_and_never_blocks_its_group(
+    handler: ModuleType, body: str, path: str, reason: str
+) -> None:
+    poison = SqsMessage(body, "A")
+    later = SqsMessage(query("after-poison"), "A")
+    assert run(handler, [poison, later]) == []
+    (item,) = quarantined()
+    assert (item.message_id, item.path, item.message_group_id, item.raw_body) == (
+        poison.message_id,
+        path,
+        "A",
+        body,
+    )
+    assert reason in item.reason
+    assert item.pk.startswith("DAY#")
+    assert "after-poison" in interim_statuses()
+    poison.receive_count = 2
+    assert run(handler, [poison]) == []
+    assert len(quarantined()) == 1
+
+
+def test_a_query_that_never_gets_a_response_becomes_an_orphan_and_heals_when_it_arrives(
+    handler: ModuleType,
+) -> None:
+    run(handler, [SqsMessage(query("a"))])
+    assert sweep(handler)["orphaned"] == 1
+    (orphan,) = all_records()
+    assert (orphan.correlation, orphan.healed) == (QUERY_ONLY, False)
+    assert interim_statuses() == {"a": ORPHANED}
+    assert sweep(handler)["orphaned"] == 0
+    run(handler, [SqsMessage(response("a"))])
+    (record,) = all_records()
+    assert (record.correlation, record.healed, record.latency_ms) == (COMPLETE, True, 2000)
+    assert guard_of("a").correlation == COMPLETE
+    run(handler, [SqsMessage(response("a")), SqsMessage(query("a"))])
+    assert len(all_records()) == 1
+
+
+def test_a_response_orphan_heals_into_the_day_of_its_query(handler: ModuleType) -> None:
+    late_evening, after_midnight = 1764201599000, 1764201601000  # 2025-11-26 23:59:59 and 2025-11-27 00:00:01
+    run(handler, [SqsMessage(response("a", after_midnight))])
+    sweep(handler)
+    (orphan,) = all_records()
+    assert (orphan.correlation, orphan.pk) == (RESPONSE_ONLY, "DAY#2025-11-27")
+    run(handler, [SqsMessage(query("a", late_evening))])
+    (record,) = all_records()
+    assert (record.correlation, record.pk, record.healed, record.latency_ms) == (
+        COMPLETE,
+        "DAY#2025-11-26",
+        True,
+        2000,
+    )
+    guard = guard_of("a")
+    assert (guard.sk, guard.record_partition) == (GUARD_SORT_KEY, "DAY#2025-11-26")
+
+
+def test_the_sweep_leaves_requests_younger_than_orphan_after_seconds(
+    handler: ModuleType, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ORPHAN_AFTER_SECONDS", "900")
+    handler.configure(load_settings(ProcessorSettings))
+    run(handler, [SqsMessage(query("young"))])
+    assert sweep(handler)["orphaned"] == 0
+    assert all_records() == []
+    assert interim_statuses() == {"young": "pending"}
+
+
+def test_the_sweep_completes_a_request_whose_record_was_interrupted(
+    handler: ModuleType, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def crash(*args: Any, **kwargs: Any) -> bool:
+        raise ConnectionError("the function stopped between the two writes")
+
+    original = Repository.record_first
+    monkeypatch.setattr(Repository, "record_first", crash)
+    assert run(handler, [SqsMessage(query("a"))]) == []
+    with pytest.raises(BatchProcessingError):  # every record failed: Lambda retries the whole batch
+        run(handler, [SqsMessage(response("a"))])
+    monkeypatch.setattr(Repository, "record_first", original)
+    result = sweep(handler)
+    assert result["completed"] == 1
+    (record,) = all_records()
+    assert record.correlation == COMPLETE
+    assert InterimRequest.get("a").status == CORRELATED

@@ -1,0 +1,85 @@
+"""Helpers for the processor's tests: Lambda SQS events, a Lambda context, and reading the tables back."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+from contract.keys import GUARD_SORT_KEY, guard_partition
+from contract.tables import AnalyticsItem, InterimRequest, QuarantinedEvent, RequestGuard, RequestRecord
+from cv_analytics.local.event_source import LocalLambdaContext
+
+
+def context(name: str = "processor") -> LocalLambdaContext:
+    return LocalLambdaContext(name, timeout_ms=60_000)
+
+
+@dataclass
+class SqsMessage:
+    body: str
+    group_id: str = "analytics"
+    message_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    receive_count: int = 1
+
+
+def event_body(event: dict[str, Any]) -> str:
+    return json.dumps(event, separators=(",", ":"))
+
+
+def sqs_event(messages: list[SqsMessage]) -> dict[str, Any]:
+    """A Lambda SQS FIFO event, shaped as Lambda delivers it."""
+    return {
+        "Records": [
+            {
+                "messageId": message.message_id,
+                "receiptHandle": f"receipt-{message.message_id}",
+                "body": message.body,
+                "attributes": {
+                    "ApproximateReceiveCount": str(message.receive_count),
+                    "SentTimestamp": "1764154800163",
+                    "SequenceNumber": str(18890000000000000000 + index),
+                    "MessageGroupId": message.group_id,
+                    "SenderId": "AIDAEXAMPLE",
+                    "MessageDeduplicationId": hashlib.sha256(message.body.encode()).hexdigest(),
+                    "ApproximateFirstReceiveTimestamp": "1764154800183",
+                },
+                "messageAttributes": {},
+                "md5OfBody": hashlib.md5(message.body.encode()).hexdigest(),
+                "eventSource": "aws:sqs",
+                "eventSourceARN": "arn:aws:sqs:eu-west-2:123456789012:events.fifo",
+                "awsRegion": "eu-west-2",
+            }
+            for index, message in enumerate(messages)
+        ]
+    }
+
+
+def failed_ids(response: Any) -> list[str]:
+    return [item["itemIdentifier"] for item in response["batchItemFailures"]]
+
+
+def all_records() -> list[RequestRecord]:
+    """Every request record in Analytics (a test may Scan; the processor and reporter never do)."""
+    return [item for item in AnalyticsItem.scan() if isinstance(item, RequestRecord)]
+
+
+def records_by_request() -> dict[str, list[RequestRecord]]:
+    result: dict[str, list[RequestRecord]] = {}
+    for record in all_records():
+        result.setdefault(record.request_id, []).append(record)
+    return result
+
+
+def quarantined() -> list[QuarantinedEvent]:
+    return [item for item in AnalyticsItem.scan() if isinstance(item, QuarantinedEvent)]
+
+
+def guard_of(request_id: str) -> RequestGuard:
+    return RequestGuard.get(guard_partition(request_id), GUARD_SORT_KEY, consistent_read=True)
+
+
+def interim_statuses() -> dict[str, str]:
+    return {item.request_id: item.status for item in InterimRequest.scan()}
