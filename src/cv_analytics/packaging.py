@@ -33,8 +33,12 @@ DEPENDENCY_CACHE = ROOT / ".cache" / "lambda-deps"
 
 FUNCTIONS = ("processor", "reporter")
 SHARED_PACKAGES = ("contract",)
-# The Lambda Python runtime ships these; bundling them would only add megabytes and shadow its versions.
-PROVIDED_BY_RUNTIME = frozenset({"boto3", "botocore", "s3transfer"})
+# The Lambda Python runtime ships boto3, botocore and s3transfer, and with them botocore's own dependencies.
+# Bundling any of them would add megabytes and put a second copy ahead of the runtime's on sys.path, where
+# the runtime's botocore would import ours (urllib3 is the one that matters) instead of the one it was built with.
+PROVIDED_BY_RUNTIME = frozenset(
+    {"boto3", "botocore", "s3transfer", "jmespath", "python-dateutil", "urllib3", "six"}
+)
 # Nothing a handler imports at run time lives here.
 EXCLUDED_PARTS = frozenset({"__pycache__", "tests", "test", "bin"})
 EXCLUDED_SUFFIXES = (".pyc", ".pyo")
