@@ -35,10 +35,12 @@ def main() -> None:
     zipped = archive_path.stat().st_size
     total = sum(unpacked.values())
     print(
-        f"processor.zip: {zipped / 1e6:.2f} MB zipped, {total / 1e6:.2f} MB unpacked ({len(unpacked)} top-level names)"
+        f"processor.zip: {zipped / 1e6:.2f} MB zipped, {total / 1e6:.2f} MB unpacked "
+        f"({len(unpacked)} top-level names)"
     )
     print(
-        f"target {TARGET_BYTES / 1e6:.2f} MB: zipped {zipped / TARGET_BYTES:.2f} of it, unpacked {total / TARGET_BYTES:.2f} of it"
+        f"target {TARGET_BYTES / 1e6:.2f} MB: zipped {zipped / TARGET_BYTES:.2f} of it, "
+        f"unpacked {total / TARGET_BYTES:.2f} of it"
     )
     print("largest parts, unpacked / zipped:")
     for name, size in unpacked.most_common(6):
