@@ -35,7 +35,7 @@ FUNCTIONS = ("processor", "reporter")
 SHARED_PACKAGES = ("contract",)
 # The Lambda Python runtime ships boto3, botocore and s3transfer, and with them botocore's own dependencies.
 # Bundling any of them would add megabytes and put a second copy ahead of the runtime's on sys.path, where
-# the runtime's botocore would import ours (urllib3 is the one that matters) instead of the one it was built with.
+# the runtime's botocore would import ours (urllib3 above all) instead of the one it was built with.
 PROVIDED_BY_RUNTIME = frozenset(
     {"boto3", "botocore", "s3transfer", "jmespath", "python-dateutil", "urllib3", "six"}
 )
