@@ -158,3 +158,16 @@ class AwsSettings:
             raise SettingsError(
                 f"ANALYTICS_WRITE_SHARDS={self.analytics_write_shards} is out of range: use 1 to 100"
             )
+
+
+@dataclasses.dataclass(frozen=True)
+class FunctionSettings(AwsSettings):
+    """What every Lambda of the project reads besides the tables: how Powertools logs and emits metrics.
+
+    Each function adds `POWERTOOLS_SERVICE_NAME` with its own default.
+    """
+
+    metrics_namespace: str = setting(
+        "POWERTOOLS_METRICS_NAMESPACE", "CvAnalytics", help="CloudWatch namespace of the EMF metrics"
+    )
+    log_level: str = setting("POWERTOOLS_LOG_LEVEL", "INFO", help="DEBUG, INFO, WARNING or ERROR")

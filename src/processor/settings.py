@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from contract.config import AwsSettings, SettingsError, setting
+from contract.config import FunctionSettings, SettingsError, setting
 
 
 @dataclass(frozen=True)
-class ProcessorSettings(AwsSettings):
+class ProcessorSettings(FunctionSettings):
     orphan_after_seconds: int = setting(
         "ORPHAN_AFTER_SECONDS",
         900,
@@ -22,10 +22,6 @@ class ProcessorSettings(AwsSettings):
     service_name: str = setting(
         "POWERTOOLS_SERVICE_NAME", "cv-analytics-processor", help="service name in logs and metrics"
     )
-    metrics_namespace: str = setting(
-        "POWERTOOLS_METRICS_NAMESPACE", "CvAnalytics", help="CloudWatch namespace of the EMF metrics"
-    )
-    log_level: str = setting("POWERTOOLS_LOG_LEVEL", "INFO", help="DEBUG, INFO, WARNING or ERROR")
 
     def validate(self) -> None:
         super().validate()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from contract.config import AwsSettings, SettingsError, setting
+from contract.config import FunctionSettings, SettingsError, setting
 
 # Prices per million tokens (input:output) in the default currency, GBP. Workers AI's list prices in USD
 # converted at 0.79; they change, so check them and set REPORT_MODEL_PRICES rather than trust these.
@@ -25,7 +25,7 @@ class ModelPrice:
 
 
 @dataclass(frozen=True)
-class ReporterSettings(AwsSettings):
+class ReporterSettings(FunctionSettings):
     report_timezone: str = setting(
         "REPORT_TIMEZONE", "Europe/London", help="IANA time zone in which a report week runs Monday to Sunday"
     )
@@ -51,10 +51,6 @@ class ReporterSettings(AwsSettings):
     service_name: str = setting(
         "POWERTOOLS_SERVICE_NAME", "cv-analytics-reporter", help="service name in logs and metrics"
     )
-    metrics_namespace: str = setting(
-        "POWERTOOLS_METRICS_NAMESPACE", "CvAnalytics", help="CloudWatch namespace of the EMF metrics"
-    )
-    log_level: str = setting("POWERTOOLS_LOG_LEVEL", "INFO", help="DEBUG, INFO, WARNING or ERROR")
 
     def validate(self) -> None:
         super().validate()
