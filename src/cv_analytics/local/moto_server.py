@@ -86,8 +86,14 @@ def running_moto_server(port: int | None = None, *, log: Path | None = None) -> 
     executable = Path(sys.executable).with_name("moto_server")
     command = [str(executable), "-H", LOOPBACK, "-p", str(chosen)]
     sink = log.open("ab") if log else subprocess.DEVNULL
+    # Its own session: a Ctrl-C in the terminal reaches only the caller, which stops its users first and
+    # then this server, rather than the server dying under them mid-request.
     process = subprocess.Popen(  # noqa: S603 - fixed argument list
-        command, stdout=sink, stderr=subprocess.STDOUT, env={**os.environ, **LOCAL_CREDENTIALS}
+        command,
+        stdout=sink,
+        stderr=subprocess.STDOUT,
+        env={**os.environ, **LOCAL_CREDENTIALS},
+        start_new_session=True,
     )
     server = MotoServer(endpoint_url=f"http://{LOOPBACK}:{chosen}", process=process)
     try:
