@@ -10,7 +10,6 @@ import os
 import signal
 import subprocess
 import sys
-import threading
 from collections import Counter
 from collections.abc import Iterator
 from types import ModuleType
@@ -25,7 +24,13 @@ from cv_analytics.local.event_source import EventSourceMapping, LocalLambdaConte
 from cv_analytics.local.fault_proxy import running_fault_proxy
 from cv_analytics.local.moto_server import MotoServer
 from cv_analytics.local.resources import EventQueue, create_event_queue, create_tables
-from cv_analytics.local.sample_traffic import SampleRequest, sample_messages, sample_requests, send_all
+from cv_analytics.local.sample_traffic import (
+    SampleRequest,
+    deliver,
+    sample_messages,
+    sample_requests,
+    send_all,
+)
 from processor.settings import ProcessorSettings
 from tests.processor_support import quarantined, records_by_request
 
@@ -140,12 +145,7 @@ def test_with_a_share_of_dynamodb_calls_throttled_everything_is_processed_and_th
         processor: ModuleType = handler
         processor.configure(load_settings(ProcessorSettings))
         mapping = EventSourceMapping(sqs, queue.url, processor.handle, visibility_timeout=1)
-        sender = threading.Thread(
-            target=send_all, args=(sqs, queue.url, messages), kwargs={"ready": mapping.keeps_up}
-        )
-        sender.start()
-        mapping.drain(senders_done=lambda: not sender.is_alive(), timeout=90)
-        sender.join()
+        deliver(mapping, messages)
     monkeypatch.setenv("AWS_ENDPOINT_URL", moto_server.endpoint_url)
     processor.configure(load_settings(ProcessorSettings))
 

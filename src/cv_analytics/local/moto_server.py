@@ -18,6 +18,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from cv_analytics.local.processes import stop_process_group
+
 LOOPBACK = "127.0.0.1"
 # Credentials moto accepts while request authentication is off; never real ones.
 LOCAL_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
@@ -100,11 +102,6 @@ def running_moto_server(port: int | None = None, *, log: Path | None = None) -> 
         _wait_until_ready(server.endpoint_url, process, timeout=30)
         yield server
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop_process_group(process)
         if log and sink is not subprocess.DEVNULL:
             sink.close()  # type: ignore[union-attr]

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import random
+import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -24,6 +25,8 @@ from cv_analytics.local.traffic import QUESTIONS_ANSWERED, QUESTIONS_UNANSWERABL
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
+
+    from cv_analytics.local.event_source import EventSourceMapping
 
 Kind = Literal["query", "response", "duplicate", "poison"]
 
@@ -151,3 +154,15 @@ def send_all(
                 for index, message in enumerate(chunk)
             ],
         )  # fmt: skip
+
+
+def deliver(mapping: EventSourceMapping, messages: list[Outgoing], *, timeout: float = 90.0) -> None:
+    """Send from a thread while `mapping` polls (so the queue never gets deep); return once it is drained."""
+    sender = threading.Thread(
+        target=send_all, args=(mapping.sqs, mapping.queue_url, messages), kwargs={"ready": mapping.keeps_up}
+    )
+    sender.start()
+    try:
+        mapping.drain(senders_done=lambda: not sender.is_alive(), timeout=timeout)
+    finally:
+        sender.join()

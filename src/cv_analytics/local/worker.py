@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import threading
 from collections.abc import Iterator
@@ -18,6 +17,8 @@ from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
+
+from cv_analytics.local.processes import stop_process_group
 
 EDGE_DIR = Path(__file__).resolve().parents[2] / "edge"
 LAUNCHER = EDGE_DIR / "scripts" / "serve-example.mjs"
@@ -85,15 +86,7 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
     if process.stdin:
         with suppress(OSError):
             process.stdin.close()
-    if process.poll() is None:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-    with suppress(ProcessLookupError, PermissionError):
-        os.killpg(process.pid, signal.SIGKILL)
+    stop_process_group(process)
 
 
 @contextmanager
