@@ -20,6 +20,7 @@ from rich.console import Console
 from rich.table import Table
 
 from contract.config import SettingsError, load_settings
+from cv_analytics.local.shutdown import interrupted_by_sigterm
 from reporter import marker, service
 from reporter.period import WEEK_FORMAT, ReportWeek, WeekError
 from reporter.settings import ReporterSettings
@@ -147,6 +148,44 @@ def send(
             console.print("[yellow]Already sent; nothing done. Use --force to send it again.[/]")
         if outcome.status == service.REJECTED:
             raise typer.Exit(1)
+
+
+@app.command()
+def demo(
+    seed: Annotated[
+        int, typer.Option("--seed", help="seed of the traffic: the same seed, the same week")
+    ] = 7,
+    sessions: Annotated[int, typer.Option("--sessions", help="recruiter sessions in the week")] = 40,
+    questions: Annotated[int, typer.Option("--questions", help="questions asked in the week")] = 150,
+    out: Annotated[Path, typer.Option("--out", help="where the email and the logs are written")] = Path(
+        "out"
+    ),
+) -> None:
+    """Run a week of recruiter traffic through the whole pipeline locally, then write its weekly email."""
+    from cv_analytics.local.demo import DemoOptions, run_demo, summary_table
+
+    options = DemoOptions(seed=seed, sessions=sessions, questions=questions, out_dir=out)
+    try:
+        with interrupted_by_sigterm():
+            result = run_demo(options, console)
+    except KeyboardInterrupt:
+        errors.print("[yellow]Interrupted: everything the demo started has been stopped.[/]")
+        raise typer.Exit(130) from None
+    console.print(summary_table(result))
+
+
+@app.command()
+def dev(
+    out: Annotated[Path, typer.Option("--out", help="where the logs are written")] = Path("out"),
+) -> None:
+    """Start the local stack (moto server, queue, tables, the example Worker, the processor); keep it up."""
+    from cv_analytics.local.dev import run_dev
+
+    try:
+        with interrupted_by_sigterm():
+            run_dev(console, log_dir=out / "logs")
+    except KeyboardInterrupt:
+        console.print("Stopped everything the dev stack started.")
 
 
 def main() -> None:

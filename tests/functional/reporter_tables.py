@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import json
-import urllib.request
-from email import message_from_bytes, policy
-from email.message import Message
 from typing import Any
 
 import boto3
@@ -101,20 +98,3 @@ def create_dlq(settings: ReporterSettings, messages: int) -> str:
     for index in range(messages):
         sqs.send_message(QueueUrl=url, MessageBody=f"dead {index}")
     return url
-
-
-def sent_messages(endpoint_url: str) -> list[Message]:
-    """Every raw email moto's SES accepted, parsed."""
-    with urllib.request.urlopen(f"{endpoint_url}/moto-api/data.json", timeout=10) as response:
-        data = json.load(response)
-    raw: list[dict[str, Any]] = data.get("ses", {}).get("RawMessage", [])
-    return [message_from_bytes(str(item["raw_data"]).encode(), policy=policy.default) for item in raw]
-
-
-def part(message: Message, content_type: str) -> str:
-    for candidate in message.walk():
-        if candidate.get_content_type() == content_type:
-            payload = candidate.get_payload(decode=True)
-            assert isinstance(payload, bytes)
-            return payload.decode(candidate.get_content_charset() or "utf-8")
-    raise AssertionError(f"no {content_type} part in the message")

@@ -11,10 +11,11 @@ from typer.testing import CliRunner
 from contract.config import load_settings
 from cv_analytics.cli import app
 from cv_analytics.local.moto_server import MotoServer
+from cv_analytics.local.outbox import sent_messages
 from reporter.settings import ReporterSettings
 from reporter.store import AnalyticsReader
 from tests.fixtures.reporter import WEEK, random_week
-from tests.functional.reporter_tables import create_tables, put_requests, sent_messages, verify_sender
+from tests.functional.reporter_tables import create_tables, put_requests, verify_sender
 
 RUNNER = CliRunner()
 _BOX = re.compile(r"[\s│╭╮╰╯─]+")

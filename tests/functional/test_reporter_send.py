@@ -17,6 +17,7 @@ from botocore.exceptions import ClientError, EndpointConnectionError
 from contract.config import load_settings
 from contract.tables import ReportMarker
 from cv_analytics.local.moto_server import MotoServer
+from cv_analytics.local.outbox import part, sent_messages
 from reporter import handler, marker, service
 from reporter.mailer import SesMailer
 from reporter.period import ReportWeek
@@ -27,11 +28,9 @@ from tests.fixtures.reporter import LONDON, MODEL, at
 from tests.functional.reporter_tables import (
     create_dlq,
     create_tables,
-    part,
     put_pending,
     put_quarantined,
     put_requests,
-    sent_messages,
     verify_sender,
 )
 

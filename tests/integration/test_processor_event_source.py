@@ -8,7 +8,6 @@ receives exactly the message that kept failing, after which the rest of its grou
 from __future__ import annotations
 
 import json
-import threading
 from collections import Counter
 from collections.abc import Iterator
 from types import ModuleType
@@ -24,7 +23,7 @@ from contract.tables import COMPLETE, QUERY_ONLY, RESPONSE_ONLY
 from cv_analytics.local.event_source import EventSourceMapping, LocalLambdaContext, lambda_record
 from cv_analytics.local.moto_server import MotoServer
 from cv_analytics.local.resources import EventQueue, create_event_queue, create_tables
-from cv_analytics.local.sample_traffic import sample_messages, sample_requests, send_all
+from cv_analytics.local.sample_traffic import deliver, sample_messages, sample_requests
 from processor.service import Correlator, Message, Result
 from processor.settings import ProcessorSettings
 from tests.processor_support import quarantined, records_by_request
@@ -78,12 +77,7 @@ def test_a_thousand_events_with_duplicates_poison_and_a_failing_message(
 
     monkeypatch.setattr(Correlator, "process", fails_every_time)
     mapping = EventSourceMapping(sqs, queue.url, processor.handle, visibility_timeout=1)
-    sender = threading.Thread(
-        target=send_all, args=(sqs, queue.url, messages), kwargs={"ready": mapping.keeps_up}
-    )
-    sender.start()
-    mapping.drain(senders_done=lambda: not sender.is_alive(), timeout=90)
-    sender.join()
+    deliver(mapping, messages)
     processor.sweep({}, LocalLambdaContext("sweep", timeout_ms=60_000))
 
     dead = sqs.receive_message(QueueUrl=queue.dead_letter_url, MaxNumberOfMessages=10, WaitTimeSeconds=0)

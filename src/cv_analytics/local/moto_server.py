@@ -18,6 +18,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from cv_analytics.local.processes import stop_process_group
+
 LOOPBACK = "127.0.0.1"
 # Credentials moto accepts while request authentication is off; never real ones.
 LOCAL_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
@@ -86,19 +88,20 @@ def running_moto_server(port: int | None = None, *, log: Path | None = None) -> 
     executable = Path(sys.executable).with_name("moto_server")
     command = [str(executable), "-H", LOOPBACK, "-p", str(chosen)]
     sink = log.open("ab") if log else subprocess.DEVNULL
+    # Its own session: a Ctrl-C in the terminal reaches only the caller, which stops its users first and
+    # then this server, rather than the server dying under them mid-request.
     process = subprocess.Popen(  # noqa: S603 - fixed argument list
-        command, stdout=sink, stderr=subprocess.STDOUT, env={**os.environ, **LOCAL_CREDENTIALS}
+        command,
+        stdout=sink,
+        stderr=subprocess.STDOUT,
+        env={**os.environ, **LOCAL_CREDENTIALS},
+        start_new_session=True,
     )
     server = MotoServer(endpoint_url=f"http://{LOOPBACK}:{chosen}", process=process)
     try:
         _wait_until_ready(server.endpoint_url, process, timeout=30)
         yield server
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop_process_group(process)
         if log and sink is not subprocess.DEVNULL:
             sink.close()  # type: ignore[union-attr]

@@ -1,4 +1,7 @@
-"""Realistic, reproducible traffic for local runs, tests and benchmarks: what the Worker would send.
+"""Realistic, reproducible events for tests and benchmarks: what the Worker would send, sent straight to SQS.
+
+`traffic` plans what recruiters do (replayed through the Worker by the demo); this module makes the events
+directly, for tests and benchmarks of the processor that need no Worker.
 
 Each request is a query event and, when the bot answered, a response event, in the contract's shape (the
 optional additions included). Messages are grouped by session as the edge client sends them. Duplicates
@@ -10,32 +13,28 @@ from __future__ import annotations
 
 import json
 import random
+import threading
 import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
+from cv_analytics.local.traffic import COUNTRIES as PLAN_COUNTRIES
+from cv_analytics.local.traffic import QUESTIONS_ANSWERED, QUESTIONS_UNANSWERABLE
+
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
 
+    from cv_analytics.local.event_source import EventSourceMapping
+
 Kind = Literal["query", "response", "duplicate", "poison"]
 
-QUESTIONS = (
-    "Has she led a team using Kubernetes?",
-    "What cloud certifications does she hold?",
-    "How many years of Python experience?",
-    "Has she worked with Terraform in production?",
-    "Is she open to relocation to Berlin?",
-    "What was her role at the last company?",
-    "Does she speak German?",
-    "Any experience with Rust or Go?",
-    "Tell me about her machine learning projects",
-    "What is her notice period?",
-)
+# The same recruiters' questions as the demo's traffic plan, here sent as events without the Worker.
+QUESTIONS = QUESTIONS_ANSWERED + QUESTIONS_UNANSWERABLE
 SOURCES = ("Kubernetes", "Docker", "Terraform", "AWS", "Go", "Python", "Leadership", "Languages", "Education")
 MODELS = ("@cf/meta/llama-3.1-8b-instruct", "@cf/mistral/mistral-7b-instruct-v0.2")
-COUNTRIES = ("GB", "DE", "US", "NL", "FR", None)
+COUNTRIES = (*dict.fromkeys(PLAN_COUNTRIES), None)  # None: the Worker could not tell
 POISON_BODIES = (
     "not json at all",
     '{"eventType":"query","requestId":"r-1"',
@@ -155,3 +154,15 @@ def send_all(
                 for index, message in enumerate(chunk)
             ],
         )  # fmt: skip
+
+
+def deliver(mapping: EventSourceMapping, messages: list[Outgoing], *, timeout: float = 90.0) -> None:
+    """Send from a thread while `mapping` polls (so the queue never gets deep); return once it is drained."""
+    sender = threading.Thread(
+        target=send_all, args=(mapping.sqs, mapping.queue_url, messages), kwargs={"ready": mapping.keeps_up}
+    )
+    sender.start()
+    try:
+        mapping.drain(senders_done=lambda: not sender.is_alive(), timeout=timeout)
+    finally:
+        sender.join()

@@ -8,6 +8,12 @@ import type { Tracker } from '../client/with-analytics';
 export interface ChatbotEnv {
   /** Demo only: "true" lets the `x-demo-time` header (epoch ms) date the request in the past. */
   DEMO_ACCEPT_PAST_TIME?: string;
+  /**
+   * Demo only: "true" lets the `x-demo-crash: isolate` header make the request hang after its question was
+   * recorded, so workerd cancels it ("The script will never generate a response") once the query event is
+   * sent: the way an isolate dies mid-request, leaving a question that no response event ever follows.
+   */
+  DEMO_ALLOW_ISOLATE_CRASH?: string;
 }
 
 const SKILLS: Record<string, string[]> = {
@@ -50,6 +56,9 @@ export async function answer(request: Request, env: ChatbotEnv, track: Tracker):
   if (question.length > MAX_QUESTION || INJECTION.test(question)) {
     track.response({ reasoning: 'refused: not a question about the CV' });
     return json({ error: 'please ask about the CV' }, 400);
+  }
+  if (env.DEMO_ALLOW_ISOLATE_CRASH === 'true' && request.headers.get('x-demo-crash') === 'isolate') {
+    return new Promise<Response>(() => undefined);
   }
   if (/\bcrash\b/i.test(question)) throw new Error('retrieval failed');
 

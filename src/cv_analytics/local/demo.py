@@ -1,0 +1,245 @@
+"""`cv-analytics demo`: a week of recruiter traffic through the whole local pipeline, then its email.
+
+The story, in order: moto server starts and gets the queue, its DLQ, the tables and the SES identity the
+infrastructure defines; the example Worker starts in workerd; a seeded plan of sessions and questions, dated
+within the last full Monday-to-Sunday week in the report's time zone, is asked through the Worker's HTTP
+endpoint (answered, no results, rejected, errors, and isolate crashes that leave only the question) while the
+local event source feeds the queue to the processor; some events arrive twice and one malformed event is sent
+straight to the queue; the orphan sweep records the crashed requests; the reporter sends last week's email
+through SES, and the email as sent is written to `out/`.
+
+The processor runs on a replay clock set to the last half hour of the replayed week: what it stamps (the
+time a malformed event was received, a pending request's first-seen time) falls in the week the report
+covers, as it would have on AWS. The sweep then runs with the real settings (ORPHAN_AFTER_SECONDS 900):
+after the queue is drained, every still-pending request was first seen days before the wall clock, so each
+is due and recorded as an orphan.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, redirect_stdout
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    SpinnerColumn,
+    TextColumn,
+    TimeElapsedColumn,
+)
+from rich.table import Table
+
+from contract.config import load_settings
+from cv_analytics.local.event_source import EventSourceMapping, LocalLambdaContext, PollStats
+from cv_analytics.local.outbox import part, sent_messages
+from cv_analytics.local.replay import Duplicator, replay, send_malformed
+from cv_analytics.local.stack import REPORT_RECIPIENT, LocalStack, running_stack
+from cv_analytics.local.traffic import Fate, TrafficPlan, plan_traffic
+from processor.settings import ProcessorSettings
+from reporter.period import ReportWeek
+from reporter.settings import ReporterSettings
+
+REPLAY_ENDS_BEFORE_WEEK_END_MS = 30 * 60 * 1000
+
+
+@dataclass(frozen=True)
+class DemoOptions:
+    seed: int = 7
+    sessions: int = 40
+    questions: int = 150
+    out_dir: Path = Path("out")
+    now: datetime | None = None  # the wall clock's "now"; the report covers the week before it
+
+
+@dataclass
+class DemoResult:
+    week: str
+    plan: TrafficPlan
+    statuses: Counter[int]
+    duplicated_events: int
+    malformed_events: int
+    event_source: PollStats
+    swept: dict[str, int]
+    report: dict[str, Any]
+    dead_letters: int
+    html_path: Path
+    text_path: Path
+    seconds: float = 0.0
+    email_text: str = field(default="", repr=False)
+    email_html: str = field(default="", repr=False)
+
+
+def report_week(now: datetime | None) -> ReportWeek:
+    """The week the reporter reports on by default: the last full Monday-to-Sunday week before now."""
+    zone: ZoneInfo = load_settings(ReporterSettings, {}).zone
+    return ReportWeek.previous_to(now or datetime.now(UTC), zone)
+
+
+def replay_clock(week: ReportWeek, wall: Callable[[], int]) -> Callable[[], int]:
+    """Milliseconds that start half an hour before the week ends and advance with the wall clock."""
+    started = wall()
+    base = week.end_ms - REPLAY_ENDS_BEFORE_WEEK_END_MS
+    return lambda: base + (wall() - started)
+
+
+@contextmanager
+def polling(mapping: EventSourceMapping) -> Iterator[None]:
+    """The event source polls in the background while the block sends, so the queue stays shallow."""
+    stop = threading.Event()
+    poller = threading.Thread(target=mapping.run, args=(stop,), name="event-source", daemon=True)
+    poller.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        poller.join()
+
+
+@contextmanager
+def functions_output(log: Path) -> Iterator[None]:
+    """The functions' logs and EMF metrics go to `log`, as they would to CloudWatch, not over the progress."""
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with log.open("a", encoding="utf-8") as sink, redirect_stdout(sink):
+        yield
+
+
+def pinned(console: Console) -> Console:
+    """A console that keeps writing where `console` writes now, whatever sys.stdout becomes later."""
+    return Console(file=console.file, width=console.width, force_terminal=console.is_terminal)
+
+
+def _progress(console: Console) -> Progress:
+    return Progress(
+        SpinnerColumn(finished_text="[green]\u2713[/]"),
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        redirect_stdout=False,
+        redirect_stderr=False,
+    )
+
+
+@contextmanager
+def _step(progress: Progress, description: str) -> Iterator[None]:
+    task = progress.add_task(description, total=1)
+    yield
+    progress.update(task, completed=1)
+
+
+def _process(stack: LocalStack, week: ReportWeek, plan: TrafficPlan, progress: Progress) -> dict[str, Any]:
+    """Ask the plan's questions through the Worker while the processor consumes the queue; then sweep."""
+    from processor import handler  # imported here: it reads its settings from the stack's environment
+
+    handler.configure(load_settings(ProcessorSettings))
+    handler.runtime.correlator.clock = replay_clock(week, handler.now_ms)
+    duplicator = Duplicator(
+        stack.sqs,
+        stack.queue.url,
+        handler.handle,
+        frozenset(request.request_id for request in plan.requests if request.duplicated),
+    )
+    mapping = EventSourceMapping(stack.sqs, stack.queue.url, duplicator)
+    asking = progress.add_task("Recruiters ask through the Worker", total=len(plan.requests))
+    answered = [0]
+
+    def on_answer(*_: object) -> None:
+        answered[0] += 1
+        progress.advance(asking)
+
+    with polling(mapping):
+        send_malformed(stack.sqs, stack.queue.url)
+        statuses = replay(
+            stack.worker.chat_url,
+            plan.requests,
+            ready=lambda: mapping.keeps_up(2 * answered[0], backlog=60),
+            on_answer=on_answer,
+        )
+    with _step(progress, "The event source drains the queue"):
+        mapping.drain(timeout=60)
+    with _step(progress, "The orphan sweep records crashed requests"):
+        swept = handler.sweep({}, LocalLambdaContext("sweep", timeout_ms=60_000))
+    return {"statuses": statuses, "stats": mapping.stats, "swept": swept, "copies": len(duplicator.copied)}
+
+
+def run_demo(options: DemoOptions, console: Console) -> DemoResult:
+    """Run the whole pipeline once (see the module docstring); returns what happened, with the email."""
+    started = time.monotonic()
+    week = report_week(options.now)
+    plan = plan_traffic(
+        seed=options.seed, sessions=options.sessions, questions=options.questions, end=week.end, days=7
+    )
+    # The scheduled run names no week and gets the previous one; a run for another "now" names it.
+    reporter_event = {} if options.now is None else {"week": str(week)}
+    logs = options.out_dir / "logs"
+    with _progress(pinned(console)) as progress, functions_output(logs / "functions.log"):
+        starting = progress.add_task("Start moto server, provision, start the Worker", total=1)
+        with running_stack(log_dir=logs) as stack:
+            progress.update(starting, completed=1)
+            processed = _process(stack, week, plan, progress)
+            with _step(progress, f"The reporter sends the email for {week}"):
+                from reporter import handler as reporter_handler
+
+                context = LocalLambdaContext("reporter", timeout_ms=60_000)
+                report = reporter_handler.handle(reporter_event, context)
+            email = sent_messages(stack.server.endpoint_url)[-1]
+            dead = stack.sqs.get_queue_attributes(
+                QueueUrl=stack.queue.dead_letter_url, AttributeNames=["ApproximateNumberOfMessages"]
+            )["Attributes"]["ApproximateNumberOfMessages"]
+    html, text = part(email, "text/html"), part(email, "text/plain")
+    options.out_dir.mkdir(parents=True, exist_ok=True)
+    html_path, text_path = options.out_dir / "weekly-report.html", options.out_dir / "weekly-report.txt"
+    html_path.write_text(html, encoding="utf-8")
+    text_path.write_text(text, encoding="utf-8")
+    return DemoResult(
+        week=str(week),
+        plan=plan,
+        statuses=processed["statuses"],
+        duplicated_events=processed["copies"],
+        malformed_events=1,
+        event_source=processed["stats"],
+        swept=processed["swept"],
+        report=report,
+        dead_letters=int(dead),
+        html_path=html_path,
+        text_path=text_path,
+        seconds=time.monotonic() - started,
+        email_text=text,
+        email_html=html,
+    )
+
+
+def summary_table(result: DemoResult) -> Table:
+    """What the demo did, in a few lines: what was sent, what was recorded, what was written."""
+    plan = result.plan
+    table = Table(title=f"cv-analytics demo: week {result.week}", show_header=False, box=None, padding=(0, 2))
+    table.add_column(style="bold", no_wrap=True)
+    table.add_column(overflow="fold")
+    fates = ", ".join(f"{plan.count(fate)} {fate.value}" for fate in Fate)
+    table.add_row("questions asked", f"{len(plan.requests)} in {plan.sessions} sessions ({fates})")
+    statuses = ", ".join(f"{count}\u00d7{status}" for status, count in sorted(result.statuses.items()))
+    table.add_row("HTTP answers", statuses)
+    table.add_row(
+        "queue",
+        f"{result.event_source.received} deliveries in {result.event_source.batches} batches, "
+        f"{result.duplicated_events} duplicate events, {result.malformed_events} malformed event, "
+        f"{result.dead_letters} in the DLQ",
+    )
+    table.add_row("orphan sweep", f"{result.swept.get('orphaned', 0)} orphans recorded")
+    table.add_row("email", f"{result.report.get('subject')} to {REPORT_RECIPIENT}")
+    table.add_row("SES message id", str(result.report.get("message_id")))
+    table.add_row("HTML", str(result.html_path))
+    table.add_row("text", str(result.text_path))
+    table.add_row("took", f"{result.seconds:.1f} s")
+    return table

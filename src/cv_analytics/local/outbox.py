@@ -1,0 +1,31 @@
+"""The mail moto's SES accepted: the whole MIME of every `send_raw_email`, read back from moto server.
+
+moto keeps sent raw messages under `ses.RawMessage` in `/moto-api/data.json`; reading them back is how the
+demo writes the email exactly as it was sent, and how tests check what a recipient would read.
+"""
+
+from __future__ import annotations
+
+import json
+import urllib.request
+from email import message_from_bytes, policy
+from email.message import Message
+from typing import Any
+
+
+def sent_messages(endpoint_url: str) -> list[Message]:
+    """Every raw email moto's SES accepted, parsed, oldest first."""
+    with urllib.request.urlopen(f"{endpoint_url}/moto-api/data.json", timeout=10) as response:  # noqa: S310
+        data = json.load(response)
+    raw: list[dict[str, Any]] = data.get("ses", {}).get("RawMessage", [])
+    return [message_from_bytes(str(item["raw_data"]).encode(), policy=policy.default) for item in raw]
+
+
+def part(message: Message, content_type: str) -> str:
+    """The decoded text of the message's first part of `content_type` (text/html, text/plain)."""
+    for candidate in message.walk():
+        if candidate.get_content_type() == content_type:
+            payload = candidate.get_payload(decode=True)
+            if isinstance(payload, bytes):
+                return payload.decode(candidate.get_content_charset() or "utf-8")
+    raise LookupError(f"no {content_type} part in the message")

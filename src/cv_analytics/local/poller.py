@@ -1,0 +1,52 @@
+"""The local event source in a process of its own: `python -m cv_analytics.local.poller QUEUE_URL`.
+
+On AWS the poller and the function are not the caller's process: either can die at any moment, in the
+middle of a batch, and the queue's visibility timeout brings the batch back. Running the poller as a
+separate process lets that be done for real (SIGKILL, then a restart). It reads the processor's settings
+from the environment like the Lambda, and prints one line `batch N` to stdout as each batch is handed to
+the processor, so a supervisor can tell when one is in flight.
+"""
+
+from __future__ import annotations
+
+import argparse
+import threading
+from collections.abc import Mapping
+from typing import Any
+
+import boto3
+
+from contract.config import load_settings
+from cv_analytics.local.event_source import EventSourceMapping
+from processor.settings import ProcessorSettings
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("queue_url")
+    parser.add_argument("--visibility-timeout", type=int, default=None, help="seconds; default: the queue's")
+    parser.add_argument("--until-empty", action="store_true", help="stop once the queue is empty")
+    arguments = parser.parse_args(argv)
+
+    from processor import handler  # after the environment is read: it binds the tables at import
+
+    settings = load_settings(ProcessorSettings)
+    handler.configure(settings)
+
+    def announced(event: dict[str, Any], context: Any) -> Mapping[str, Any] | None:
+        print(f"batch {len(event['Records'])}", flush=True)
+        response: Mapping[str, Any] = handler.handle(event, context)
+        return response
+
+    sqs = boto3.client("sqs", endpoint_url=settings.aws_endpoint_url, region_name=settings.aws_region)
+    mapping = EventSourceMapping(
+        sqs, arguments.queue_url, announced, visibility_timeout=arguments.visibility_timeout
+    )
+    if arguments.until_empty:
+        mapping.drain()
+    else:
+        mapping.run(threading.Event())
+
+
+if __name__ == "__main__":
+    main()

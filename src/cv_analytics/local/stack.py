@@ -1,0 +1,101 @@
+"""The whole local stack: moto server, the resources the infrastructure defines, and the example Worker.
+
+Resources come from the same definitions the infrastructure deploys (`contract.resources` for the queue and
+its DLQ and the table names, the PynamoDB models for the tables), so the demo runs against what AWS would
+hold. The processor and the reporter read their settings from this process's environment, exactly the
+variables their Lambdas get; the stack sets them while it runs and puts the environment back afterwards.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import boto3
+
+from contract.config import load_settings
+from contract.resources import table_names
+from contract.tables import bind_tables
+from cv_analytics.local.moto_server import LOCAL_CREDENTIALS, MotoServer, running_moto_server
+from cv_analytics.local.resources import EventQueue, create_event_queue, create_tables
+from cv_analytics.local.worker import ExampleWorker, running_example_worker
+from processor.settings import ProcessorSettings
+
+if TYPE_CHECKING:
+    from mypy_boto3_ses import SESClient
+    from mypy_boto3_sqs import SQSClient
+
+NAME_PREFIX = "cv-analytics-local"
+REGION = "eu-west-2"
+REPORT_SENDER = "report@cv-analytics.example"
+REPORT_RECIPIENT = "owner@cv-analytics.example"
+# Only warnings from the functions: the demo's own output is what the user reads.
+QUIET_FUNCTIONS = {"POWERTOOLS_LOG_LEVEL": "WARNING", "POWERTOOLS_METRICS_DISABLED": "true"}
+
+
+@dataclass(frozen=True)
+class LocalStack:
+    server: MotoServer
+    queue: EventQueue
+    sqs: SQSClient
+    ses: SESClient
+    worker: ExampleWorker
+    environment: dict[str, str]
+
+
+@contextmanager
+def restored_environment() -> Iterator[None]:
+    """The stack points this process at its moto server; the environment is put back afterwards."""
+    saved = dict(os.environ)
+    try:
+        yield
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+
+
+def function_environment(server: MotoServer, queue: EventQueue) -> dict[str, str]:
+    """The variables the processor and the reporter Lambdas would get from the infrastructure."""
+    return {
+        **server.environment(REGION),
+        **table_names(NAME_PREFIX),
+        **QUIET_FUNCTIONS,
+        "DLQ_URL": queue.dead_letter_url,
+        "REPORT_SENDER": REPORT_SENDER,
+        "REPORT_RECIPIENTS": REPORT_RECIPIENT,
+    }
+
+
+def worker_bindings(queue: EventQueue, *, demo_switches: bool) -> dict[str, str]:
+    """The Worker's env: its analytics secrets (moto accepts any key) and, for a replay, the demo switches."""
+    bindings = {"AWS_SQS_URL": queue.url, "AWS_REGION": REGION, **LOCAL_CREDENTIALS}
+    if demo_switches:
+        bindings |= {"DEMO_ACCEPT_PAST_TIME": "true", "DEMO_ALLOW_ISOLATE_CRASH": "true"}
+    return bindings
+
+
+@contextmanager
+def running_stack(*, log_dir: Path, demo_switches: bool = True) -> Iterator[LocalStack]:
+    """Start moto server, provision, start the Worker; everything stops when the block ends, however."""
+    log_dir.mkdir(parents=True, exist_ok=True)
+    with restored_environment(), running_moto_server(log=log_dir / "moto.log") as server:
+        session = boto3.Session(
+            aws_access_key_id=LOCAL_CREDENTIALS["AWS_ACCESS_KEY_ID"],
+            aws_secret_access_key=LOCAL_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+            region_name=REGION,
+        )
+        sqs = session.client("sqs", endpoint_url=server.endpoint_url)
+        ses = session.client("ses", endpoint_url=server.endpoint_url)
+        queue = create_event_queue(sqs, NAME_PREFIX)
+        environment = function_environment(server, queue)
+        os.environ.update(environment)
+        bind_tables(load_settings(ProcessorSettings))
+        create_tables()
+        ses.verify_email_identity(EmailAddress=REPORT_SENDER)
+        bindings = worker_bindings(queue, demo_switches=demo_switches)
+        with running_example_worker(bindings, log=log_dir / "worker.log") as worker:
+            yield LocalStack(server, queue, sqs, ses, worker, environment)

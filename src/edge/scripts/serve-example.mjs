@@ -1,0 +1,42 @@
+// Serve the example Worker (dist/example/worker.mjs) in workerd through Miniflare on a loopback port, for the
+// local demo. Bindings come as one JSON object in the CV_ANALYTICS_WORKER_BINDINGS variable. Prints one JSON
+// line {"url": ...} when ready, then the Worker's own output; stops on SIGTERM or SIGINT, and also when its
+// standard input closes, so a parent that dies without cleaning up never leaves workerd behind.
+import { Miniflare } from 'miniflare';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const bindings = JSON.parse(process.env.CV_ANALYTICS_WORKER_BINDINGS ?? '{}');
+const mf = new Miniflare({
+  modules: true,
+  scriptPath: join(here, 'dist/example/worker.mjs'),
+  compatibilityDate: '2026-04-01',
+  host: '127.0.0.1',
+  port: Number(process.env.CV_ANALYTICS_WORKER_PORT ?? 0),
+  bindings,
+});
+
+let stopping = false;
+async function stop(code) {
+  if (stopping) return;
+  stopping = true;
+  try {
+    await mf.dispose();
+  } finally {
+    process.exit(code);
+  }
+}
+process.on('SIGTERM', () => stop(0));
+process.on('SIGINT', () => stop(0));
+process.stdin.on('end', () => stop(0));
+process.stdin.on('error', () => stop(0));
+process.stdin.resume();
+
+try {
+  const url = await mf.ready;
+  process.stdout.write(`${JSON.stringify({ url: url.href })}\n`);
+} catch (error) {
+  console.error(`the example Worker did not start: ${error}`);
+  await stop(1);
+}

@@ -1,0 +1,158 @@
+"""`./taskw demo` end to end at a smaller scale: what the email says is what was sent through the Worker.
+
+Runs the real stack: moto server, the example Worker in workerd, the processor behind the local event
+source, the sweep and the reporter; then reads the email moto's SES accepted.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import signal
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from rich.console import Console
+
+from cv_analytics.local.demo import DemoOptions, DemoResult, run_demo
+from cv_analytics.local.replay import EXPECTED_STATUS
+from cv_analytics.local.traffic import HTML_INJECTION, Fate
+from cv_analytics.local.worker import LAUNCHER
+
+pytestmark = pytest.mark.integration
+
+NOW = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)  # a Thursday: the report covers 2026-W47
+SEED, SESSIONS, QUESTIONS = 9, 6, 30  # a seed whose small plan has every fate and duplicates
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> DemoResult:
+    before = dict(os.environ)
+    out = tmp_path_factory.mktemp("demo")
+    options = DemoOptions(seed=SEED, sessions=SESSIONS, questions=QUESTIONS, out_dir=out, now=NOW)
+    result = run_demo(options, Console(file=io.StringIO(), width=120))
+    assert dict(os.environ) == before
+    return result
+
+
+def _launchers() -> list[str]:
+    """Command lines of running Worker launchers of this checkout (workerd is stopped with its launcher)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+            except OSError:
+                continue
+            if str(LAUNCHER) in command:
+                found.append(command)
+    return found
+
+
+def test_the_emails_numbers_are_what_was_sent(demo: DemoResult) -> None:
+    plan = demo.plan
+    assert all(plan.count(fate) for fate in Fate)
+    text = demo.email_text
+    assert demo.week == "2026-W47"
+    assert f"Questions: {len(plan.requests)} " in text
+    assert f"Sessions: {plan.sessions}\n" in text
+    assert f"Answered: {plan.count(Fate.ANSWERED)}," in text
+    assert f"Questions without a recorded answer: {plan.count(Fate.CRASH)}\n" in text  # the orphans
+    assert "Malformed events set aside: 1 " in text
+    assert "Messages in the dead-letter queue: 0\n" in text
+    assert "Requests still waiting for their other half: 0\n" in text
+    assert demo.swept["orphaned"] == plan.count(Fate.CRASH)
+    assert demo.report["status"] == "sent"
+    assert demo.report["message_id"]
+
+
+def test_every_request_took_the_path_its_plan_says(demo: DemoResult) -> None:
+    expected: dict[int, int] = {}
+    for request in demo.plan.requests:
+        status = EXPECTED_STATUS[request.fate]
+        expected[status] = expected.get(status, 0) + 1
+    assert dict(demo.statuses) == expected
+    duplicated = [request for request in demo.plan.requests if request.duplicated]
+    assert duplicated
+    # A crashed request only ever sent its query; every other request sent both halves.
+    assert demo.duplicated_events == sum(1 if r.fate is Fate.CRASH else 2 for r in duplicated)
+    assert demo.dead_letters == 0
+
+
+def test_the_unanswered_questions_are_listed(demo: DemoResult) -> None:
+    unanswered = {Fate.NO_RESULTS, Fate.REJECTED, Fate.ERROR}
+    count = sum(1 for request in demo.plan.requests if request.fate in unanswered)
+    section = demo.email_text.split("WHAT THE BOT COULD NOT ANSWER")[1].split("MATCH QUALITY")[0]
+    assert section.startswith(f" ({count})")
+    for request in demo.plan.requests:
+        if request.fate is Fate.NO_RESULTS:
+            assert request.question.strip().rstrip("?").lower() in section.lower()
+
+
+def test_a_question_with_html_in_it_is_shown_as_text(demo: DemoResult) -> None:
+    assert HTML_INJECTION in demo.email_text
+    assert "&lt;script&gt;alert(" in demo.email_html
+    assert "<script>" not in demo.email_html
+    assert demo.html_path.read_text(encoding="utf-8") == demo.email_html
+    assert demo.text_path.read_text(encoding="utf-8") == demo.email_text
+
+
+def test_nothing_the_demo_started_is_left_running(demo: DemoResult) -> None:
+    assert _launchers() == []
+
+
+def _descendants(pid: int) -> set[int]:
+    children: dict[int, set[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            children.setdefault(parent, set()).add(int(entry.name))
+    found: set[int] = set()
+    pending = [pid]
+    while pending:
+        for child in children.get(pending.pop(), set()):
+            found.add(child)
+            pending.append(child)
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+def test_ctrl_c_stops_moto_and_workerd(tmp_path: Path) -> None:
+    command = [
+        str(Path(sys.executable).with_name("cv-analytics")),
+        "demo",
+        "--out",
+        str(tmp_path),
+        "--questions",
+        "60",
+    ]
+    demo = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        worker_log = tmp_path / "logs" / "worker.log"
+        deadline = time.monotonic() + 60
+        while not worker_log.exists() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert worker_log.exists(), "the Worker never started"
+        started = _descendants(demo.pid)
+        assert len(started) >= 3  # moto server, the launcher, workerd
+        demo.send_signal(signal.SIGINT)
+        _, errors = demo.communicate(timeout=30)
+    finally:
+        demo.kill()
+    assert demo.returncode == 130
+    assert "Interrupted" in errors
+    assert [pid for pid in started if _alive(pid)] == []

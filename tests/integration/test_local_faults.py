@@ -1,0 +1,154 @@
+"""Faults across process boundaries: a poller killed mid-batch, and DynamoDB throttling a share of calls.
+
+Both run the processor against moto server in another process; what a user relies on is that, in the end,
+every request is recorded exactly once, no poison or duplicate changes a count, and the DLQ stays empty.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from collections import Counter
+from collections.abc import Iterator
+from types import ModuleType
+from typing import Any
+
+import boto3
+import pytest
+
+from contract.config import load_settings
+from contract.tables import COMPLETE, QUERY_ONLY
+from cv_analytics.local.event_source import EventSourceMapping, LocalLambdaContext
+from cv_analytics.local.fault_proxy import running_fault_proxy
+from cv_analytics.local.moto_server import MotoServer
+from cv_analytics.local.resources import EventQueue, create_event_queue, create_tables
+from cv_analytics.local.sample_traffic import (
+    SampleRequest,
+    deliver,
+    sample_messages,
+    sample_requests,
+    send_all,
+)
+from processor.settings import ProcessorSettings
+from tests.processor_support import quarantined, records_by_request
+
+pytestmark = pytest.mark.integration
+
+POISON = 3
+
+
+@pytest.fixture
+def tables(moto_server: MotoServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "true")
+    monkeypatch.setenv("POWERTOOLS_LOG_LEVEL", "WARNING")
+    monkeypatch.setenv("ORPHAN_AFTER_SECONDS", "0")
+    from contract.tables import bind_tables
+
+    bind_tables(load_settings(ProcessorSettings))
+    create_tables()
+
+
+@pytest.fixture
+def sqs(moto_server: MotoServer) -> Any:
+    return boto3.client("sqs", endpoint_url=moto_server.endpoint_url, region_name="eu-west-2")
+
+
+@pytest.fixture
+def queue(sqs: Any) -> EventQueue:
+    return create_event_queue(sqs, "faults", max_receive_count=5, consumer_timeout_seconds=1)
+
+
+def assert_recorded_exactly_once(requests: list[SampleRequest]) -> None:
+    """After the sweep (orphans due at once), one record per request, each of the right kind."""
+    from processor import handler
+
+    handler.configure(load_settings(ProcessorSettings))
+    handler.sweep({}, LocalLambdaContext("sweep", timeout_ms=60_000))
+    records = records_by_request()
+    assert set(records) == {request.request_id for request in requests}
+    assert all(len(found) == 1 for found in records.values())
+    expected = Counter(COMPLETE if request.response else QUERY_ONLY for request in requests)
+    assert Counter(found[0].correlation for found in records.values()) == expected
+    assert len(quarantined()) == POISON
+
+
+def dead_letters(sqs: Any, queue: EventQueue) -> int:
+    attributes = sqs.get_queue_attributes(
+        QueueUrl=queue.dead_letter_url, AttributeNames=["ApproximateNumberOfMessages"]
+    )
+    return int(attributes["Attributes"]["ApproximateNumberOfMessages"])
+
+
+def start_poller(queue_url: str, *, until_empty: bool = False) -> subprocess.Popen[str]:
+    command = [sys.executable, "-m", "cv_analytics.local.poller", queue_url, "--visibility-timeout", "2"]
+    return subprocess.Popen(
+        [*command, "--until-empty"] if until_empty else command,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        env=dict(os.environ),
+    )
+
+
+def batches(process: subprocess.Popen[str]) -> Iterator[str]:
+    assert process.stdout is not None
+    for line in process.stdout:
+        if line.startswith("batch "):
+            yield line
+
+
+def test_a_poller_killed_mid_batch_and_restarted_loses_nothing_and_counts_nothing_twice(
+    tables: None, sqs: Any, queue: EventQueue
+) -> None:
+    requests = sample_requests(60, seed=5)
+    messages = sample_messages(requests, duplicate_share=0.2, poison=POISON, seed=5)
+    send_all(sqs, queue.url, messages)
+
+    first = start_poller(queue.url)
+    try:
+        seen = batches(first)
+        for _ in range(3):
+            next(seen)
+        first.send_signal(signal.SIGKILL)  # the third batch was just handed to the processor
+        first.wait(timeout=10)
+    finally:
+        first.kill()
+    assert first.returncode == -signal.SIGKILL
+    left = sqs.get_queue_attributes(
+        QueueUrl=queue.url,
+        AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+    )["Attributes"]
+    assert int(left["ApproximateNumberOfMessagesNotVisible"]) > 0  # a batch died in flight
+    assert int(left["ApproximateNumberOfMessages"]) > 0  # and work was left over
+
+    second = start_poller(queue.url, until_empty=True)
+    try:
+        assert second.wait(timeout=90) == 0
+    finally:
+        second.kill()
+
+    assert_recorded_exactly_once(requests)
+    assert dead_letters(sqs, queue) == 0
+
+
+def test_with_a_share_of_dynamodb_calls_throttled_everything_is_processed_and_the_dlq_stays_empty(
+    tables: None, moto_server: MotoServer, sqs: Any, queue: EventQueue, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    requests = sample_requests(40, seed=9)
+    messages = sample_messages(requests, duplicate_share=0.2, poison=POISON, seed=9)
+    with running_fault_proxy(moto_server.endpoint_url, share=0.25, seed=3) as proxy:
+        monkeypatch.setenv("AWS_ENDPOINT_URL", proxy.endpoint_url)
+        from processor import handler
+
+        processor: ModuleType = handler
+        processor.configure(load_settings(ProcessorSettings))
+        mapping = EventSourceMapping(sqs, queue.url, processor.handle, visibility_timeout=1)
+        deliver(mapping, messages)
+    monkeypatch.setenv("AWS_ENDPOINT_URL", moto_server.endpoint_url)
+    processor.configure(load_settings(ProcessorSettings))
+
+    assert "TransactWriteItems" in proxy.counts.throttled  # the correlating writes themselves were refused
+    assert_recorded_exactly_once(requests)
+    assert dead_letters(sqs, queue) == 0
