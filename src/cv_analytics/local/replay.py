@@ -2,8 +2,10 @@
 
 Each planned request becomes one `POST /chat` with the demo headers the example Worker honours only when its
 demo switches are on: `x-demo-time` dates the request at its planned time, `x-demo-request-id` gives it the
-plan's id (so a seed replays the same records), and `x-demo-crash: isolate` makes the isolate hang after the
-question was recorded, which workerd ends with a 500 and no response event: a crash that leaves an orphan.
+plan's id (so a seed replays the same records), `x-demo-country` stands in for the country Cloudflare
+would put in `request.cf` (Miniflare gives every request the same one), and `x-demo-crash: isolate` makes the
+isolate hang after the question was recorded, which workerd ends with a 500 and no response event: a crash
+that leaves an orphan.
 
 Two faults the Worker cannot produce are added around it: duplicate deliveries (`duplicating`: a copy of a
 received event put back on the queue under another deduplication id, as a sender that retried would) and a
@@ -48,6 +50,7 @@ def request_headers(planned: PlannedRequest) -> dict[str, str]:
         "user-agent": planned.user_agent,
         "x-demo-time": str(int(planned.asked_at.timestamp() * 1000)),
         "x-demo-request-id": planned.request_id,
+        "x-demo-country": planned.country,
     }
     if planned.referer:
         headers["referer"] = planned.referer

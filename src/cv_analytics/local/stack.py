@@ -58,6 +58,10 @@ def restored_environment() -> Iterator[None]:
         os.environ.update(saved)
 
 
+# How long the example Worker's stand-in model takes to answer a question it has not answered before.
+MODEL_DELAY_MS = "300-1500"
+
+
 def function_environment(server: MotoServer, queue: EventQueue) -> dict[str, str]:
     """The variables the processor and the reporter Lambdas would get from the infrastructure."""
     return {
@@ -71,8 +75,14 @@ def function_environment(server: MotoServer, queue: EventQueue) -> dict[str, str
 
 
 def worker_bindings(queue: EventQueue, *, demo_switches: bool) -> dict[str, str]:
-    """The Worker's env: its analytics secrets (moto accepts any key) and, for a replay, the demo switches."""
-    bindings = {"AWS_SQS_URL": queue.url, "AWS_REGION": REGION, **LOCAL_CREDENTIALS}
+    """The Worker's env: its analytics secrets (moto accepts any key), the stand-in model's answer time (and
+    cache) so the report's speed figures measure something, and, for a replay, the demo switches."""
+    bindings = {
+        "AWS_SQS_URL": queue.url,
+        "AWS_REGION": REGION,
+        **LOCAL_CREDENTIALS,
+        "DEMO_MODEL_DELAY_MS": MODEL_DELAY_MS,
+    }
     if demo_switches:
         bindings |= {"DEMO_ACCEPT_PAST_TIME": "true", "DEMO_ALLOW_ISOLATE_CRASH": "true"}
     return bindings
