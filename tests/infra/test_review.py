@@ -1,4 +1,4 @@
-"""The committed snapshots, checkov and the reviewer's diff, on the session's synth."""
+"""The committed snapshots, checkov and the reviewer's diff, on the synth shared by the test run."""
 
 from __future__ import annotations
 
