@@ -43,11 +43,12 @@ from contract.config import load_settings
 from cv_analytics.local.event_source import EventSourceMapping, LocalLambdaContext, PollStats
 from cv_analytics.local.outbox import part, sent_messages
 from cv_analytics.local.replay import Duplicator, replay, send_malformed
-from cv_analytics.local.stack import REPORT_RECIPIENT, LocalStack, running_stack
+from cv_analytics.local.stack import LocalStack, running_stack
 from cv_analytics.local.traffic import Fate, TrafficPlan, plan_traffic
 from processor.settings import ProcessorSettings
 from reporter.period import ReportWeek
 from reporter.settings import ReporterSettings
+from reporter.store import AnalyticsReader
 
 REPLAY_ENDS_BEFORE_WEEK_END_MS = 30 * 60 * 1000
 
@@ -67,11 +68,13 @@ class DemoResult:
     plan: TrafficPlan
     statuses: Counter[int]
     duplicated_events: int
-    malformed_events: int
+    malformed_sent: int
+    quarantined: int
     event_source: PollStats
     swept: dict[str, int]
     report: dict[str, Any]
     dead_letters: int
+    recipients: str
     html_path: Path
     text_path: Path
     seconds: float = 0.0
@@ -194,6 +197,8 @@ def run_demo(options: DemoOptions, console: Console) -> DemoResult:
                 context = LocalLambdaContext("reporter", timeout_ms=60_000)
                 report = reporter_handler.handle(reporter_event, context)
             email = sent_messages(stack.server.endpoint_url)[-1]
+            # Counted from the table, not from what was sent: the summary says what the processor recorded.
+            quarantined = len(AnalyticsReader(load_settings(ReporterSettings)).quarantined(week.utc_days()))
             dead = stack.sqs.get_queue_attributes(
                 QueueUrl=stack.queue.dead_letter_url, AttributeNames=["ApproximateNumberOfMessages"]
             )["Attributes"]["ApproximateNumberOfMessages"]
@@ -207,11 +212,13 @@ def run_demo(options: DemoOptions, console: Console) -> DemoResult:
         plan=plan,
         statuses=processed["statuses"],
         duplicated_events=processed["copies"],
-        malformed_events=1,
+        malformed_sent=1,
+        quarantined=quarantined,
         event_source=processed["stats"],
         swept=processed["swept"],
         report=report,
         dead_letters=int(dead),
+        recipients=stack.environment["REPORT_RECIPIENTS"],
         html_path=html_path,
         text_path=text_path,
         seconds=time.monotonic() - started,
@@ -233,11 +240,11 @@ def summary_table(result: DemoResult) -> Table:
     table.add_row(
         "queue",
         f"{result.event_source.received} deliveries in {result.event_source.batches} batches, "
-        f"{result.duplicated_events} duplicate events, {result.malformed_events} malformed event, "
-        f"{result.dead_letters} in the DLQ",
+        f"{result.duplicated_events} duplicate events, {result.malformed_sent} malformed event sent, "
+        f"{result.quarantined} quarantined, {result.dead_letters} in the DLQ",
     )
     table.add_row("orphan sweep", f"{result.swept.get('orphaned', 0)} orphans recorded")
-    table.add_row("email", f"{result.report.get('subject')} to {REPORT_RECIPIENT}")
+    table.add_row("email", f"{result.report.get('subject')} to {result.recipients}")
     table.add_row("SES message id", str(result.report.get("message_id")))
     table.add_row("HTML", str(result.html_path))
     table.add_row("text", str(result.text_path))

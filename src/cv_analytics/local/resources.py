@@ -32,12 +32,13 @@ def create_tables() -> None:
 
 
 def create_event_queue(
-    sqs: SQSClient, name_prefix: str, *, max_receive_count: int = 3, consumer_timeout_seconds: int = 5
+    sqs: SQSClient, name_prefix: str, *, max_receive_count: int, consumer_timeout_seconds: int
 ) -> EventQueue:
     """The FIFO event queue and its dead-letter queue from the infrastructure's spec, with its redrive policy.
 
-    Locally the consumer's timeout is seconds, not minutes, so a failed message comes back quickly; the
-    visibility timeout keeps the spec's ratio to it.
+    The two numbers an environment file sets are the caller's to give (no second default here). Locally the
+    consumer's timeout is seconds, not minutes, so a failed message comes back quickly; the visibility
+    timeout keeps the spec's ratio to it.
     """
     spec = queue_with_dlq(
         name_prefix, max_receive_count=max_receive_count, consumer_timeout_seconds=consumer_timeout_seconds

@@ -8,6 +8,7 @@ variables their Lambdas get; the stack sets them while it runs and puts the envi
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -31,10 +32,33 @@ if TYPE_CHECKING:
 
 NAME_PREFIX = "cv-analytics-local"
 REGION = "eu-west-2"
-REPORT_SENDER = "report@cv-analytics.example"
-REPORT_RECIPIENT = "owner@cv-analytics.example"
+# The environment file the local stack provisions from: the same one `terraform/` deploys dev from.
+DEV_ENVIRONMENT = Path(__file__).resolve().parents[3] / "terraform" / "environments" / "dev.json"
+# Locally a failed message comes back after seconds, not the deployed function's timeout.
+LOCAL_CONSUMER_TIMEOUT_SECONDS = 5
 # Only warnings from the functions: the demo's own output is what the user reads.
 QUIET_FUNCTIONS = {"POWERTOOLS_LOG_LEVEL": "WARNING", "POWERTOOLS_METRICS_DISABLED": "true"}
+
+
+@dataclass(frozen=True)
+class DevDefinitions:
+    """What the dev environment file says about the resources the local stack creates."""
+
+    max_receive_count: int
+    ses_identity: str
+    report_sender: str
+    report_recipients: str
+
+    @classmethod
+    def load(cls, path: Path = DEV_ENVIRONMENT) -> DevDefinitions:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        reporter = data["reporter"]
+        return cls(
+            max_receive_count=int(data["max_receive_count"]),
+            ses_identity=str(reporter["ses_identity"]),
+            report_sender=str(reporter["settings"]["REPORT_SENDER"]),
+            report_recipients=str(reporter["settings"]["REPORT_RECIPIENTS"]),
+        )
 
 
 @dataclass(frozen=True)
@@ -62,15 +86,15 @@ def restored_environment() -> Iterator[None]:
 MODEL_DELAY_MS = "300-1500"
 
 
-def function_environment(server: MotoServer, queue: EventQueue) -> dict[str, str]:
+def function_environment(server: MotoServer, queue: EventQueue, dev: DevDefinitions) -> dict[str, str]:
     """The variables the processor and the reporter Lambdas would get from the infrastructure."""
     return {
         **server.environment(REGION),
         **table_names(NAME_PREFIX),
         **QUIET_FUNCTIONS,
         "DLQ_URL": queue.dead_letter_url,
-        "REPORT_SENDER": REPORT_SENDER,
-        "REPORT_RECIPIENTS": REPORT_RECIPIENT,
+        "REPORT_SENDER": dev.report_sender,
+        "REPORT_RECIPIENTS": dev.report_recipients,
     }
 
 
@@ -100,12 +124,18 @@ def running_stack(*, log_dir: Path, demo_switches: bool = True) -> Iterator[Loca
         )
         sqs = session.client("sqs", endpoint_url=server.endpoint_url)
         ses = session.client("ses", endpoint_url=server.endpoint_url)
-        queue = create_event_queue(sqs, NAME_PREFIX)
-        environment = function_environment(server, queue)
+        dev = DevDefinitions.load()
+        queue = create_event_queue(
+            sqs,
+            NAME_PREFIX,
+            max_receive_count=dev.max_receive_count,
+            consumer_timeout_seconds=LOCAL_CONSUMER_TIMEOUT_SECONDS,
+        )
+        environment = function_environment(server, queue, dev)
         os.environ.update(environment)
         bind_tables(load_settings(ProcessorSettings))
         create_tables()
-        ses.verify_email_identity(EmailAddress=REPORT_SENDER)
+        ses.verify_email_identity(EmailAddress=dev.ses_identity)
         bindings = worker_bindings(queue, demo_switches=demo_switches)
         with running_example_worker(bindings, log=log_dir / "worker.log") as worker:
             yield LocalStack(server, queue, sqs, ses, worker, environment)
