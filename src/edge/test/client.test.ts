@@ -334,3 +334,13 @@ describe('sqs-logger compatibility', () => {
     }
   });
 });
+
+describe('what callers and wrangler pass in', () => {
+  test('a bare HTTP 429 is retried once', async () => {
+    const sqs = fakeSqs(() => new Response('x', { status: 429 }));
+    const ctx = fakeContext();
+    createAnalytics(TEST_ENV, { fetch: sqs.fetch, log: () => undefined, retryDelayMs: 1 }).query(ctx, { requestId: 'r', query: 'q' });
+    await ctx.settled();
+    assert.equal(sqs.requests.length, 2);
+  });
+});
