@@ -20,16 +20,23 @@ export interface AnalyticsEnv {
   AWS_SECRET_ACCESS_KEY?: string;
   AWS_SESSION_TOKEN?: string;
   /** "false", "0" or "off" switch the client off. */
-  ANALYTICS_ENABLED?: string;
+  ANALYTICS_ENABLED?: Setting;
   /** Share of requests recorded, 0 to 1 (default 1). Both events of one request are kept or dropped together. */
-  ANALYTICS_SAMPLE_RATE?: string;
+  ANALYTICS_SAMPLE_RATE?: Setting;
   /** Deadline for one delivery, retry included (default 3000). */
-  ANALYTICS_TIMEOUT_MS?: string;
+  ANALYTICS_TIMEOUT_MS?: Setting;
   /** "false" keeps e-mail addresses, phone numbers and long numbers in questions (default: masked). */
-  ANALYTICS_SCRUB_QUERY?: string;
+  ANALYTICS_SCRUB_QUERY?: Setting;
   /** Longest question sent, in characters (default 1000). */
-  ANALYTICS_MAX_QUERY_LENGTH?: string;
+  ANALYTICS_MAX_QUERY_LENGTH?: Setting;
 }
+
+/**
+ * A switch as it reaches the Worker: a secret or `--var` is a string, but a `[vars]` entry written without
+ * quotes in wrangler.toml (`ANALYTICS_ENABLED = true`, `ANALYTICS_SAMPLE_RATE = 0.5`) arrives as a boolean or
+ * a number.
+ */
+export type Setting = string | number | boolean;
 
 /** The part of the Workers ExecutionContext the client needs. */
 export interface WaitUntil {
@@ -96,13 +103,15 @@ export function toMessage(event: AnalyticsEvent): OutgoingMessage {
   return { body: JSON.stringify(event), groupId: messageGroupId(event), deduplicationId: deduplicationId(event) };
 }
 
-function isOff(value: string | undefined): boolean {
-  return value !== undefined && /^(false|0|off|no)$/i.test(value.trim());
+function isOff(value: Setting | null | undefined): boolean {
+  return value !== undefined && value !== null && /^(false|0|off|no)$/i.test(String(value).trim());
 }
 
-function numberSetting(value: string | undefined, fallback: number, min: number, max: number): number {
-  if (value === undefined || value.trim() === '') return fallback;
-  const parsed = Number(value);
+function numberSetting(value: Setting | null | undefined, fallback: number, min: number, max: number): number {
+  if (value === undefined || value === null || typeof value === 'boolean') return fallback;
+  const text = String(value).trim();
+  if (text === '') return fallback;
+  const parsed = Number(text);
   return Number.isFinite(parsed) ? Math.min(max, Math.max(min, parsed)) : fallback;
 }
 

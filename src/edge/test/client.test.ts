@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { createAnalytics, sqsId } from '../client/client';
+import { createAnalytics, sqsId, type AnalyticsEnv } from '../client/client';
 import { buildQueryEvent, buildResponseEvent } from '../client/events';
 import { protectQuery, requestMetadata } from '../client/privacy';
 import { initializeSQSLogger, sqsLogger } from '../client/sqs-logger';
@@ -336,6 +336,21 @@ describe('sqs-logger compatibility', () => {
 });
 
 describe('what callers and wrangler pass in', () => {
+  test('wrangler vars written as booleans or numbers configure the client instead of disabling it', async () => {
+    const sqs = fakeSqs();
+    const logs: string[] = [];
+    const ctx = fakeContext();
+    const env = { ...TEST_ENV, ANALYTICS_ENABLED: true, ANALYTICS_SAMPLE_RATE: 1, ANALYTICS_TIMEOUT_MS: 500, ANALYTICS_MAX_QUERY_LENGTH: 5 } as AnalyticsEnv;
+    const analytics = createAnalytics(env, { fetch: sqs.fetch, log: (l) => logs.push(l) });
+    assert.equal(analytics.enabled, true, logs.join('\n'));
+    analytics.query(ctx, { requestId: 'r', query: 'abcdefgh' });
+    await ctx.settled();
+    assert.equal(sqs.messages()[0]!.event.query, 'abcde');
+    assert.equal(createAnalytics({ ...TEST_ENV, ANALYTICS_ENABLED: false }).enabled, false);
+    assert.equal(createAnalytics({ ...TEST_ENV, ANALYTICS_SAMPLE_RATE: 0 }).sampled('r'), false);
+    assert.deepEqual(logs, []);
+  });
+
   test('a bare HTTP 429 is retried once', async () => {
     const sqs = fakeSqs(() => new Response('x', { status: 429 }));
     const ctx = fakeContext();
