@@ -115,11 +115,24 @@ function numberSetting(value: Setting | null | undefined, fallback: number, min:
   return Number.isFinite(parsed) ? Math.min(max, Math.max(min, parsed)) : fallback;
 }
 
-/** `sqs.<region>.amazonaws.com` names its region; other endpoints (local ones) need AWS_REGION. */
-function regionOf(env: AnalyticsEnv, queueUrl: string): string {
+/**
+ * An AWS queue URL names its region: `sqs.<region>.amazonaws.com`, the legacy `<region>.queue.amazonaws.com`,
+ * and both under `.amazonaws.com.cn` in China. Other endpoints (local ones) need AWS_REGION.
+ */
+const QUEUE_HOSTS = [
+  /^sqs(?:-fips)?[.-]([a-z0-9-]+)\.amazonaws\.com(?:\.cn)?$/,
+  /^sqs(?:-fips)?\.([a-z0-9-]+)\.api\.aws$/,
+  /^([a-z0-9-]+)\.queue\.amazonaws\.com(?:\.cn)?$/,
+];
+
+export function regionOf(env: Pick<AnalyticsEnv, 'AWS_REGION'>, queueUrl: string): string {
   if (env.AWS_REGION) return env.AWS_REGION;
-  const match = /^sqs[.-]([a-z0-9-]+)\.amazonaws\.com/.exec(new URL(queueUrl).hostname);
-  return match?.[1] ?? 'us-east-1';
+  const hostname = new URL(queueUrl).hostname.toLowerCase();
+  for (const pattern of QUEUE_HOSTS) {
+    const match = pattern.exec(hostname);
+    if (match) return match[1]!;
+  }
+  return 'us-east-1';
 }
 
 /** Signers live as long as the isolate, so the signing key derived for today serves every request. */

@@ -351,6 +351,20 @@ describe('what callers and wrangler pass in', () => {
     assert.deepEqual(logs, []);
   });
 
+  test('legacy and China queue URLs name their region when AWS_REGION is unset', async () => {
+    for (const [url, region] of [
+      ['https://eu-west-1.queue.amazonaws.com/123456789012/q.fifo', 'eu-west-1'],
+      ['https://sqs.cn-north-1.amazonaws.com.cn/123456789012/q.fifo', 'cn-north-1'],
+      ['https://cn-northwest-1.queue.amazonaws.com.cn/123456789012/q.fifo', 'cn-northwest-1'],
+    ]) {
+      const sqs = fakeSqs();
+      const ctx = fakeContext();
+      createAnalytics({ ...TEST_ENV, AWS_REGION: undefined, AWS_SQS_URL: url }, { fetch: sqs.fetch }).query(ctx, { requestId: 'r', query: 'q' });
+      await ctx.settled();
+      assert.match(sqs.requests[0]!.headers['authorization']!, new RegExp(`/${region}/sqs/aws4_request`), url);
+    }
+  });
+
   test('a bare HTTP 429 is retried once', async () => {
     const sqs = fakeSqs(() => new Response('x', { status: 429 }));
     const ctx = fakeContext();
