@@ -15,11 +15,18 @@ export interface PrivacyOptions {
 export const DEFAULT_PRIVACY: PrivacyOptions = { scrubQuery: true, maxQueryLength: 1000 };
 
 const EMAIL = /[\p{L}\p{N}._%+-]+@[\p{L}\p{N}-]+(?:\.[\p{L}\p{N}-]+)*\.\p{L}{2,}/gu;
-// A run of digits with the separators phone numbers are written with; counted as a phone from 9 digits on so
-// that years ("2019-2023") and versions stay readable.
-const PHONE_LIKE = /\+?\(?\d[\d\s().\-/]{6,}\d/g;
-const PHONE_MIN_DIGITS = 9;
-const LONG_DIGITS = /\d{7,}/g;
+// A run of digits (in any script) with the separators phone numbers are written with; a phone from 7 digits on
+// ("555-1234", "9123 4567"), so that "5 years", "2019" or "Python 3.12" stay readable.
+const PHONE_LIKE = /\+?\(?\p{Nd}[\p{Nd}\s().\-/]{5,}\p{Nd}/gu;
+const PHONE_MIN_DIGITS = 7;
+const DIGIT = /\p{Nd}/gu;
+/** Years and year ranges ("2019-2023", "2019 2020") and dates ("2024-05-01", "01/05/2024") are not phones. */
+const NOT_A_PHONE = [
+  /^(?:19|20)\d{2}(?:\s*[-/\u2013]\s*(?:19|20)\d{2}|\s+(?:19|20)\d{2})*$/,
+  /^(?:19|20)\d{2}[-/.]\d{1,2}[-/.]\d{1,2}$/,
+  /^\d{1,2}[-/.]\d{1,2}[-/.](?:19|20)?\d{2}$/,
+];
+const LONG_DIGITS = /\p{Nd}{7,}/gu;
 
 /** Cut to at most `max` characters without splitting a surrogate pair. */
 export function capLength(text: string, max: number): string {
@@ -30,11 +37,16 @@ export function capLength(text: string, max: number): string {
   return text.slice(0, cut);
 }
 
+function maskPhone(match: string): string {
+  // A bare run of digits is a number (an id, a card) rather than a phone: LONG_DIGITS masks it as one.
+  if (/^\p{Nd}+$/u.test(match)) return match;
+  if ((match.match(DIGIT)?.length ?? 0) < PHONE_MIN_DIGITS) return match;
+  const trimmed = match.trim();
+  return NOT_A_PHONE.some((pattern) => pattern.test(trimmed)) ? match : '[phone]';
+}
+
 export function scrubText(text: string): string {
-  return text
-    .replace(EMAIL, '[email]')
-    .replace(PHONE_LIKE, (match) => ((match.match(/\d/g)?.length ?? 0) >= PHONE_MIN_DIGITS ? '[phone]' : match))
-    .replace(LONG_DIGITS, '[number]');
+  return text.replace(EMAIL, '[email]').replace(PHONE_LIKE, maskPhone).replace(LONG_DIGITS, '[number]');
 }
 
 export function protectQuery(text: string, options: PrivacyOptions = DEFAULT_PRIVACY): string {

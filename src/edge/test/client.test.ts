@@ -258,7 +258,7 @@ describe('safety', () => {
 describe('privacy', () => {
   test('e-mail addresses, phone numbers and long numbers are masked; years and versions are kept', () => {
     const text = protectQuery('Mail jane.doe+cv@example.co.uk or call +44 (0)20 7946 0958, card 4111111111111111, worked 2019-2023 on Python 3.12');
-    assert.equal(text, 'Mail [email] or call [phone], card [phone], worked 2019-2023 on Python 3.12');
+    assert.equal(text, 'Mail [email] or call [phone], card [number], worked 2019-2023 on Python 3.12');
     assert.equal(protectQuery('my id is 12345678'), 'my id is [number]');
   });
 
@@ -363,6 +363,12 @@ describe('what callers and wrangler pass in', () => {
       await ctx.settled();
       assert.match(sqs.requests[0]!.headers['authorization']!, new RegExp(`/${region}/sqs/aws4_request`), url);
     }
+  });
+
+  test('phone numbers from seven digits and in any script are masked; years and small numbers are kept', () => {
+    assert.equal(protectQuery('call 9123 4567 or 555-1234 or +44 20 7946 0958'), 'call [phone] or [phone] or [phone]');
+    assert.equal(protectQuery('رقمي ٠٧٧٠٠ ٩٠٠١٢٣ أو ٠٧٧٠٠٩٠٠١٢٣'), 'رقمي [phone] أو [number]');
+    assert.equal(protectQuery('5 years since 2019, Python 3.12, worked 2019-2023'), '5 years since 2019, Python 3.12, worked 2019-2023');
   });
 
   test('a bare HTTP 429 is retried once', async () => {
