@@ -52,7 +52,15 @@ export function scrubText(text: string): string {
 export function protectQuery(text: string, options: PrivacyOptions = DEFAULT_PRIVACY): string {
   const value = typeof text === 'string' ? text : String(text ?? '');
   // Cap first so the scrubbing regexes never run over an attacker-sized input, then again after masking.
-  const capped = capLength(value, Math.max(options.maxQueryLength * 2, 64));
+  const limit = Math.max(options.maxQueryLength * 2, 64);
+  let capped = capLength(value, limit);
+  // The first cut may split an address or a phone number; what is left of it no longer looks like one to the
+  // scrubbing and could slide back under the final cap once earlier matches are masked, so it goes: the cut
+  // token (its last 320 characters when it is longer: no address is), then any digits and separators before it.
+  if (capped.length < value.length) {
+    if (!/\s/u.test(value.charAt(capped.length))) capped = capped.replace(/\S{1,320}$/u, '');
+    capped = capped.replace(/[\p{Nd}\s().\-/+]+$/u, '');
+  }
   return capLength(options.scrubQuery ? scrubText(capped) : capped, options.maxQueryLength);
 }
 
