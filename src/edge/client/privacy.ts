@@ -64,25 +64,64 @@ export function protectQuery(text: string, options: PrivacyOptions = DEFAULT_PRI
   return capLength(options.scrubQuery ? scrubText(capped) : capped, options.maxQueryLength);
 }
 
-/** Metadata keys that could carry credentials or identify a person's network, dropped wherever they appear. */
-const FORBIDDEN_PARTS = ['cookie', 'authori', 'token', 'secret', 'password', 'forwarded', 'connectingip', 'realip',
-  'clientip', 'ipaddress', 'remoteaddr'];
-const FORBIDDEN_NAMES = new Set(['ip', 'ips', 'ipv4', 'ipv6', 'xip']);
+/**
+ * Metadata keys that could carry credentials or identify a person's network, dropped wherever they appear:
+ * matched on the key lower-cased without separators (`x-api-key` -> `xapikey`) and on its words
+ * (`sourceIp` -> source, ip; `cf-pseudo-ipv4` -> cf, pseudo, ipv4).
+ */
+const FORBIDDEN_PARTS = ['cookie', 'auth', 'token', 'secret', 'passw', 'credential', 'forwarded', 'apikey',
+  'accesskey', 'privatekey', 'signature', 'ipaddr', 'remoteaddr', 'macaddr'];
+const FORBIDDEN_WORDS = new Set(['ip', 'ips', 'ipv4', 'ipv6', 'xip', 'addr', 'address', 'addresses', 'key', 'keys',
+  'jwt', 'bearer']);
+
+function keyWords(key: string): string[] {
+  return key
+    .replace(/([a-z0-9])([A-Z])/g, '$1 $2')
+    .replace(/([A-Z]+)([A-Z][a-z])/g, '$1 $2')
+    .toLowerCase()
+    .split(/[^a-z0-9]+/)
+    .filter(Boolean);
+}
 
 export function isForbiddenKey(key: string): boolean {
   const flat = key.toLowerCase().replace(/[^a-z0-9]/g, '');
-  return FORBIDDEN_NAMES.has(flat) || FORBIDDEN_PARTS.some((part) => flat.includes(part));
+  if (FORBIDDEN_PARTS.some((part) => flat.includes(part))) return true;
+  return FORBIDDEN_WORDS.has(flat) || keyWords(key).some((word) => FORBIDDEN_WORDS.has(word));
 }
 
-/** A copy of caller-provided metadata without forbidden keys (one level deep: metadata is flat). */
-export function cleanMetadata<T extends Record<string, unknown>>(metadata: T | undefined): T | undefined {
-  if (!metadata || typeof metadata !== 'object') return undefined;
+const IPV4 = /(?<![\d.])(?:(?:25[0-5]|2[0-4]\d|1?\d?\d)\.){3}(?:25[0-5]|2[0-4]\d|1?\d?\d)(?![\d.])/;
+const IPV6 = /^\[?(?=[0-9a-f:.]*:[0-9a-f:.]*:)[0-9a-f:.]+(?:%[\w.-]+)?\]?(?::\d{1,5})?$/i;
+
+/** A string holding an IPv4 address anywhere, or that is an IPv6 address ("::" or eight groups). */
+export function looksLikeIpAddress(value: string): boolean {
+  if (IPV4.test(value)) return true;
+  const text = value.trim();
+  return IPV6.test(text) && (text.includes('::') || text.replace(/[^:]/g, '').length >= 7);
+}
+
+const MAX_DEPTH = 4;
+
+function cleanValue(value: unknown, depth: number): unknown {
+  if (typeof value === 'string') return looksLikeIpAddress(value) ? undefined : value;
+  if (value === null || typeof value !== 'object') return typeof value === 'function' ? undefined : value;
+  if (depth >= MAX_DEPTH) return undefined;
+  if (Array.isArray(value)) return value.map((item) => cleanValue(item, depth + 1)).filter((item) => item !== undefined);
   const out: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(metadata)) {
-    if (value === undefined || isForbiddenKey(key)) continue;
-    out[key] = value;
+  for (const [key, item] of Object.entries(value)) {
+    if (isForbiddenKey(key)) continue;
+    const cleaned = cleanValue(item, depth + 1);
+    if (cleaned !== undefined) out[key] = cleaned;
   }
-  return out as T;
+  return out;
+}
+
+/**
+ * A copy of caller-provided metadata without forbidden keys, at any depth (a caller may pass a `headers`
+ * object), and without strings that hold an IP address. Nesting beyond a few levels is dropped.
+ */
+export function cleanMetadata<T extends Record<string, unknown>>(metadata: T | undefined): T | undefined {
+  if (!metadata || typeof metadata !== 'object' || Array.isArray(metadata)) return undefined;
+  return cleanValue(metadata, 0) as T;
 }
 
 /** The referring page without query string or fragment, which often carry tokens. */

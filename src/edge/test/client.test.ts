@@ -365,6 +365,20 @@ describe('what callers and wrangler pass in', () => {
     }
   });
 
+  test('nested credentials, address-naming keys and IP-address values in metadata are dropped', () => {
+    const metadata = {
+      headers: { cookie: 'sid=secret', authorization: 'Bearer t', accept: 'text/html' },
+      'cf-pseudo-ipv4': '10.1.2.3', sourceIp: 'src-addr', remoteIp: 'remote-addr', userIp: 'user-addr', 'x-api-key': 'api-key-value',
+      note: '203.0.113.9', v6: '2001:db8::1', city: 'Leeds',
+    };
+    const event = buildQueryEvent({ requestId: 'r', query: 'q', metadata }, 1764154800123);
+    const json = JSON.stringify(event);
+    for (const leak of ['sid=secret', 'Bearer t', '10.1.2.3', 'src-addr', 'remote-addr', 'user-addr', 'api-key-value', '203.0.113.9', '2001:db8::1']) assert.ok(!json.includes(leak), leak);
+    assert.equal(event.metadata!.city, 'Leeds');
+    assert.deepEqual(event.metadata!.headers, { accept: 'text/html' });
+    assert.equal(validate(event), null);
+  });
+
   test('an address split by the first cut does not slide back into the kept question', () => {
     const text = protectQuery(`${'a'.repeat(60)}@example.com is mine, so is jane.doe@example.se`, { scrubQuery: true, maxQueryLength: 50 });
     assert.ok(!text.includes('jane'), text);
