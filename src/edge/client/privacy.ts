@@ -124,12 +124,15 @@ export function cleanMetadata<T extends Record<string, unknown>>(metadata: T | u
   return cleanValue(metadata, 0) as T;
 }
 
-/** The referring page without query string or fragment, which often carry tokens. */
+export const MAX_USER_AGENT = 512;
+export const MAX_REFERER = 1024;
+
+/** The referring page without query string or fragment (which often carry tokens), capped; nothing when unreadable. */
 export function safeReferer(referer: string | null | undefined): string | undefined {
   if (!referer) return undefined;
   try {
     const url = new URL(referer);
-    return `${url.origin}${url.pathname}`;
+    return capLength(url.origin === 'null' ? `${url.protocol}${url.pathname}` : `${url.origin}${url.pathname}`, MAX_REFERER);
   } catch {
     return undefined;
   }
@@ -144,9 +147,9 @@ export interface RequestLike {
 export function requestMetadata(request: RequestLike): { userAgent?: string; referer?: string; country?: string } {
   const out: { userAgent?: string; referer?: string; country?: string } = {};
   const userAgent = request.headers.get('user-agent');
-  if (userAgent) out.userAgent = capLength(userAgent, 512);
+  if (userAgent) out.userAgent = capLength(userAgent, MAX_USER_AGENT);
   const referer = safeReferer(request.headers.get('referer'));
-  if (referer) out.referer = capLength(referer, 1024);
+  if (referer) out.referer = referer;
   const cf = request.cf as { country?: unknown } | undefined;
   if (cf && typeof cf.country === 'string' && cf.country) out.country = cf.country;
   return out;

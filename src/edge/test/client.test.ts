@@ -365,6 +365,12 @@ describe('what callers and wrangler pass in', () => {
     }
   });
 
+  test('metadata passed by the caller leaves with the referer cut to origin and path and the user agent capped', () => {
+    const event = buildQueryEvent({ requestId: 'r', query: 'q', metadata: { referer: 'https://example.dev/cv?token=abc#x', userAgent: 'u'.repeat(2000) } }, 1764154800123);
+    assert.equal(event.metadata!.referer, 'https://example.dev/cv');
+    assert.equal(event.metadata!.userAgent!.length, 512);
+  });
+
   test('nested credentials, address-naming keys and IP-address values in metadata are dropped', () => {
     const metadata = {
       headers: { cookie: 'sid=secret', authorization: 'Bearer t', accept: 'text/html' },
