@@ -396,6 +396,19 @@ describe('what callers and wrangler pass in', () => {
     assert.equal(protectQuery('5 years since 2019, Python 3.12, worked 2019-2023'), '5 years since 2019, Python 3.12, worked 2019-2023');
   });
 
+  test('malformed tracker calls and a failing clock never throw into the handler', async () => {
+    const handler = withAnalytics((_request, _env, _ctx, track) => {
+      track.query(undefined as never);
+      track.response(null as never);
+      track.startedAt('x' as never);
+      return new Response('ok');
+    }, { fetch: fakeSqs().fetch, log: () => undefined });
+    const response = await handler(new Request('https://x.dev/'), TEST_ENV, fakeContext());
+    assert.equal(await response.text(), 'ok');
+    const broken = withAnalytics(() => new Response('fine'), { fetch: fakeSqs().fetch, log: () => undefined, now: () => { throw new Error('clock'); } });
+    assert.equal(await (await broken(new Request('https://x.dev/'), TEST_ENV, fakeContext())).text(), 'fine');
+  });
+
   test('a bare HTTP 429 is retried once', async () => {
     const sqs = fakeSqs(() => new Response('x', { status: 429 }));
     const ctx = fakeContext();
