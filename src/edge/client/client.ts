@@ -64,9 +64,16 @@ export interface Analytics {
   response(ctx: WaitUntil, input: ResponseInput): void;
   /** Schedule both events of a request in one SendMessageBatch; returns at once. */
   exchange(ctx: WaitUntil, query: QueryInput, response: ResponseInput): void;
-  /** Deliver ready-made events (ten per request). Resolves when done; never rejects. */
-  deliver(events: AnalyticsEvent[]): Promise<void>;
+  /**
+   * Deliver events made elsewhere (the compatibility module's), ten per request. Each is rebuilt by the same
+   * builders as `query` and `response`, so it is scrubbed and made valid exactly like theirs; anything that is
+   * not a query or response event is dropped. Resolves when done; never rejects.
+   */
+  deliver(events: ReadonlyArray<AnalyticsEvent | EventLike>): Promise<void>;
 }
+
+/** An event as a caller may hand it over: its type says which builder it goes through. */
+export type EventLike = ({ eventType: 'query' } & QueryInput) | ({ eventType: 'response' } & ResponseInput);
 
 export const LOG_PREFIX = 'cv-analytics:';
 const DEFAULT_TIMEOUT_MS = 3000;
@@ -196,7 +203,7 @@ function build(env: AnalyticsEnv, options: AnalyticsOptions): Analytics {
   const sampled = (requestId: string): boolean =>
     sampleRate >= 1 || (sampleRate > 0 && parseInt(fnv1a(String(requestId), 0x811c9dc5), 16) / 0x1_0000_0000 < sampleRate);
 
-  async function deliver(events: AnalyticsEvent[]): Promise<void> {
+  async function send(events: AnalyticsEvent[]): Promise<void> {
     try {
       for (let start = 0; start < events.length; start += MAX_BATCH) {
         const chunk = events.slice(start, start + MAX_BATCH);
@@ -222,12 +229,31 @@ function build(env: AnalyticsEnv, options: AnalyticsOptions): Analytics {
       const later = new Promise<void>((resolve) => setTimeout(resolve, 0)).then(async () => {
         try {
           const events = make(at).filter((event) => sampled(event.requestId));
-          if (events.length > 0) await deliver(events);
+          if (events.length > 0) await send(events);
         } catch (error) {
           log(`${LOG_PREFIX} not recorded: ${error instanceof Error ? error.message : String(error)}`);
         }
       });
       ctx.waitUntil(later);
+    } catch (error) {
+      log(`${LOG_PREFIX} not recorded: ${error instanceof Error ? error.message : String(error)}`);
+    }
+  }
+
+  /** Through the builders again: a ready-made event gets the same scrubbing and corrections as a new one. */
+  function rebuild(event: AnalyticsEvent | EventLike, at: number): AnalyticsEvent | undefined {
+    if (event?.eventType === 'query') return buildQueryEvent(event, at, privacy);
+    if (event?.eventType === 'response') return buildResponseEvent(event, at);
+    return undefined;
+  }
+
+  async function deliver(events: ReadonlyArray<AnalyticsEvent | EventLike>): Promise<void> {
+    try {
+      const at = now();
+      const built = [...events]
+        .map((event) => rebuild(event, at))
+        .filter((event): event is AnalyticsEvent => event !== undefined && sampled(event.requestId));
+      if (built.length > 0) await send(built);
     } catch (error) {
       log(`${LOG_PREFIX} not recorded: ${error instanceof Error ? error.message : String(error)}`);
     }
@@ -240,7 +266,7 @@ function build(env: AnalyticsEnv, options: AnalyticsOptions): Analytics {
     response: (ctx, input) => schedule(ctx, (at) => [buildResponseEvent(input, at)]),
     exchange: (ctx, query, response) =>
       schedule(ctx, (at) => [buildQueryEvent(query, at, privacy), buildResponseEvent(response, at)]),
-    deliver: (events) => deliver(events.filter((event) => sampled(event.requestId))),
+    deliver,
   };
 }
 

@@ -385,6 +385,15 @@ describe('what callers and wrangler pass in', () => {
     assert.equal(validate(event), null);
   });
 
+  test("ready-made events given to deliver() are scrubbed like the client's own", async () => {
+    const sqs = fakeSqs();
+    const analytics = createAnalytics(TEST_ENV, { fetch: sqs.fetch });
+    await analytics.deliver([{ eventType: 'query', requestId: 'r', timestamp: 1764154800123, query: 'mail jane@example.com', metadata: { cookie: 'c', referer: 'https://x.dev/a?t=1' } }]);
+    const [message] = sqs.messages();
+    assert.equal(message!.event.query, 'mail [email]');
+    assert.deepEqual(message!.event.metadata, { referer: 'https://x.dev/a' });
+  });
+
   test('an address split by the first cut does not slide back into the kept question', () => {
     const text = protectQuery(`${'a'.repeat(60)}@example.com is mine, so is jane.doe@example.se`, { scrubQuery: true, maxQueryLength: 50 });
     assert.ok(!text.includes('jane'), text);
