@@ -94,3 +94,16 @@ test('the former call shapes type-check against the vendored module under strict
   const tsc = spawnSync(process.execPath, [join(EDGE_DIR, 'node_modules/typescript/bin/tsc'), '-p', join(dir, 'tsconfig.json')], { encoding: 'utf8' });
   assert.equal(tsc.status, 0, tsc.stdout + tsc.stderr);
 });
+
+test('a file in src/analytics that vendor-edge did not write is never overwritten', () => {
+  const dir = workerDir();
+  mkdirSync(join(dir, 'src/analytics'));
+  const own = '// The Worker\'s own client, written by hand.\nexport const mine = 1;\n';
+  writeFileSync(join(dir, 'src/analytics/client.ts'), own);
+  const result = vendor(dir);
+  assert.notEqual(result.status, 0);
+  assert.match(result.stderr, /src\/analytics\/client\.ts exists and was not written by vendor-edge/);
+  assert.match(result.stderr, /Nothing copied/);
+  assert.equal(readFileSync(join(dir, 'src/analytics/client.ts'), 'utf8'), own);
+  assert.deepEqual(readdirSync(join(dir, 'src/analytics')), ['client.ts']);
+});
