@@ -1,8 +1,10 @@
 /**
  * `withAnalytics(handler)`: wraps a Worker's fetch handler so that every request it serves ends with a
  * response event carrying the status the user got, an outcome and the latency, whatever way the handler
- * left: a normal answer, an early 4xx, or a thrown error (recorded as 500, then rethrown unchanged). Only a
- * crash of the isolate itself can leave a query without its response.
+ * left: a normal answer, an early 4xx, or a thrown error (recorded as 500, then rethrown unchanged). Two
+ * things still leave a query without its response (an orphan, which the report counts): a crash of the
+ * isolate itself, and a request the runtime cancels (the client disconnects before the answer), whose handler
+ * is never resumed and so never reaches the point where the response event is sent.
  *
  * The handler records the question with `track.query(...)` as soon as it knows it (sent at once, so a
  * crash still leaves the question on record) and adds what it learns with `track.response(...)`. When the
