@@ -103,7 +103,8 @@ const MAX_DEPTH = 4;
 
 function cleanValue(value: unknown, depth: number): unknown {
   if (typeof value === 'string') return looksLikeIpAddress(value) ? undefined : value;
-  if (value === null || typeof value !== 'object') return typeof value === 'function' ? undefined : value;
+  // Only what JSON carries: a bigint would make the whole event unsendable, a function or symbol is no data.
+  if (value === null || typeof value !== 'object') return ['number', 'boolean'].includes(typeof value) || value === null ? value : undefined;
   if (depth >= MAX_DEPTH) return undefined;
   if (Array.isArray(value)) return value.map((item) => cleanValue(item, depth + 1)).filter((item) => item !== undefined);
   const out: Record<string, unknown> = {};

@@ -375,13 +375,14 @@ describe('what callers and wrangler pass in', () => {
     const metadata = {
       headers: { cookie: 'sid=secret', authorization: 'Bearer t', accept: 'text/html' },
       'cf-pseudo-ipv4': '10.1.2.3', sourceIp: 'src-addr', remoteIp: 'remote-addr', userIp: 'user-addr', 'x-api-key': 'api-key-value',
-      note: '203.0.113.9', v6: '2001:db8::1', city: 'Leeds',
+      note: '203.0.113.9', v6: '2001:db8::1', city: 'Leeds', big: 10n, later: () => 1,
     };
     const event = buildQueryEvent({ requestId: 'r', query: 'q', metadata }, 1764154800123);
     const json = JSON.stringify(event);
     for (const leak of ['sid=secret', 'Bearer t', '10.1.2.3', 'src-addr', 'remote-addr', 'user-addr', 'api-key-value', '203.0.113.9', '2001:db8::1']) assert.ok(!json.includes(leak), leak);
     assert.equal(event.metadata!.city, 'Leeds');
     assert.deepEqual(event.metadata!.headers, { accept: 'text/html' });
+    assert.deepEqual(Object.keys(event.metadata!).sort(), ['city', 'headers']);
     assert.equal(validate(event), null);
   });
 
