@@ -20,16 +20,23 @@ export interface AnalyticsEnv {
   AWS_SECRET_ACCESS_KEY?: string;
   AWS_SESSION_TOKEN?: string;
   /** "false", "0" or "off" switch the client off. */
-  ANALYTICS_ENABLED?: string;
+  ANALYTICS_ENABLED?: Setting;
   /** Share of requests recorded, 0 to 1 (default 1). Both events of one request are kept or dropped together. */
-  ANALYTICS_SAMPLE_RATE?: string;
+  ANALYTICS_SAMPLE_RATE?: Setting;
   /** Deadline for one delivery, retry included (default 3000). */
-  ANALYTICS_TIMEOUT_MS?: string;
+  ANALYTICS_TIMEOUT_MS?: Setting;
   /** "false" keeps e-mail addresses, phone numbers and long numbers in questions (default: masked). */
-  ANALYTICS_SCRUB_QUERY?: string;
+  ANALYTICS_SCRUB_QUERY?: Setting;
   /** Longest question sent, in characters (default 1000). */
-  ANALYTICS_MAX_QUERY_LENGTH?: string;
+  ANALYTICS_MAX_QUERY_LENGTH?: Setting;
 }
+
+/**
+ * A switch as it reaches the Worker: a secret or `--var` is a string, but a `[vars]` entry written without
+ * quotes in wrangler.toml (`ANALYTICS_ENABLED = true`, `ANALYTICS_SAMPLE_RATE = 0.5`) arrives as a boolean or
+ * a number.
+ */
+export type Setting = string | number | boolean;
 
 /** The part of the Workers ExecutionContext the client needs. */
 export interface WaitUntil {
@@ -57,9 +64,16 @@ export interface Analytics {
   response(ctx: WaitUntil, input: ResponseInput): void;
   /** Schedule both events of a request in one SendMessageBatch; returns at once. */
   exchange(ctx: WaitUntil, query: QueryInput, response: ResponseInput): void;
-  /** Deliver ready-made events (ten per request). Resolves when done; never rejects. */
-  deliver(events: AnalyticsEvent[]): Promise<void>;
+  /**
+   * Deliver events made elsewhere (the compatibility module's), ten per request. Each is rebuilt by the same
+   * builders as `query` and `response`, so it is scrubbed and made valid exactly like theirs; anything that is
+   * not a query or response event is dropped. Resolves when done; never rejects.
+   */
+  deliver(events: ReadonlyArray<AnalyticsEvent | EventLike>): Promise<void>;
 }
+
+/** An event as a caller may hand it over: its type says which builder it goes through. */
+export type EventLike = ({ eventType: 'query' } & QueryInput) | ({ eventType: 'response' } & ResponseInput);
 
 export const LOG_PREFIX = 'cv-analytics:';
 const DEFAULT_TIMEOUT_MS = 3000;
@@ -96,21 +110,36 @@ export function toMessage(event: AnalyticsEvent): OutgoingMessage {
   return { body: JSON.stringify(event), groupId: messageGroupId(event), deduplicationId: deduplicationId(event) };
 }
 
-function isOff(value: string | undefined): boolean {
-  return value !== undefined && /^(false|0|off|no)$/i.test(value.trim());
+function isOff(value: Setting | null | undefined): boolean {
+  return value !== undefined && value !== null && /^(false|0|off|no)$/i.test(String(value).trim());
 }
 
-function numberSetting(value: string | undefined, fallback: number, min: number, max: number): number {
-  if (value === undefined || value.trim() === '') return fallback;
-  const parsed = Number(value);
+function numberSetting(value: Setting | null | undefined, fallback: number, min: number, max: number): number {
+  if (value === undefined || value === null || typeof value === 'boolean') return fallback;
+  const text = String(value).trim();
+  if (text === '') return fallback;
+  const parsed = Number(text);
   return Number.isFinite(parsed) ? Math.min(max, Math.max(min, parsed)) : fallback;
 }
 
-/** `sqs.<region>.amazonaws.com` names its region; other endpoints (local ones) need AWS_REGION. */
-function regionOf(env: AnalyticsEnv, queueUrl: string): string {
+/**
+ * An AWS queue URL names its region: `sqs.<region>.amazonaws.com`, the legacy `<region>.queue.amazonaws.com`,
+ * and both under `.amazonaws.com.cn` in China. Other endpoints (local ones) need AWS_REGION.
+ */
+const QUEUE_HOSTS = [
+  /^sqs(?:-fips)?[.-]([a-z0-9-]+)\.amazonaws\.com(?:\.cn)?$/,
+  /^sqs(?:-fips)?\.([a-z0-9-]+)\.api\.aws$/,
+  /^([a-z0-9-]+)\.queue\.amazonaws\.com(?:\.cn)?$/,
+];
+
+export function regionOf(env: Pick<AnalyticsEnv, 'AWS_REGION'>, queueUrl: string): string {
   if (env.AWS_REGION) return env.AWS_REGION;
-  const match = /^sqs[.-]([a-z0-9-]+)\.amazonaws\.com/.exec(new URL(queueUrl).hostname);
-  return match?.[1] ?? 'us-east-1';
+  const hostname = new URL(queueUrl).hostname.toLowerCase();
+  for (const pattern of QUEUE_HOSTS) {
+    const match = pattern.exec(hostname);
+    if (match) return match[1]!;
+  }
+  return 'us-east-1';
 }
 
 /** Signers live as long as the isolate, so the signing key derived for today serves every request. */
@@ -174,7 +203,7 @@ function build(env: AnalyticsEnv, options: AnalyticsOptions): Analytics {
   const sampled = (requestId: string): boolean =>
     sampleRate >= 1 || (sampleRate > 0 && parseInt(fnv1a(String(requestId), 0x811c9dc5), 16) / 0x1_0000_0000 < sampleRate);
 
-  async function deliver(events: AnalyticsEvent[]): Promise<void> {
+  async function send(events: AnalyticsEvent[]): Promise<void> {
     try {
       for (let start = 0; start < events.length; start += MAX_BATCH) {
         const chunk = events.slice(start, start + MAX_BATCH);
@@ -200,12 +229,31 @@ function build(env: AnalyticsEnv, options: AnalyticsOptions): Analytics {
       const later = new Promise<void>((resolve) => setTimeout(resolve, 0)).then(async () => {
         try {
           const events = make(at).filter((event) => sampled(event.requestId));
-          if (events.length > 0) await deliver(events);
+          if (events.length > 0) await send(events);
         } catch (error) {
           log(`${LOG_PREFIX} not recorded: ${error instanceof Error ? error.message : String(error)}`);
         }
       });
       ctx.waitUntil(later);
+    } catch (error) {
+      log(`${LOG_PREFIX} not recorded: ${error instanceof Error ? error.message : String(error)}`);
+    }
+  }
+
+  /** Through the builders again: a ready-made event gets the same scrubbing and corrections as a new one. */
+  function rebuild(event: AnalyticsEvent | EventLike, at: number): AnalyticsEvent | undefined {
+    if (event?.eventType === 'query') return buildQueryEvent(event, at, privacy);
+    if (event?.eventType === 'response') return buildResponseEvent(event, at);
+    return undefined;
+  }
+
+  async function deliver(events: ReadonlyArray<AnalyticsEvent | EventLike>): Promise<void> {
+    try {
+      const at = now();
+      const built = [...events]
+        .map((event) => rebuild(event, at))
+        .filter((event): event is AnalyticsEvent => event !== undefined && sampled(event.requestId));
+      if (built.length > 0) await send(built);
     } catch (error) {
       log(`${LOG_PREFIX} not recorded: ${error instanceof Error ? error.message : String(error)}`);
     }
@@ -218,7 +266,7 @@ function build(env: AnalyticsEnv, options: AnalyticsOptions): Analytics {
     response: (ctx, input) => schedule(ctx, (at) => [buildResponseEvent(input, at)]),
     exchange: (ctx, query, response) =>
       schedule(ctx, (at) => [buildQueryEvent(query, at, privacy), buildResponseEvent(response, at)]),
-    deliver: (events) => deliver(events.filter((event) => sampled(event.requestId))),
+    deliver,
   };
 }
 

@@ -5,7 +5,7 @@
  * 140, a negative token count, NaN, an outcome in capitals, a timestamp in seconds) is corrected or dropped
  * here, because an invalid event is quarantined by the processor and lost for the report.
  */
-import { cleanMetadata, protectQuery, type PrivacyOptions, DEFAULT_PRIVACY } from './privacy';
+import { capLength, cleanMetadata, protectQuery, safeReferer, type PrivacyOptions, DEFAULT_PRIVACY, MAX_USER_AGENT } from './privacy';
 
 export const SCHEMA_VERSION = 1;
 
@@ -137,12 +137,18 @@ export function outcomeForStatus(status: number): Outcome {
   return 'answered';
 }
 
+/**
+ * Whoever filled it in (the request, or a caller such as the former Worker through `createQueryEvent`), the
+ * metadata leaves with the referer stripped of its query string and fragment and the user agent capped.
+ */
 function queryMetadata(metadata: QueryMetadata | undefined): QueryMetadata | undefined {
   const cleaned = cleanMetadata(metadata);
   if (!cleaned) return undefined;
   for (const key of ['userAgent', 'referer', 'country'] as const) {
     if (cleaned[key] !== undefined && typeof cleaned[key] !== 'string') delete cleaned[key];
   }
+  if (cleaned.referer !== undefined) cleaned.referer = safeReferer(cleaned.referer);
+  if (cleaned.userAgent !== undefined) cleaned.userAgent = capLength(cleaned.userAgent, MAX_USER_AGENT) || undefined;
   return compact(cleaned);
 }
 

@@ -7,12 +7,8 @@
  * `requestId-eventType-timestamp` (which let a retried send be queued twice), one jittered retry, and a
  * timeout. `sendEvent` still resolves in every case, as before.
  */
-import { createAnalytics, privacyFromEnv, type Analytics, type AnalyticsEnv } from './client';
-import {
-  buildQueryEvent, buildResponseEvent,
-  type QueryMetadata, type ResponseMetadata, type MatchType, type Performance,
-} from './events';
-import type { PrivacyOptions } from './privacy';
+import { createAnalytics, type Analytics, type AnalyticsEnv } from './client';
+import type { QueryMetadata, ResponseMetadata, MatchType, Performance } from './events';
 
 export interface SQSConfig {
   queueUrl?: string;
@@ -49,7 +45,6 @@ export type AnalyticsEvent = QueryEvent | ResponseEvent;
 
 class SQSLogger {
   #analytics: Analytics | null = null;
-  #privacy: PrivacyOptions = privacyFromEnv({});
 
   /** Configure from an explicit config, as the former module allowed. */
   initialize(config: SQSConfig): void {
@@ -65,7 +60,6 @@ class SQSLogger {
   configure(env: AnalyticsEnv): boolean {
     const analytics = createAnalytics(env);
     this.#analytics = analytics.enabled ? analytics : null;
-    this.#privacy = privacyFromEnv(env);
     return this.#analytics !== null;
   }
 
@@ -80,11 +74,8 @@ class SQSLogger {
     try {
       // As in the client: the work starts after the Worker has returned its response.
       await new Promise((resolve) => setTimeout(resolve, 0));
-      const built =
-        event.eventType === 'query'
-          ? buildQueryEvent(event, event.timestamp, this.#privacy)
-          : buildResponseEvent(event, event.timestamp);
-      await analytics.deliver([built]);
+      // deliver() scrubs and corrects the event with the same builders as the client's own events.
+      await analytics.deliver([event]);
     } catch (error) {
       console.warn(`cv-analytics: not sent: ${error instanceof Error ? error.message : String(error)}`);
     }

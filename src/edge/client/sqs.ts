@@ -4,8 +4,8 @@
  * JSON rather than the Query protocol: smaller requests, errors with a machine-readable type, and the protocol
  * the AWS SDKs use today. A send never throws: it resolves to a result saying whether SQS took the messages
  * and, if not, a short reason. One attempt may be repeated once, after a jittered pause, when SQS throttled
- * or failed on its side (5xx); everything fits in one deadline (default 3 s) so a hanging endpoint cannot
- * hold the Worker's waitUntil open.
+ * (429 or a throttling error code) or failed on its side (5xx); everything fits in one deadline (default 3 s)
+ * so a hanging endpoint cannot hold the Worker's waitUntil open.
  */
 import { SigV4Signer, type Credentials } from './sigv4';
 
@@ -56,6 +56,11 @@ function errorCode(status: number, text: string, headers: Headers): string {
 
 function isThrottling(code: string): boolean {
   return /throttl|toomanyrequests|requestlimitexceeded/i.test(code);
+}
+
+/** SQS failed on its side (5xx) or throttled: a bare 429 from a front end, or a throttling error code. */
+function isRetryable(status: number, code: string): boolean {
+  return status >= 500 || status === 429 || isThrottling(code);
 }
 
 function describe(error: unknown): string {
@@ -132,7 +137,7 @@ export class SqsTransport {
         const code = errorCode(response.status, text, response.headers);
         return {
           ok: false,
-          retryable: response.status >= 500 || isThrottling(code),
+          retryable: isRetryable(response.status, code),
           reason: code.startsWith('HTTP ') ? code : `HTTP ${response.status} ${code}`,
         };
       }

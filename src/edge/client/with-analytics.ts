@@ -1,8 +1,10 @@
 /**
  * `withAnalytics(handler)`: wraps a Worker's fetch handler so that every request it serves ends with a
  * response event carrying the status the user got, an outcome and the latency, whatever way the handler
- * left: a normal answer, an early 4xx, or a thrown error (recorded as 500, then rethrown unchanged). Only a
- * crash of the isolate itself can leave a query without its response.
+ * left: a normal answer, an early 4xx, or a thrown error (recorded as 500, then rethrown unchanged). Two
+ * things still leave a query without its response (an orphan, which the report counts): a crash of the
+ * isolate itself, and a request the runtime cancels (the client disconnects before the answer), whose handler
+ * is never resumed and so never reaches the point where the response event is sent.
  *
  * The handler records the question with `track.query(...)` as soon as it knows it (sent at once, so a
  * crash still leaves the question on record) and adds what it learns with `track.response(...)`. When the
@@ -61,27 +63,39 @@ export function withAnalytics<Env extends AnalyticsEnv, Ctx extends WaitUntil = 
     } catch {
       return handler(request, env, ctx, untracked);
     }
-    let base = clock();
+    let base: number;
+    try {
+      base = clock();
+      if (!Number.isFinite(base)) base = Date.now();
+    } catch {
+      base = Date.now();
+    }
     let ignored = false;
     let queried: QueryDetails | null = null;
     let responseDetails: ResponseDetails = {};
+    // The handler's calls are guarded one by one: a malformed argument costs its record, never the request.
     const tracker: Tracker = {
       requestId,
       query(details) {
-        if (ignored || queried) return;
-        queried = details;
-        analytics.query(ctx, {
-          ...details,
-          metadata: { ...requestMetadata(request as RequestLike), ...details.metadata },
-          requestId,
-          timestamp: base,
-        });
+        try {
+          if (ignored || queried) return;
+          const given: QueryDetails = typeof details === 'string' ? { query: details } : isObject(details) ? details : { query: '' };
+          queried = given;
+          analytics.query(ctx, {
+            ...given,
+            metadata: { ...requestMetadata(request as RequestLike), ...(isObject(given.metadata) ? given.metadata : {}) },
+            requestId,
+            timestamp: base,
+          });
+        } catch {
+          // Recording must never change what the user gets.
+        }
       },
       response(details) {
-        responseDetails = { ...responseDetails, ...details };
+        if (isObject(details)) responseDetails = { ...responseDetails, ...details };
       },
       startedAt(epochMillis) {
-        if (Number.isFinite(epochMillis)) base = epochMillis;
+        if (typeof epochMillis === 'number' && Number.isFinite(epochMillis)) base = epochMillis;
       },
       ignore() {
         ignored = true;
@@ -126,6 +140,10 @@ export function withAnalytics<Env extends AnalyticsEnv, Ctx extends WaitUntil = 
     finish(typeof result?.status === 'number' ? result.status : 500);
     return result;
   };
+}
+
+function isObject<T extends object>(value: T | null | undefined | unknown): value is T {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 function errorName(error: unknown): string {

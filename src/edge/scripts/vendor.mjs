@@ -1,5 +1,8 @@
 // Copy the client into a Worker's src/analytics/, each file headed with the version it came from.
 // Usage: node scripts/vendor.mjs WORKER_DIR
+// A relative WORKER_DIR is resolved from the current directory; `task vendor-edge` (and ./taskw) run from the
+// repository root, so there `WORKER_DIR=../cv-bot` means a cv-bot directory next to this repository.
+// A file in src/analytics/ that this script did not write (no vendored header) is never overwritten.
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -35,8 +38,17 @@ if (!WRANGLER_FILES.some((name) => existsSync(join(workerDir, name)))) {
 }
 
 const destination = join(workerDir, 'src', 'analytics');
-mkdirSync(destination, { recursive: true });
 const sources = readdirSync(join(here, 'client')).filter((name) => name.endsWith('.ts')).sort();
+// The Worker's own code may live in src/analytics/ too: a file without the header is its, not ours.
+const foreign = sources
+  .map((name) => join(destination, name))
+  .filter((path) => existsSync(path) && !readFileSync(path, 'utf8').startsWith(HEADER_MARK));
+if (foreign.length > 0) {
+  fail(`${foreign.join(', ')} ${foreign.length === 1 ? 'exists and was' : 'exist and were'} not written by vendor-edge ` +
+    `(no "${HEADER_MARK}" header). Move ${foreign.length === 1 ? 'it' : 'them'} out of ${destination} ` +
+    '(or delete it if it is an old hand-made copy of the client) and run again. Nothing copied.');
+}
+mkdirSync(destination, { recursive: true });
 // Files an earlier vendoring wrote that the client no longer has.
 for (const name of readdirSync(destination)) {
   const path = join(destination, name);

@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { createAnalytics, sqsId } from '../client/client';
+import { createAnalytics, sqsId, type AnalyticsEnv } from '../client/client';
 import { buildQueryEvent, buildResponseEvent } from '../client/events';
 import { protectQuery, requestMetadata } from '../client/privacy';
 import { initializeSQSLogger, sqsLogger } from '../client/sqs-logger';
@@ -258,7 +258,7 @@ describe('safety', () => {
 describe('privacy', () => {
   test('e-mail addresses, phone numbers and long numbers are masked; years and versions are kept', () => {
     const text = protectQuery('Mail jane.doe+cv@example.co.uk or call +44 (0)20 7946 0958, card 4111111111111111, worked 2019-2023 on Python 3.12');
-    assert.equal(text, 'Mail [email] or call [phone], card [phone], worked 2019-2023 on Python 3.12');
+    assert.equal(text, 'Mail [email] or call [phone], card [number], worked 2019-2023 on Python 3.12');
     assert.equal(protectQuery('my id is 12345678'), 'my id is [number]');
   });
 
@@ -332,5 +332,98 @@ describe('sqs-logger compatibility', () => {
     } finally {
       globalThis.fetch = original;
     }
+  });
+});
+
+describe('what callers and wrangler pass in', () => {
+  test('wrangler vars written as booleans or numbers configure the client instead of disabling it', async () => {
+    const sqs = fakeSqs();
+    const logs: string[] = [];
+    const ctx = fakeContext();
+    const env = { ...TEST_ENV, ANALYTICS_ENABLED: true, ANALYTICS_SAMPLE_RATE: 1, ANALYTICS_TIMEOUT_MS: 500, ANALYTICS_MAX_QUERY_LENGTH: 5 } as AnalyticsEnv;
+    const analytics = createAnalytics(env, { fetch: sqs.fetch, log: (l) => logs.push(l) });
+    assert.equal(analytics.enabled, true, logs.join('\n'));
+    analytics.query(ctx, { requestId: 'r', query: 'abcdefgh' });
+    await ctx.settled();
+    assert.equal(sqs.messages()[0]!.event.query, 'abcde');
+    assert.equal(createAnalytics({ ...TEST_ENV, ANALYTICS_ENABLED: false }).enabled, false);
+    assert.equal(createAnalytics({ ...TEST_ENV, ANALYTICS_SAMPLE_RATE: 0 }).sampled('r'), false);
+    assert.deepEqual(logs, []);
+  });
+
+  test('legacy and China queue URLs name their region when AWS_REGION is unset', async () => {
+    for (const [url, region] of [
+      ['https://eu-west-1.queue.amazonaws.com/123456789012/q.fifo', 'eu-west-1'],
+      ['https://sqs.cn-north-1.amazonaws.com.cn/123456789012/q.fifo', 'cn-north-1'],
+      ['https://cn-northwest-1.queue.amazonaws.com.cn/123456789012/q.fifo', 'cn-northwest-1'],
+    ]) {
+      const sqs = fakeSqs();
+      const ctx = fakeContext();
+      createAnalytics({ ...TEST_ENV, AWS_REGION: undefined, AWS_SQS_URL: url }, { fetch: sqs.fetch }).query(ctx, { requestId: 'r', query: 'q' });
+      await ctx.settled();
+      assert.match(sqs.requests[0]!.headers['authorization']!, new RegExp(`/${region}/sqs/aws4_request`), url);
+    }
+  });
+
+  test('metadata passed by the caller leaves with the referer cut to origin and path and the user agent capped', () => {
+    const event = buildQueryEvent({ requestId: 'r', query: 'q', metadata: { referer: 'https://example.dev/cv?token=abc#x', userAgent: 'u'.repeat(2000) } }, 1764154800123);
+    assert.equal(event.metadata!.referer, 'https://example.dev/cv');
+    assert.equal(event.metadata!.userAgent!.length, 512);
+  });
+
+  test('nested credentials, address-naming keys and IP-address values in metadata are dropped', () => {
+    const metadata = {
+      headers: { cookie: 'sid=secret', authorization: 'Bearer t', accept: 'text/html' },
+      'cf-pseudo-ipv4': '10.1.2.3', sourceIp: 'src-addr', remoteIp: 'remote-addr', userIp: 'user-addr', 'x-api-key': 'api-key-value',
+      note: '203.0.113.9', v6: '2001:db8::1', city: 'Leeds', big: 10n, later: () => 1,
+    };
+    const event = buildQueryEvent({ requestId: 'r', query: 'q', metadata }, 1764154800123);
+    const json = JSON.stringify(event);
+    for (const leak of ['sid=secret', 'Bearer t', '10.1.2.3', 'src-addr', 'remote-addr', 'user-addr', 'api-key-value', '203.0.113.9', '2001:db8::1']) assert.ok(!json.includes(leak), leak);
+    assert.equal(event.metadata!.city, 'Leeds');
+    assert.deepEqual(event.metadata!.headers, { accept: 'text/html' });
+    assert.deepEqual(Object.keys(event.metadata!).sort(), ['city', 'headers']);
+    assert.equal(validate(event), null);
+  });
+
+  test("ready-made events given to deliver() are scrubbed like the client's own", async () => {
+    const sqs = fakeSqs();
+    const analytics = createAnalytics(TEST_ENV, { fetch: sqs.fetch });
+    await analytics.deliver([{ eventType: 'query', requestId: 'r', timestamp: 1764154800123, query: 'mail jane@example.com', metadata: { cookie: 'c', referer: 'https://x.dev/a?t=1' } }]);
+    const [message] = sqs.messages();
+    assert.equal(message!.event.query, 'mail [email]');
+    assert.deepEqual(message!.event.metadata, { referer: 'https://x.dev/a' });
+  });
+
+  test('an address split by the first cut does not slide back into the kept question', () => {
+    const text = protectQuery(`${'a'.repeat(60)}@example.com is mine, so is jane.doe@example.se`, { scrubQuery: true, maxQueryLength: 50 });
+    assert.ok(!text.includes('jane'), text);
+  });
+
+  test('phone numbers from seven digits and in any script are masked; years and small numbers are kept', () => {
+    assert.equal(protectQuery('call 9123 4567 or 555-1234 or +44 20 7946 0958'), 'call [phone] or [phone] or [phone]');
+    assert.equal(protectQuery('رقمي ٠٧٧٠٠ ٩٠٠١٢٣ أو ٠٧٧٠٠٩٠٠١٢٣'), 'رقمي [phone] أو [number]');
+    assert.equal(protectQuery('5 years since 2019, Python 3.12, worked 2019-2023'), '5 years since 2019, Python 3.12, worked 2019-2023');
+  });
+
+  test('malformed tracker calls and a failing clock never throw into the handler', async () => {
+    const handler = withAnalytics((_request, _env, _ctx, track) => {
+      track.query(undefined as never);
+      track.response(null as never);
+      track.startedAt('x' as never);
+      return new Response('ok');
+    }, { fetch: fakeSqs().fetch, log: () => undefined });
+    const response = await handler(new Request('https://x.dev/'), TEST_ENV, fakeContext());
+    assert.equal(await response.text(), 'ok');
+    const broken = withAnalytics(() => new Response('fine'), { fetch: fakeSqs().fetch, log: () => undefined, now: () => { throw new Error('clock'); } });
+    assert.equal(await (await broken(new Request('https://x.dev/'), TEST_ENV, fakeContext())).text(), 'fine');
+  });
+
+  test('a bare HTTP 429 is retried once', async () => {
+    const sqs = fakeSqs(() => new Response('x', { status: 429 }));
+    const ctx = fakeContext();
+    createAnalytics(TEST_ENV, { fetch: sqs.fetch, log: () => undefined, retryDelayMs: 1 }).query(ctx, { requestId: 'r', query: 'q' });
+    await ctx.settled();
+    assert.equal(sqs.requests.length, 2);
   });
 });

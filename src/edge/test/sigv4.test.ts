@@ -43,12 +43,18 @@ function randomQuery(): string {
   return `?${pairs.join('&')}`;
 }
 
+/** A few days that many requests share, so the per-day key is reused as well as derived. */
+const BUSY_DAYS = [Date.UTC(2026, 10, 26), Date.UTC(2026, 10, 27), Date.UTC(2024, 1, 29), Date.UTC(2030, 0, 1)];
+
 function randomDate(): Date {
   const start = Date.UTC(2015, 0, 1);
   const end = Date.UTC(2035, 11, 31);
+  const millis = random() < 0.6 ? pick(BUSY_DAYS) + random() * 86_400_000 : start + random() * (end - start);
   // Whole seconds: a signature carries no milliseconds.
-  return new Date(Math.floor((start + random() * (end - start)) / 1000) * 1000);
+  return new Date(Math.floor(millis / 1000) * 1000);
 }
+
+const utcDay = (date: Date): string => date.toISOString().slice(0, 10);
 
 function randomHeaders(): Record<string, string> {
   const headers: Record<string, string> = {};
@@ -91,13 +97,17 @@ test(`the signer matches botocore's SigV4Auth on ${CASES} random requests`, asyn
     };
   });
 
-  const ours: string[] = [];
-  for (const item of cases) {
+  // Each signer signs its requests in date order (the cases themselves stay in random order): the key is then
+  // derived exactly once per day a signer sees, and a reuse or a missed day change shows in the count.
+  const ours: string[] = new Array(CASES);
+  const order = cases.map((_, i) => i).sort((a, b) => cases[a]!.signer - cases[b]!.signer || cases[a]!.date.getTime() - cases[b]!.date.getTime());
+  for (const index of order) {
+    const item = cases[index]!;
     const headers = await instances[item.signer]!.sign(
       { method: item.method, url: item.url, headers: item.headers, body: item.body },
       item.date,
     );
-    ours.push(headers['authorization']!);
+    ours[index] = headers['authorization']!;
   }
   const theirs: string[] = pythonSync(
     ['tests/edge/sigv4_botocore.py'],
@@ -111,11 +121,14 @@ test(`the signer matches botocore's SigV4Auth on ${CASES} random requests`, asyn
     })),
   );
   assert.equal(theirs.length, CASES);
-  const mismatches = cases.filter((_, i) => ours[i] !== theirs[i]).map((item, i) => ({ item, ours: ours[i], theirs: theirs[i] }));
+  // Paired before filtering, so the report shows each mismatching request with its own two signatures.
+  const mismatches = cases.map((item, i) => ({ item, ours: ours[i], theirs: theirs[i] })).filter((pair) => pair.ours !== pair.theirs);
   assert.deepEqual(mismatches.slice(0, 3), [], `${mismatches.length} of ${CASES} signatures differ`);
-  // The key cache worked for reuse and recomputed on day changes, not per request.
-  const derivations = instances.reduce((sum, signer) => sum + signer.derivations, 0);
-  assert.ok(derivations <= CASES);
+  // One derivation per (credentials, region, service) signer and UTC day it signed for: never per request, never
+  // a stale key across a day change.
+  const daysUsed = instances.map((_, signer) => new Set(cases.filter((item) => item.signer === signer).map((item) => utcDay(item.date))).size);
+  assert.deepEqual(instances.map((signer) => signer.derivations), daysUsed);
+  assert.ok(daysUsed.reduce((a, b) => a + b, 0) < CASES, 'no request shared a day: the cache was never reused');
 });
 
 test('the signing key is derived once per day and again when the day changes', async () => {
