@@ -24,8 +24,6 @@ export interface Tracker {
   query(details: QueryDetails): void;
   /** Add to what the response event will say (match, model, tokens, outcome...). Sent when the handler exits. */
   response(details: ResponseDetails): void;
-  /** Record this request as having started at another time (epoch ms): replays and demos. */
-  startedAt(epochMillis: number): void;
   /** Record nothing for this request (a health check, a preflight). */
   ignore(): void;
 }
@@ -94,9 +92,6 @@ export function withAnalytics<Env extends AnalyticsEnv, Ctx extends WaitUntil = 
       response(details) {
         if (isObject(details)) responseDetails = { ...responseDetails, ...details };
       },
-      startedAt(epochMillis) {
-        if (typeof epochMillis === 'number' && Number.isFinite(epochMillis)) base = epochMillis;
-      },
       ignore() {
         ignored = true;
       },
@@ -155,6 +150,5 @@ export const untracked: Tracker = {
   requestId: '',
   query: () => undefined,
   response: () => undefined,
-  startedAt: () => undefined,
   ignore: () => undefined,
 };

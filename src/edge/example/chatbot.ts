@@ -59,8 +59,6 @@ export async function answer(request: Request, env: ChatbotEnv, track: Tracker):
   }
   if (url.pathname !== '/chat' || request.method !== 'POST') return json({ error: 'not found' }, 404);
 
-  const demoTime = Number(request.headers.get('x-demo-time'));
-  if (env.DEMO_ACCEPT_PAST_TIME === 'true' && Number.isFinite(demoTime) && demoTime > 0) track.startedAt(demoTime);
 
   let payload: { question?: unknown; sessionId?: unknown };
   try {

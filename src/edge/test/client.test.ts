@@ -10,6 +10,7 @@ import { protectQuery, requestMetadata } from '../client/privacy';
 import { initializeSQSLogger, sqsLogger } from '../client/sqs-logger';
 import { untracked, withAnalytics, type Tracker } from '../client/with-analytics';
 import { answer, type ChatbotEnv } from '../example/chatbot';
+import { exampleWorker } from '../example/app';
 import { TEST_ENV, contractValidator, fakeContext, fakeSqs, seeded } from './support';
 
 const validate = contractValidator();
@@ -95,7 +96,9 @@ describe('events', () => {
     analytics.query(ctx, { requestId: 'r-1', sessionId: 'anonymous', query: 'q' });
     analytics.query(ctx, { requestId: 'ré quête 😀'.repeat(20), sessionId: 's'.repeat(200), query: 'q' });
     await ctx.settled();
-    const [first, second] = sqs.messages();
+    // The two sends run concurrently: find each by its request, not by arrival order.
+    const first = sqs.messages().find((message) => message.event.requestId === 'r-1');
+    const second = sqs.messages().find((message) => message.event.requestId !== 'r-1');
     assert.equal(first!.groupId, 'r-1');
     for (const id of [second!.groupId, second!.deduplicationId]) assert.match(id, /^[\x21-\x7e]{1,128}$/);
     assert.equal(sqsId('ré quête'), sqsId('ré quête'));
@@ -106,10 +109,12 @@ describe('example Worker', () => {
   test('a past time from x-demo-time is used only when the demo switch is on', async () => {
     const past = Date.UTC(2026, 10, 16, 9, 30);
     for (const demo of ['true', 'false']) {
-      const { run, sqs } = wrapped(fakeSqs(), { DEMO_ACCEPT_PAST_TIME: demo });
+      const sqs = fakeSqs();
+      const worker = exampleWorker({ fetch: sqs.fetch, log: () => undefined });
       const ctx = fakeContext();
       const before = Date.now();
-      await run(chat('Does she know Go?', { headers: { 'x-demo-time': String(past) } }), ctx);
+      const request = chat('Does she know Go?', { headers: { 'x-demo-time': String(past) } });
+      await worker.fetch(request, { ...TEST_ENV, DEMO_ACCEPT_PAST_TIME: demo }, ctx);
       await ctx.settled();
       const [query, response] = sqs.messages().map((m) => m.event);
       if (demo === 'true') {
@@ -410,7 +415,6 @@ describe('what callers and wrangler pass in', () => {
     const handler = withAnalytics((_request, _env, _ctx, track) => {
       track.query(undefined as never);
       track.response(null as never);
-      track.startedAt('x' as never);
       return new Response('ok');
     }, { fetch: fakeSqs().fetch, log: () => undefined });
     const response = await handler(new Request('https://x.dev/'), TEST_ENV, fakeContext());
