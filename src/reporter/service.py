@@ -15,10 +15,11 @@ from botocore.exceptions import ClientError
 
 from contract.config import SettingsError
 from reporter import marker
+from reporter.fitting import fit
 from reporter.insights import WeekAggregator, WeekInsights, build_insights, data_quality
 from reporter.mailer import SesMailer, SesRejectedError, build_message
 from reporter.period import ReportWeek
-from reporter.render import RenderedEmail, render
+from reporter.render import RenderedEmail
 from reporter.settings import ReporterSettings
 from reporter.store import AnalyticsReader
 
@@ -65,11 +66,12 @@ def collect(reader: AnalyticsReader, week: ReportWeek, settings: ReporterSetting
 
 
 def prepare(reader: AnalyticsReader, week: ReportWeek, settings: ReporterSettings) -> Report:
+    """The week's email, its lists shortened as far as the MIME message needs to stay under Gmail's limit."""
     insights = collect(reader, week, settings)
-    email = render(insights)
     sender = settings.report_sender or "report@cv-analytics.invalid"
     recipients = settings.report_recipients or ("owner@cv-analytics.invalid",)
-    return Report(insights, email, build_message(email, sender, recipients))
+    email, message = fit(insights, lambda rendered: build_message(rendered, sender, recipients))
+    return Report(insights, email, message)
 
 
 def require_addresses(settings: ReporterSettings) -> None:
