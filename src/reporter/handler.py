@@ -32,6 +32,7 @@ _METRIC_OF_STATUS = {
     service.SENT: "ReportSent",
     service.ALREADY_SENT: "ReportAlreadySent",
     service.REJECTED: "ReportRejected",
+    service.IN_DOUBT: "ReportInDoubt",
     service.DRY_RUN: "ReportPreviewed",
 }
 

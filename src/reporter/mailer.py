@@ -2,8 +2,8 @@
 
 `send_raw_email` with a multipart/alternative body: the plain-text part first, the HTML part last, so a
 client shows the richest part it can. SES errors split in two: throttling and other transient failures
-propagate (the Lambda retries the whole invocation), a permanent rejection becomes `SesRejectedError` so
-the caller can record it instead of retrying forever.
+propagate (the caller releases the week and the Lambda retries the whole invocation), a permanent rejection
+becomes `SesRejectedError` so the caller can record it instead of retrying forever.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from email.utils import formatdate, make_msgid
 from typing import Any
 
 import boto3
+from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from reporter.render import RenderedEmail
@@ -77,7 +78,14 @@ class SesMailer:
     """Sends raw messages through SES (moto server when AWS_ENDPOINT_URL is set)."""
 
     def __init__(self, region: str, endpoint_url: str | None) -> None:
-        self._client: Any = boto3.client("ses", region_name=region, endpoint_url=endpoint_url)
+        # One HTTP attempt per send: the SDK's own retry after a read timeout could deliver a second copy
+        # behind the marker's back. Errors go to the caller, which releases the week or records the doubt.
+        self._client: Any = boto3.client(
+            "ses",
+            region_name=region,
+            endpoint_url=endpoint_url,
+            config=Config(retries={"total_max_attempts": 1}),
+        )
 
     def send(self, raw: bytes, sender: str, recipients: Sequence[str]) -> str:
         """The SES message id; raises SesRejectedError, or the transient ClientError as it came."""
