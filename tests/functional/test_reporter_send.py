@@ -153,8 +153,10 @@ def test_the_handler_reports_the_local_week_from_every_shard_and_sends_it(
     assert (marker_item.status, marker_item.ses_message_id) == (marker.SENT, result["message_id"])
 
 
-def test_a_scheduled_event_reports_the_week_before_its_time(verified: ReporterSettings) -> None:
-    scheduled = {"detail-type": "Scheduled Event", "source": "aws.events", "time": "2026-07-06T08:00:00Z"}
+def test_the_schedules_input_reports_the_week_before_its_scheduled_time(verified: ReporterSettings) -> None:
+    scheduled = {
+        "time": "2026-07-06T08:00:00Z"
+    }  # the target input {"time": "<aws.scheduler.scheduled-time>"}
     assert handler.handle(scheduled, None)["week"] == "2026-W27"
 
 
