@@ -13,8 +13,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 from reporter.insights import (
-    NAME_TEXT_LIMIT,
-    QUESTION_TEXT_LIMIT,
     TOP_QUESTIONS,
     TOP_SOURCES,
     DataQuality,
@@ -48,8 +46,6 @@ SHORTER = (
     Caps(questions=3, question_text=40, names=3, name_text=16),
 )
 MINIMAL = Caps(questions=0, question_text=0, names=0, name_text=0)
-
-assert SHORTER[0].question_text < QUESTION_TEXT_LIMIT and SHORTER[0].name_text < NAME_TEXT_LIMIT
 
 
 def _questions(groups: list[QuestionGroup], caps: Caps) -> list[QuestionGroup]:
