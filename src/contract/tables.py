@@ -155,7 +155,8 @@ class QuarantinedEvent(AnalyticsItem, discriminator="quarantine"):
 
 
 class ReportMarker(AnalyticsItem, discriminator="report"):
-    """One per ISO week: pending while a report is sent, then sent (with the SES message id) or rejected."""
+    """One per ISO week: pending when claimed, sending just before SES is called, then sent (with the SES
+    message id), rejected, or in_doubt when an attempt died while sending (see reporter/marker.py)."""
 
     week = UnicodeAttribute()
     status = UnicodeAttribute()

@@ -146,7 +146,12 @@ def send(
         console.print(_summary(outcome, {}))
         if outcome.status == service.ALREADY_SENT:
             console.print("[yellow]Already sent; nothing done. Use --force to send it again.[/]")
-        if outcome.status == service.REJECTED:
+        if outcome.status == service.IN_DOUBT:
+            console.print(
+                "[yellow]An earlier attempt may have sent it: check the inbox, and use --force "
+                "if it did not arrive.[/]"
+            )
+        if outcome.status in (service.REJECTED, service.IN_DOUBT):
             raise typer.Exit(1)
 
 

@@ -1,10 +1,12 @@
 """Lambda entry point: the weekly schedule, or a hand-made invocation.
 
 Events it accepts:
-- an EventBridge scheduled event: reports the week before the event's `time` (not the clock's), so a retry
-  that runs after midnight still reports the same week;
+- `{"time": "2026-11-23T09:00:00Z"}` from the weekly EventBridge Scheduler schedule, whose target input is
+  `{"time": "<aws.scheduler.scheduled-time>"}` (the Scheduler sends nothing of its own): reports the week
+  before that scheduled time, not the clock's, so a retry that runs after midnight still reports the same
+  week;
 - `{"week": "2026-W47", "dryRun": true, "force": false}` by hand: a given week; `dryRun` renders without
-  sending or touching the marker; `force` sends again a week that was already sent;
+  sending or touching the marker; `force` sends again a week that was already sent or is in doubt;
 - `{}`: the week before now.
 """
 
@@ -32,6 +34,7 @@ _METRIC_OF_STATUS = {
     service.SENT: "ReportSent",
     service.ALREADY_SENT: "ReportAlreadySent",
     service.REJECTED: "ReportRejected",
+    service.IN_DOUBT: "ReportInDoubt",
     service.DRY_RUN: "ReportPreviewed",
 }
 
@@ -47,10 +50,21 @@ def week_of_event(event: dict[str, Any], settings: ReporterSettings, now: dateti
     """The week an invocation asks for: explicit `week`, else the week before the event's time or now."""
     if "week" in event:
         return ReportWeek.parse(str(event["week"]), settings.zone)
-    moment = now
-    if isinstance(event.get("time"), str):
-        moment = datetime.fromisoformat(event["time"].replace("Z", "+00:00"))
+    moment = now if "time" not in event else scheduled_time(event["time"])
     return ReportWeek.previous_to(moment, settings.zone)
+
+
+def scheduled_time(value: object) -> datetime:
+    """The schedule's `<aws.scheduler.scheduled-time>`: ISO 8601 in UTC, such as 2026-11-23T09:00:00Z."""
+    try:
+        if not isinstance(value, str):
+            raise TypeError(value)
+        moment = datetime.fromisoformat(value)
+    except (TypeError, ValueError) as error:
+        raise WeekError(
+            f"time must be an ISO 8601 timestamp such as 2026-11-23T09:00:00Z, not {value!r}"
+        ) from error
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 @metrics.log_metrics

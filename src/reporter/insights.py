@@ -139,6 +139,8 @@ class WeekInsights:
     countries: list[Ranked]
     referrers: list[Ranked]
     data_quality: DataQuality
+    # True when lists were cut below their usual length to keep the email under Gmail's clipping limit.
+    shortened: bool = False
 
     @property
     def empty(self) -> bool:
@@ -314,18 +316,24 @@ def _models(aggregator: WeekAggregator, prices: Mapping[str, ModelPrice]) -> lis
         usages.append(
             ModelUsage(display_text(model, NAME_TEXT_LIMIT), requests, input_tokens, output_tokens, cost)
         )
-    if len(usages) <= TOP_MODELS:
+    return fold_models(usages, TOP_MODELS)
+
+
+def fold_models(usages: list[ModelUsage], limit: int) -> list[ModelUsage]:
+    """At most `limit` lines: past that, the quietest models share one line, so the totals still add up when
+    the list is cut. A limit of 0 folds every model into that one line."""
+    if not usages or 0 < len(usages) <= limit:
         return usages
-    rest = usages[TOP_MODELS - 1 :]
+    kept, rest = usages[: max(limit - 1, 0)], usages[max(limit - 1, 0) :]
     costs = [usage.cost for usage in rest if usage.cost is not None]
     other = ModelUsage(
-        f"{len(rest)} other models",
+        f"{len(rest)} other models" if kept else f"{len(rest)} models",
         sum(usage.requests for usage in rest),
         sum(usage.input_tokens for usage in rest),
         sum(usage.output_tokens for usage in rest),
         sum(costs) if costs else None,
     )
-    return [*usages[: TOP_MODELS - 1], other]
+    return [*kept, other]
 
 
 def _change(current: int, previous: int) -> Change:

@@ -9,16 +9,17 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
-from botocore.exceptions import ClientError
+from botocore.exceptions import ClientError, ConnectTimeoutError, EndpointConnectionError
 
 from contract.config import SettingsError
 from reporter import marker
+from reporter.fitting import fit
 from reporter.insights import WeekAggregator, WeekInsights, build_insights, data_quality
 from reporter.mailer import SesMailer, SesRejectedError, build_message
 from reporter.period import ReportWeek
-from reporter.render import RenderedEmail, render
+from reporter.render import RenderedEmail
 from reporter.settings import ReporterSettings
 from reporter.store import AnalyticsReader
 
@@ -28,6 +29,10 @@ DRY_RUN = "dry_run"
 SENT = "sent"
 ALREADY_SENT = "already_sent"
 REJECTED = "rejected"
+IN_DOUBT = "in_doubt"
+
+# Failures that prove the request never reached SES: the connection was not made.
+NOT_SENT_ERRORS = (EndpointConnectionError, ConnectTimeoutError)
 
 
 @dataclass(frozen=True)
@@ -65,11 +70,12 @@ def collect(reader: AnalyticsReader, week: ReportWeek, settings: ReporterSetting
 
 
 def prepare(reader: AnalyticsReader, week: ReportWeek, settings: ReporterSettings) -> Report:
+    """The week's email, its lists shortened as far as the MIME message needs to stay under Gmail's limit."""
     insights = collect(reader, week, settings)
-    email = render(insights)
     sender = settings.report_sender or "report@cv-analytics.invalid"
     recipients = settings.report_recipients or ("owner@cv-analytics.invalid",)
-    return Report(insights, email, build_message(email, sender, recipients))
+    email, message = fit(insights, lambda rendered: build_message(rendered, sender, recipients))
+    return Report(insights, email, message)
 
 
 def require_addresses(settings: ReporterSettings) -> None:
@@ -96,7 +102,8 @@ def run(
     """Send (or with `dry_run` only render) the report of `week`, at most once unless `force`.
 
     Raises marker.ReportInProgressError when another attempt holds the week, and transient AWS errors as
-    they come, so the Lambda retries; a permanent SES rejection is recorded on the marker and returned.
+    they come, so the Lambda retries; a permanent SES rejection is recorded on the marker and returned, and
+    so is a week that may have been sent already (in doubt), which is not sent again without `force`.
     """
     name = str(week)
     reader = reader or AnalyticsReader(settings)
@@ -120,22 +127,49 @@ def run(
         claim = marker.claim(name, now_ms=clock(), lease_ms=settings.report_claim_seconds * 1000, force=force)
     except marker.AlreadySentError as sent:
         return Outcome(name, ALREADY_SENT, message_id=sent.message_id)
+    except marker.ReportInDoubtError as doubt:
+        return _in_doubt(outcome, str(doubt), clock())
     mailer = mailer or SesMailer(settings.aws_region, settings.aws_endpoint_url)
+    return _send(settings, claim, report.message, outcome, mailer=mailer, clock=clock)
+
+
+def _send(
+    settings: ReporterSettings,
+    claim: marker.Claim,
+    message: bytes,
+    outcome: Outcome,
+    *,
+    mailer: SesMailer,
+    clock: Callable[[], int],
+) -> Outcome:
+    """Mark the claimed week sending, send it, and record what became of it."""
+    name = claim.week
+    marker.mark_sending(claim, now_ms=clock())
     try:
-        message_id = mailer.send(report.message, settings.report_sender, settings.report_recipients)
+        message_id = mailer.send(message, settings.report_sender, settings.report_recipients)
     except SesRejectedError as rejection:
         logger.error("SES rejected the report", extra={"week": name, "error": str(rejection)})
         marker.mark_rejected(claim, str(rejection), now_ms=clock())
-        return Outcome(name, REJECTED, subject=outcome.subject, error=str(rejection),
-                       message_bytes=outcome.message_bytes, requests=outcome.requests)  # fmt: skip
-    except ClientError as error:
-        # SES answered with an error (throttling, a service fault), so nothing went out: give the week back
-        # and raise, and the Lambda's retry sends at once. A timeout or lost connection is different: SES
-        # may have sent, so the claim is kept and only runs out after its lease.
+        return replace(outcome, status=REJECTED, error=str(rejection))
+    except (ClientError, *NOT_SENT_ERRORS) as error:
+        # SES answered with an error (throttling, a service fault) or was never reached, so nothing went
+        # out: give the week back and raise, and the Lambda's retry sends at once.
         marker.release(claim, f"{type(error).__name__}: {error}", now_ms=clock())
         raise
+    except Exception as error:
+        # A timeout or a connection lost after the request went: SES may have sent it.
+        return _in_doubt(outcome, f"{type(error).__name__} while sending: {error}", clock())
     if not marker.mark_sent(claim, message_id, now_ms=clock()):
         logger.warning("another attempt took the week over while this one was sending", extra={"week": name})
     logger.info("report sent", extra={"week": name, "message_id": message_id})
-    return Outcome(name, SENT, subject=outcome.subject, message_id=message_id,
-                   message_bytes=outcome.message_bytes, requests=outcome.requests)  # fmt: skip
+    return replace(outcome, status=SENT, message_id=message_id)
+
+
+def _in_doubt(outcome: Outcome, reason: str, now_ms: int) -> Outcome:
+    """Record and report a week that may have been sent: sending again could give the owner two emails."""
+    logger.error(
+        "the report may or may not have been sent; not sending again without force",
+        extra={"week": outcome.week, "error": reason},
+    )
+    marker.mark_in_doubt(outcome.week, reason, now_ms=now_ms)
+    return replace(outcome, status=IN_DOUBT, error=reason)

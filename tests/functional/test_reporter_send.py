@@ -7,12 +7,11 @@ before Monday and its bounds cut two UTC days in half.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import datetime
 from typing import Any
 
 import boto3
 import pytest
-from botocore.exceptions import ClientError, EndpointConnectionError
+from botocore.exceptions import ClientError, EndpointConnectionError, ReadTimeoutError
 
 from contract.config import load_settings
 from contract.tables import ReportMarker
@@ -154,8 +153,10 @@ def test_the_handler_reports_the_local_week_from_every_shard_and_sends_it(
     assert (marker_item.status, marker_item.ses_message_id) == (marker.SENT, result["message_id"])
 
 
-def test_a_scheduled_event_reports_the_week_before_its_time(verified: ReporterSettings) -> None:
-    scheduled = {"detail-type": "Scheduled Event", "source": "aws.events", "time": "2026-07-06T08:00:00Z"}
+def test_the_schedules_input_reports_the_week_before_its_scheduled_time(verified: ReporterSettings) -> None:
+    scheduled = {
+        "time": "2026-07-06T08:00:00Z"
+    }  # the target input {"time": "<aws.scheduler.scheduled-time>"}
     assert handler.handle(scheduled, None)["week"] == "2026-W27"
 
 
@@ -187,7 +188,7 @@ class _CrashAfterSendingError(Exception):
     pass
 
 
-def test_a_crash_between_send_and_marker_sends_again_only_after_the_claim_lapses(
+def test_a_crash_after_ses_accepted_the_message_is_in_doubt_and_not_sent_again(
     verified: ReporterSettings, moto_server: MotoServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     def crash(*args: Any, **kwargs: Any) -> bool:
@@ -198,23 +199,58 @@ def test_a_crash_between_send_and_marker_sends_again_only_after_the_claim_lapses
         with pytest.raises(_CrashAfterSendingError):
             service.run(verified, WEEK, clock=lambda: T0)
     assert len(sent_messages(moto_server.endpoint_url)) == 1
-    assert marker.read(str(WEEK)).status == marker.PENDING  # type: ignore[union-attr]
+    assert marker.read(str(WEEK)).status == marker.SENDING  # type: ignore[union-attr]
 
     # A retry while the crashed attempt's claim is live does not send: it raises so Lambda tries later.
     with pytest.raises(marker.ReportInProgressError):
         service.run(verified, WEEK, clock=lambda: T0 + 30_000)
-    assert len(sent_messages(moto_server.endpoint_url)) == 1
-
-    # After the lease, the retry cannot tell the email went out, so it sends again (documented duplicate).
+    # After the lease it still does not send: the email may have gone out, so the week is recorded in doubt.
     late = service.run(verified, WEEK, clock=lambda: T0 + 61_000)
-    assert late.status == service.SENT
+    assert late.status == service.IN_DOUBT
+    assert "may have been sent" in (late.error or "")
+    stored = marker.read(str(WEEK))
+    assert stored is not None
+    assert stored.status == marker.IN_DOUBT
+    assert "may have been sent" in (stored.error or "")
+    assert handler.handle({"week": str(WEEK)}, None)["status"] == service.IN_DOUBT
+    assert len(sent_messages(moto_server.endpoint_url)) == 1
+    # Only force sends it again.
+    forced = service.run(verified, WEEK, force=True, clock=lambda: T0 + 999_000)
+    assert forced.status == service.SENT
     assert len(sent_messages(moto_server.endpoint_url)) == 2
-    assert service.run(verified, WEEK, clock=lambda: T0 + 999_000).status == service.ALREADY_SENT
+    assert marker.read(str(WEEK)).status == marker.SENT  # type: ignore[union-attr]
+
+
+class _CrashBeforeSendingError(Exception):
+    pass
+
+
+def test_a_crash_before_sending_is_retried_after_the_lease_and_sends_once(
+    verified: ReporterSettings, moto_server: MotoServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def crash(*args: Any, **kwargs: Any) -> None:
+        raise _CrashBeforeSendingError
+
+    with monkeypatch.context() as patch:
+        patch.setattr(marker, "mark_sending", crash)
+        with pytest.raises(_CrashBeforeSendingError):
+            service.run(verified, WEEK, clock=lambda: T0)
+    assert marker.read(str(WEEK)).status == marker.PENDING  # type: ignore[union-attr]
+    with pytest.raises(marker.ReportInProgressError):
+        service.run(verified, WEEK, clock=lambda: T0 + 1_000)
+    assert sent_messages(moto_server.endpoint_url) == []
+    assert service.run(verified, WEEK, clock=lambda: T0 + 60_001).status == service.SENT
+    assert len(sent_messages(moto_server.endpoint_url)) == 1
 
 
 class _Unreachable(SesMailer):
     def send(self, raw: bytes, sender: str, recipients: Any) -> str:
         raise EndpointConnectionError(endpoint_url="https://email.eu-west-2.amazonaws.com")
+
+
+class _TimedOut(SesMailer):
+    def send(self, raw: bytes, sender: str, recipients: Any) -> str:
+        raise ReadTimeoutError(endpoint_url="https://email.eu-west-2.amazonaws.com")
 
 
 class _Throttled(SesMailer):
@@ -224,16 +260,27 @@ class _Throttled(SesMailer):
         )
 
 
-def test_a_crash_before_sending_is_retried_and_sends_once(
+def test_an_unreachable_ses_releases_the_week_so_the_retry_sends_at_once(
     verified: ReporterSettings, moto_server: MotoServer
 ) -> None:
     unreachable = _Unreachable(verified.aws_region, verified.aws_endpoint_url)
     with pytest.raises(EndpointConnectionError):
         service.run(verified, WEEK, mailer=unreachable, clock=lambda: T0)
-    # SES may or may not have seen it, so the claim is kept until its lease runs out.
-    with pytest.raises(marker.ReportInProgressError):
-        service.run(verified, WEEK, clock=lambda: T0 + 1_000)
-    assert service.run(verified, WEEK, clock=lambda: T0 + 60_001).status == service.SENT
+    assert marker.read(str(WEEK)).status == marker.PENDING  # type: ignore[union-attr]
+    assert service.run(verified, WEEK, clock=lambda: T0 + 1_000).status == service.SENT
+    assert len(sent_messages(moto_server.endpoint_url)) == 1
+
+
+def test_a_timeout_while_sending_is_in_doubt_and_only_force_sends_again(
+    verified: ReporterSettings, moto_server: MotoServer
+) -> None:
+    timed_out = _TimedOut(verified.aws_region, verified.aws_endpoint_url)
+    outcome = service.run(verified, WEEK, mailer=timed_out, clock=lambda: T0)
+    assert outcome.status == service.IN_DOUBT
+    assert "ReadTimeoutError" in (marker.read(str(WEEK)).error or "")  # type: ignore[union-attr]
+    assert service.run(verified, WEEK, clock=lambda: T0 + 999_000).status == service.IN_DOUBT
+    assert sent_messages(moto_server.endpoint_url) == []
+    assert service.run(verified, WEEK, force=True, clock=lambda: T0 + 999_001).status == service.SENT
     assert len(sent_messages(moto_server.endpoint_url)) == 1
 
 
@@ -281,7 +328,8 @@ def test_an_empty_week_still_sends_a_short_email(verified: ReporterSettings, mot
     assert result["status"] == service.SENT
     [message] = sent_messages(moto_server.endpoint_url)
     assert message["Subject"] == "CV chatbot, week 2026-W40: no questions this week"
-    assert datetime.now(LONDON).year >= 2026
+    assert "Nobody asked the chatbot anything this week." in part(message, "text/plain")
+    assert marker.read("2026-W40").status == marker.SENT  # type: ignore[union-attr]
 
 
 def test_a_day_larger_than_one_query_page_is_read_whole(settings: ReporterSettings) -> None:

@@ -19,9 +19,20 @@ def test_an_explicit_week_wins() -> None:
     assert str(week_of_event({"week": "2026-W40"}, SETTINGS, NOW)) == "2026-W40"
 
 
-def test_a_scheduled_event_reports_the_week_before_its_own_time_not_the_clock() -> None:
-    event = {"detail-type": "Scheduled Event", "time": "2026-11-23T09:00:00Z"}
-    assert str(week_of_event(event, SETTINGS, NOW)) == "2026-W47"
+def test_the_schedules_input_reports_the_week_before_its_scheduled_time_not_the_clock() -> None:
+    # Exactly what the schedule target's input {"time": "<aws.scheduler.scheduled-time>"} delivers.
+    event = {"time": "2026-11-23T09:00:00Z"}
+    a_week_later = datetime(2026, 12, 1, 0, 30, tzinfo=UTC)  # a retry long after: still 2026-W47
+    assert str(week_of_event(event, SETTINGS, a_week_later)) == "2026-W47"
+    # Monday 00:30 British Summer Time is still Sunday in UTC: the week is taken in the report's zone.
+    assert str(week_of_event({"time": "2026-07-05T23:30:00Z"}, SETTINGS, NOW)) == "2026-W27"
+    assert str(week_of_event({"time": "2026-11-23T00:30:00"}, SETTINGS, NOW)) == "2026-W47"  # naive is UTC
+
+
+def test_a_malformed_scheduled_time_names_the_expected_format() -> None:
+    for value in ("last monday", 1_795_000_000, None):
+        with pytest.raises(WeekError, match="ISO 8601 timestamp such as 2026-11-23T09:00:00Z"):
+            week_of_event({"time": value}, SETTINGS, NOW)
 
 
 def test_an_empty_event_reports_last_week() -> None:
