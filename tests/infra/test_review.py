@@ -75,8 +75,8 @@ def test_diff_reports_a_table_key_change_as_a_replacement_and_a_wider_policy(
     policies = before["processor-dev"]["resource"]["aws_iam_role_policy"]
     policy_id = next(k for k in policies if k.startswith("processor_policy"))
     document = json.loads(policies[policy_id]["policy"])
-    tables_statement = next(s for s in document["Statement"] if s.get("Sid") == "Tables")
-    tables_statement["Action"].remove("dynamodb:DeleteItem")
+    analytics_statement = next(s for s in document["Statement"] if s.get("Sid") == "Analytics")
+    analytics_statement["Action"].remove("dynamodb:DeleteItem")
     policies[policy_id]["policy"] = json.dumps(document)
     del before["reporter-dev"]["resource"]["aws_scheduler_schedule"]
 
@@ -97,7 +97,7 @@ def test_diff_reports_a_table_key_change_as_a_replacement_and_a_wider_policy(
     assert 'hash_key: "id" -> "request_id"' in out
     assert f"! IAM WIDENED aws_iam_role_policy.{policy_id}" in out
     assert (
-        "+ Allow dynamodb:DeleteItem on ${data.terraform_remote_state.infra.outputs.query_events_table_arn}"
+        "+ Allow dynamodb:DeleteItem on ${data.terraform_remote_state.infra.outputs.analytics_table_arn}"
         in out
     )
     assert "+ added    aws_scheduler_schedule." in out
