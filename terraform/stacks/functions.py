@@ -37,9 +37,10 @@ PENDING_INDEX = PendingIndex.Meta.index_name
 # no ConditionCheckItem (no transaction uses one). TransactWriteItems is authorised per item action inside
 # it, so the processor's transactions need only the Put/Update/Delete below.
 # processor/repository.py: store_half, settle_interim and the transactions update interim items; get_interim
-# reads one; pending_before queries the pending index.
+# reads one; pending_before (the sweep only) queries the pending index.
 PROCESSOR_QUERY_EVENTS_ACTIONS = ("dynamodb:GetItem", "dynamodb:UpdateItem")
-PROCESSOR_PENDING_INDEX_ACTIONS = ("dynamodb:Query",)
+# The sweep queries the pending index for its items, the reporter for a Select=COUNT.
+PENDING_INDEX_ACTIONS = ("dynamodb:Query",)
 # Guards and records are read, put (records, guards, quarantined events), updated (guards on heal) and
 # deleted (an orphan record moved to another day partition on heal).
 PROCESSOR_ANALYTICS_ACTIONS = (
@@ -51,8 +52,6 @@ PROCESSOR_ANALYTICS_ACTIONS = (
 # reporter/store.py queries day partitions; reporter/marker.py reads the week's marker and writes it only
 # through conditional UpdateItem (claim, sent, rejected, released): no PutItem.
 REPORTER_ANALYTICS_ACTIONS = ("dynamodb:GetItem", "dynamodb:Query", "dynamodb:UpdateItem")
-# reporter/store.py: a Select=COUNT Query on the pending index.
-REPORTER_PENDING_INDEX_ACTIONS = ("dynamodb:Query",)
 
 
 def function_environment(
@@ -162,13 +161,12 @@ class ProcessorStack(FunctionStack):
                 actions=PROCESSOR_QUERY_EVENTS_ACTIONS,
                 resources=[self.interim_arn],
             ),
-            Statement(
-                sid="PendingIndex",
-                actions=PROCESSOR_PENDING_INDEX_ACTIONS,
-                resources=[self.pending_index_arn],
-            ),
             Statement(sid="Analytics", actions=PROCESSOR_ANALYTICS_ACTIONS, resources=[self.analytics_arn]),
         ]
+        # Only the sweep reads the pending index (Repository.pending_before).
+        pending = Statement(
+            sid="PendingIndex", actions=PENDING_INDEX_ACTIONS, resources=[self.pending_index_arn]
+        )
         consume = Statement(
             sid="ConsumeEvents",
             actions=[
@@ -204,7 +202,7 @@ class ProcessorStack(FunctionStack):
             handler="processor.handler.sweep",
             config=env.processor,
             settings_class=ProcessorSettings,
-            statements=tables,
+            statements=[*tables, pending],
             description="Records requests whose other half never arrived as orphans.",
         )
         Schedule(
@@ -239,7 +237,7 @@ class ReporterStack(FunctionStack):
             ),
             Statement(
                 sid="CountPending",
-                actions=REPORTER_PENDING_INDEX_ACTIONS,
+                actions=PENDING_INDEX_ACTIONS,
                 resources=[self.pending_index_arn],
             ),
             Statement(
