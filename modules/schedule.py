@@ -7,15 +7,28 @@ these volumes.
 
 from __future__ import annotations
 
+import json
+
 from cdktn_provider_aws.iam_role import IamRole
 from cdktn_provider_aws.iam_role_policy import IamRolePolicy
-from cdktn_provider_aws.scheduler_schedule import SchedulerSchedule
+from cdktn_provider_aws.scheduler_schedule import (
+    SchedulerSchedule,
+    SchedulerScheduleTarget,
+    SchedulerScheduleTargetRetryPolicy,
+)
 from constructs import Construct
 
 from modules.policy import Statement, assume_role_json, policy_json
 
+# Passed to the target as its event: the time the run was scheduled for (EventBridge Scheduler's context
+# attribute), which stays the same across the scheduler's retries and whatever the invocation's delay.
+SCHEDULED_TIME_INPUT = json.dumps({"time": "<aws.scheduler.scheduled-time>"})
+
 
 class Schedule(Construct):
+    """`account_id` pins the role's trust to this account's schedules; `input_` is the target's event
+    (EventBridge Scheduler sends `{}` without it)."""
+
     def __init__(
         self,
         scope: Construct,
@@ -27,13 +40,15 @@ class Schedule(Construct):
         target_arn: str,
         retry_attempts: int,
         description: str,
+        account_id: str,
+        input_: str | None = None,
     ) -> None:
         super().__init__(scope, id_)
         role = IamRole(
             self,
             "role",
             name=f"{name}-scheduler",
-            assume_role_policy=assume_role_json("scheduler.amazonaws.com"),
+            assume_role_policy=assume_role_json("scheduler.amazonaws.com", source_account=account_id),
         )
         IamRolePolicy(
             self,
@@ -52,9 +67,10 @@ class Schedule(Construct):
             schedule_expression=expression,
             schedule_expression_timezone=timezone,
             flexible_time_window={"mode": "OFF"},
-            target={
-                "arn": target_arn,
-                "role_arn": role.arn,
-                "retry_policy": {"maximum_retry_attempts": retry_attempts},
-            },
+            target=SchedulerScheduleTarget(
+                arn=target_arn,
+                role_arn=role.arn,
+                retry_policy=SchedulerScheduleTargetRetryPolicy(maximum_retry_attempts=retry_attempts),
+                input=input_,
+            ),
         )

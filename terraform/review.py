@@ -2,8 +2,10 @@
 
 `python -m terraform.review snapshot` rewrites terraform/snapshots/<stack>.json from terraform/cdktf.out;
 `python -m terraform.review diff` compares them and prints resources added, removed and changed, the
-attributes that changed, the resources Terraform will replace, and IAM statements that grant more than
-before; it exits 2 when anything differs. Plain Python: no CDK, no Terraform, no AWS.
+attributes that changed, the resources Terraform will replace, removed or replaced tables, queues and buckets
+(their data is lost), and IAM that grants more than before (policy statements, including `NotAction` /
+`NotResource` ones and dropped conditions, and attached managed policies); it exits 2 when anything differs.
+Plain Python: no CDK, no Terraform, no AWS.
 
 Snapshots are normalised so that only infrastructure decisions show: construct metadata is dropped and a
 Lambda's `source_code_hash` (which changes with every code edit and is deployed by the function's own
@@ -26,24 +28,39 @@ SNAPSHOT_DIR = TERRAFORM_DIR / "snapshots"
 DIFFERENT = 2
 
 # Attributes whose change makes Terraform destroy and recreate the resource (the provider's ForceNew).
+# Every resource type the stacks use has an entry, an empty set when every change is made in place; a test
+# fails when a new type appears without one, so its replacements cannot go unreported.
 REPLACED_BY: dict[str, frozenset[str]] = {
     "aws_dynamodb_table": frozenset({"name", "hash_key", "range_key", "local_secondary_index"}),
-    "aws_sqs_queue": frozenset({"name", "fifo_queue"}),
+    "aws_sqs_queue": frozenset({"name", "name_prefix", "fifo_queue"}),
+    "aws_sqs_queue_redrive_allow_policy": frozenset({"queue_url"}),
     "aws_lambda_function": frozenset({"function_name"}),
     "aws_lambda_alias": frozenset({"name", "function_name"}),
-    "aws_lambda_event_source_mapping": frozenset({"event_source_arn"}),
-    "aws_s3_bucket": frozenset({"bucket"}),
-    "aws_iam_role": frozenset({"name"}),
-    "aws_iam_role_policy": frozenset({"name", "role"}),
+    "aws_lambda_event_source_mapping": frozenset({"event_source_arn", "starting_position"}),
+    "aws_s3_bucket": frozenset({"bucket", "bucket_prefix", "object_lock_enabled"}),
+    "aws_s3_bucket_lifecycle_configuration": frozenset({"bucket", "expected_bucket_owner"}),
+    "aws_s3_bucket_policy": frozenset({"bucket"}),
+    "aws_s3_bucket_public_access_block": frozenset({"bucket"}),
+    "aws_s3_bucket_server_side_encryption_configuration": frozenset({"bucket", "expected_bucket_owner"}),
+    "aws_s3_bucket_versioning": frozenset({"bucket", "expected_bucket_owner"}),
+    "aws_iam_role": frozenset({"name", "name_prefix"}),
+    "aws_iam_role_policy": frozenset({"name", "name_prefix", "role"}),
+    "aws_iam_role_policy_attachment": frozenset({"role", "policy_arn"}),
     "aws_iam_user": frozenset(),
-    "aws_iam_group_policy": frozenset({"name", "group"}),
-    "aws_cloudwatch_log_group": frozenset({"name"}),
+    "aws_iam_group": frozenset(),
+    "aws_iam_group_policy": frozenset({"name", "name_prefix", "group"}),
+    "aws_iam_user_group_membership": frozenset({"user"}),
+    "aws_cloudwatch_log_group": frozenset({"name", "name_prefix", "log_group_class"}),
     "aws_cloudwatch_metric_alarm": frozenset({"alarm_name"}),
-    "aws_sns_topic": frozenset({"name", "fifo_topic"}),
+    "aws_sns_topic": frozenset({"name", "name_prefix", "fifo_topic"}),
     "aws_sns_topic_subscription": frozenset({"topic_arn", "protocol", "endpoint"}),
-    "aws_scheduler_schedule": frozenset({"name"}),
+    "aws_scheduler_schedule": frozenset({"name", "name_prefix", "group_name"}),
 }
+# Resources whose removal (or replacement) destroys data that no apply brings back.
+STATEFUL = frozenset({"aws_dynamodb_table", "aws_sqs_queue", "aws_s3_bucket"})
 POLICY_ATTRIBUTES = ("policy", "assume_role_policy")
+# Attributes that attach a managed policy: whatever that policy allows, the principal gains.
+ATTACHMENT_ATTRIBUTES = ("policy_arn", "managed_policy_arns")
 
 
 def _without_metadata(value: Any) -> Any:
@@ -121,9 +138,18 @@ def _addresses(stack: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return found
 
 
-def _grants(body: dict[str, Any]) -> set[tuple[str, str]]:
-    """(action, resource) pairs that Allow statements of the resource's policies grant."""
-    grants: set[tuple[str, str]] = set()
+def _listed(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def _grants(body: dict[str, Any]) -> set[tuple[str, str, str]]:
+    """(action, resource, condition) that Allow statements of the resource's policies grant.
+
+    A `NotAction` or `NotResource` statement allows everything but its list, so it is kept whole as one
+    grant ("every action except ..."): any such statement that appears or changes is reported as wider.
+    The condition is JSON, or "" for none.
+    """
+    grants: set[tuple[str, str, str]] = set()
     for attribute in POLICY_ATTRIBUTES:
         text = body.get(attribute)
         if not isinstance(text, str):
@@ -132,18 +158,58 @@ def _grants(body: dict[str, Any]) -> set[tuple[str, str]]:
             document = json.loads(text)
         except json.JSONDecodeError:
             continue
-        statements = document.get("Statement", [])
-        for statement in statements if isinstance(statements, list) else [statements]:
-            if statement.get("Effect") != "Allow":
+        for statement in _listed(document.get("Statement", [])):
+            if not isinstance(statement, dict) or statement.get("Effect") != "Allow":
                 continue
-            actions = statement.get("Action", [])
-            resources = statement.get("Resource", statement.get("Principal", "*"))
-            for action in actions if isinstance(actions, list) else [actions]:
-                for resource in resources if isinstance(resources, list) else [resources]:
-                    grants.add(
-                        (str(action), json.dumps(resource) if not isinstance(resource, str) else resource)
-                    )
+            if "NotAction" in statement:
+                actions = [f"every action except {json.dumps(_listed(statement['NotAction']))}"]
+            else:
+                actions = [str(action) for action in _listed(statement.get("Action", []))]
+            if "NotResource" in statement:
+                resources = [f"every resource except {json.dumps(_listed(statement['NotResource']))}"]
+            else:
+                resources = [
+                    r if isinstance(r, str) else json.dumps(r, sort_keys=True)
+                    for r in _listed(statement.get("Resource", statement.get("Principal", "*")))
+                ]
+            when = json.dumps(statement["Condition"], sort_keys=True) if "Condition" in statement else ""
+            grants.update((action, resource, when) for action in actions for resource in resources)
     return grants
+
+
+def _attachments(address: str, body: dict[str, Any]) -> set[str]:
+    """Managed policies the resource attaches, with what an attachment resource attaches them to."""
+    attached = {
+        str(arn)
+        for attribute in ATTACHMENT_ATTRIBUTES
+        if attribute in body
+        for arn in _listed(body[attribute])
+    }
+    if "policy_attachment" in address.split(".", maxsplit=1)[0]:
+        targets = {k: body[k] for k in ("role", "roles", "user", "users", "group", "groups") if k in body}
+        attached = {f"{arn} to {json.dumps(targets, sort_keys=True)}" for arn in attached}
+    return attached
+
+
+def _gained(after: dict[str, Any], before: dict[str, Any]) -> list[str]:
+    """Grants not held before: new, or under a condition that was not there (a dropped or changed one).
+
+    An old unconditional grant covers the same action and resource under any condition, so adding a
+    condition is not wider.
+    """
+    held = _grants(before)
+    unconditional = {(action, resource) for action, resource, when in held if not when}
+    return [
+        f"Allow {action} on {resource}" + (f" when {when}" if when else "")
+        for action, resource, when in sorted(_grants(after) - held)
+        if (action, resource) not in unconditional
+    ]
+
+
+def _widening(address: str, body: dict[str, Any], before: dict[str, Any]) -> list[str]:
+    gained = _gained(body, before)
+    attached = _attachments(address, body) - _attachments(address, before)
+    return gained + [f"Attach {attachment}" for attachment in sorted(attached)]
 
 
 @dataclass
@@ -183,9 +249,9 @@ def diff_stack(name: str, before: dict[str, Any] | None, after: dict[str, Any] |
             if triggers:
                 result.replaced[address] = triggers
     for address, body in new.items():
-        gained = sorted(_grants(body) - _grants(old.get(address, {})))
-        if gained:
-            result.widened[address] = [f"Allow {action} on {resource}" for action, resource in gained]
+        widening = _widening(address, body, old.get(address, {}))
+        if widening:
+            result.widened[address] = widening
     return result
 
 
@@ -201,11 +267,19 @@ def report(diffs: Sequence[StackDiff]) -> str:
         lines.append(f"== {diff.stack}")
         lines.extend(f"  + added    {address}" for address in diff.added)
         lines.extend(f"  - removed  {address}" for address in diff.removed)
+        lines.extend(
+            f"  ! DATA LOSS {address} (removed: its data is destroyed)"
+            for address in diff.removed
+            if address.split(".")[0] in STATEFUL
+        )
         for address, changes in diff.changed.items():
             lines.append(f"  ~ changed  {address}")
             lines.extend(f"      {change}" for change in changes)
         for address, triggers in diff.replaced.items():
-            lines.append(f"  ! REPLACED {address} (destroyed and recreated: {', '.join(triggers)} changed)")
+            loss = ", DATA LOSS: its data is destroyed" if address.split(".")[0] in STATEFUL else ""
+            lines.append(
+                f"  ! REPLACED {address} (destroyed and recreated: {', '.join(triggers)} changed){loss}"
+            )
         for address, grants in diff.widened.items():
             lines.append(f"  ! IAM WIDENED {address}")
             lines.extend(f"      + {grant}" for grant in grants)

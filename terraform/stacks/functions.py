@@ -24,7 +24,7 @@ from contract.resources import EVENT_SOURCE
 from contract.tables import PendingIndex
 from modules.policy import Statement
 from modules.python_function import FunctionSpec, PythonFunction
-from modules.schedule import Schedule
+from modules.schedule import SCHEDULED_TIME_INPUT, Schedule
 from processor.settings import ProcessorSettings
 from reporter.settings import ReporterSettings
 from terraform.environment import ROOT, Environment, FunctionConfig
@@ -33,15 +33,25 @@ from terraform.stacks.base import ProjectStack
 DIST = ROOT / "dist"
 PENDING_INDEX = PendingIndex.Meta.index_name
 
-# Item-level actions only: no Scan, no table management. TransactWriteItems is authorised per item action.
-TABLE_WRITE_ACTIONS = (
-    "dynamodb:ConditionCheckItem",
+# Exactly the item actions each function's code calls, per table and index: no Scan, no table management,
+# no ConditionCheckItem (no transaction uses one). TransactWriteItems is authorised per item action inside
+# it, so the processor's transactions need only the Put/Update/Delete below.
+# processor/repository.py: store_half, settle_interim and the transactions update interim items; get_interim
+# reads one; pending_before (the sweep only) queries the pending index.
+PROCESSOR_QUERY_EVENTS_ACTIONS = ("dynamodb:GetItem", "dynamodb:UpdateItem")
+# The sweep queries the pending index for its items, the reporter for a Select=COUNT.
+PENDING_INDEX_ACTIONS = ("dynamodb:Query",)
+# Guards and records are read, put (records, guards, quarantined events), updated (guards on heal) and
+# deleted (an orphan record moved to another day partition on heal).
+PROCESSOR_ANALYTICS_ACTIONS = (
     "dynamodb:DeleteItem",
     "dynamodb:GetItem",
     "dynamodb:PutItem",
-    "dynamodb:Query",
     "dynamodb:UpdateItem",
 )
+# reporter/store.py queries day partitions; reporter/marker.py reads the week's marker and writes it only
+# through conditional UpdateItem (claim, sent, rejected, released): no PutItem.
+REPORTER_ANALYTICS_ACTIONS = ("dynamodb:GetItem", "dynamodb:Query", "dynamodb:UpdateItem")
 
 
 def function_environment(
@@ -59,6 +69,25 @@ def function_environment(
     return as_environment(load_settings(settings_class, values))
 
 
+def check_sender_identity(sender: str, identity: str) -> None:
+    """Fail the synth unless the reporter may send from `sender` with `ses:SendRawEmail` on `identity`.
+
+    SES authorises a send against the identity that covers the From address: that very address, or the
+    domain it belongs to. Any other pairing deploys cleanly and then fails every Monday with AccessDenied.
+    """
+    if not sender:
+        raise ValueError("the reporter's REPORT_SENDER is empty: set it to an address of its ses_identity")
+    if sender.lower() == identity.lower():
+        return
+    local, at, domain = sender.rpartition("@")
+    if "@" not in identity and at and local and domain.lower() == identity.lower():
+        return
+    raise ValueError(
+        f"REPORT_SENDER {sender!r} is not covered by ses_identity {identity!r}: the sender must be that "
+        "address, or an address at that domain when the identity is a domain"
+    )
+
+
 class FunctionStack(ProjectStack):
     """Shared by both function stacks: remote state of infra, the zip, and the table ARNs."""
 
@@ -66,6 +95,7 @@ class FunctionStack(ProjectStack):
         super().__init__(scope, env)
         self.use_remote_backend()
         self.stack_dir = stack_dir
+        self.account = DataAwsCallerIdentity(self, "account")
         self.infra = DataTerraformRemoteStateS3(
             self,
             "infra",
@@ -75,6 +105,7 @@ class FunctionStack(ProjectStack):
         )
         self.interim_arn = self.infra.get_string("query_events_table_arn")
         self.analytics_arn = self.infra.get_string("analytics_table_arn")
+        self.pending_index_arn = f"{self.interim_arn}/index/{PENDING_INDEX}"
         self.table_env = {
             "QUERY_EVENTS_TABLE": self.infra.get_string("query_events_table"),
             "ANALYTICS_TABLE": self.infra.get_string("analytics_table"),
@@ -124,10 +155,17 @@ class ProcessorStack(FunctionStack):
     def __init__(self, scope: Construct, env: Environment, *, stack_dir: Path) -> None:
         super().__init__(scope, env, stack_dir=stack_dir)
         queue_arn = self.infra.get_string("queue_arn")
-        tables = Statement(
-            sid="Tables",
-            actions=TABLE_WRITE_ACTIONS,
-            resources=[self.interim_arn, f"{self.interim_arn}/index/{PENDING_INDEX}", self.analytics_arn],
+        tables = [
+            Statement(
+                sid="QueryEvents",
+                actions=PROCESSOR_QUERY_EVENTS_ACTIONS,
+                resources=[self.interim_arn],
+            ),
+            Statement(sid="Analytics", actions=PROCESSOR_ANALYTICS_ACTIONS, resources=[self.analytics_arn]),
+        ]
+        # Only the sweep reads the pending index (Repository.pending_before).
+        pending = Statement(
+            sid="PendingIndex", actions=PENDING_INDEX_ACTIONS, resources=[self.pending_index_arn]
         )
         consume = Statement(
             sid="ConsumeEvents",
@@ -145,7 +183,7 @@ class ProcessorStack(FunctionStack):
             handler="processor.handler.handle",
             config=env.processor,
             settings_class=ProcessorSettings,
-            statements=[tables, consume],
+            statements=[*tables, consume],
             description="Correlates query and response events from the queue into the Analytics table.",
         )
         LambdaEventSourceMapping(
@@ -164,7 +202,7 @@ class ProcessorStack(FunctionStack):
             handler="processor.handler.sweep",
             config=env.processor,
             settings_class=ProcessorSettings,
-            statements=[tables],
+            statements=[*tables, pending],
             description="Records requests whose other half never arrived as orphans.",
         )
         Schedule(
@@ -177,6 +215,8 @@ class ProcessorStack(FunctionStack):
             # The next run is minutes away and picks up whatever this one missed.
             retry_attempts=0,
             description="Orphan sweep of pending interim requests.",
+            account_id=self.account.account_id,
+            # No input: the sweep's cutoff is measured from when it actually runs, not when it was due.
         )
 
 
@@ -187,23 +227,23 @@ class ReporterStack(FunctionStack):
 
     def __init__(self, scope: Construct, env: Environment, *, stack_dir: Path) -> None:
         super().__init__(scope, env, stack_dir=stack_dir)
-        account = DataAwsCallerIdentity(self, "account")
         identity = str(env.reporter.extra["ses_identity"])
+        check_sender_identity(env.reporter.settings.get("REPORT_SENDER", ""), identity)
         statements = [
             Statement(
                 sid="ReadWeekWriteMarker",
-                actions=["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem"],
+                actions=REPORTER_ANALYTICS_ACTIONS,
                 resources=[self.analytics_arn],
             ),
             Statement(
                 sid="CountPending",
-                actions=["dynamodb:Query"],
-                resources=[f"{self.interim_arn}/index/{PENDING_INDEX}"],
+                actions=PENDING_INDEX_ACTIONS,
+                resources=[self.pending_index_arn],
             ),
             Statement(
                 sid="SendReport",
                 actions=["ses:SendRawEmail"],
-                resources=[f"arn:aws:ses:{env.region}:{account.account_id}:identity/{identity}"],
+                resources=[f"arn:aws:ses:{env.region}:{self.account.account_id}:identity/{identity}"],
             ),
             Statement(
                 sid="DlqDepth",
@@ -232,4 +272,8 @@ class ReporterStack(FunctionStack):
             # Safe to retry: the report marker makes a second attempt in the same week send nothing.
             retry_attempts=2,
             description="Weekly analytics report.",
+            account_id=self.account.account_id,
+            # The handler reports the week before the scheduled time, so a late or retried run reports the
+            # same week as an on-time one.
+            input_=SCHEDULED_TIME_INPUT,
         )

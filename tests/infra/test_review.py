@@ -13,7 +13,7 @@ import pytest
 
 from terraform.checkov import SKIPPED_CHECKS, run_checkov
 from terraform.environment import ROOT
-from terraform.review import committed, render, synthesized
+from terraform.review import REPLACED_BY, committed, diff_all, render, report, synthesized
 from tests.infra.conftest import Synth
 
 
@@ -75,8 +75,8 @@ def test_diff_reports_a_table_key_change_as_a_replacement_and_a_wider_policy(
     policies = before["processor-dev"]["resource"]["aws_iam_role_policy"]
     policy_id = next(k for k in policies if k.startswith("processor_policy"))
     document = json.loads(policies[policy_id]["policy"])
-    tables_statement = next(s for s in document["Statement"] if s.get("Sid") == "Tables")
-    tables_statement["Action"].remove("dynamodb:DeleteItem")
+    analytics_statement = next(s for s in document["Statement"] if s.get("Sid") == "Analytics")
+    analytics_statement["Action"].remove("dynamodb:DeleteItem")
     policies[policy_id]["policy"] = json.dumps(document)
     del before["reporter-dev"]["resource"]["aws_scheduler_schedule"]
 
@@ -97,7 +97,7 @@ def test_diff_reports_a_table_key_change_as_a_replacement_and_a_wider_policy(
     assert 'hash_key: "id" -> "request_id"' in out
     assert f"! IAM WIDENED aws_iam_role_policy.{policy_id}" in out
     assert (
-        "+ Allow dynamodb:DeleteItem on ${data.terraform_remote_state.infra.outputs.query_events_table_arn}"
+        "+ Allow dynamodb:DeleteItem on ${data.terraform_remote_state.infra.outputs.analytics_table_arn}"
         in out
     )
     assert "+ added    aws_scheduler_schedule." in out
@@ -109,3 +109,83 @@ def _write(directory: Path, stacks: dict[str, dict[str, object]]) -> Path:
     for name, stack in stacks.items():
         (directory / f"{name}.json").write_text(render(stack), encoding="utf-8")
     return directory
+
+
+def test_every_resource_type_in_the_snapshots_says_what_replaces_it() -> None:
+    """A type without an entry would have its replacements reported as plain changes."""
+    types = {type_ for stack in committed().values() for type_ in stack.get("resource", {})}
+    assert len(types) > 15
+    assert sorted(types - set(REPLACED_BY)) == []
+
+
+def _only(items: dict[str, dict[str, object]], suffix: str = "") -> str:
+    (name,) = [k for k in items if k.endswith(suffix)] if suffix else list(items)
+    return name
+
+
+def test_diff_reports_attachments_not_statements_and_dropped_conditions_as_wider_iam() -> None:
+    before = committed()
+    after = copy.deepcopy(before)
+    processor = after["processor-dev"]["resource"]
+    role_id = _only({k: v for k, v in processor["aws_iam_role"].items() if k.startswith("processor_role")})
+    processor["aws_iam_role_policy_attachment"] = {
+        "admin": {
+            "role": f"${{aws_iam_role.{role_id}.name}}",
+            "policy_arn": "arn:aws:iam::aws:policy/AdministratorAccess",
+        }
+    }
+    processor["aws_iam_role"][role_id]["managed_policy_arns"] = ["arn:aws:iam::aws:policy/ReadOnlyAccess"]
+    policy_id = next(k for k in processor["aws_iam_role_policy"] if k.startswith("processor_policy"))
+    document = json.loads(processor["aws_iam_role_policy"][policy_id]["policy"])
+    document["Statement"].append({"Effect": "Allow", "NotAction": ["iam:*"], "Resource": ["arn:aws:s3:::x"]})
+    document["Statement"].append({"Effect": "Allow", "Action": ["sqs:SendMessage"], "NotResource": ["arn:x"]})
+    processor["aws_iam_role_policy"][policy_id]["policy"] = json.dumps(document)
+    reporter = after["reporter-dev"]["resource"]
+    scheduler_role = _only({k: v for k, v in reporter["aws_iam_role"].items() if "scheduler" in v["name"]})
+    trust = json.loads(reporter["aws_iam_role"][scheduler_role]["assume_role_policy"])
+    del trust["Statement"][0]["Condition"]
+    reporter["aws_iam_role"][scheduler_role]["assume_role_policy"] = json.dumps(trust)
+
+    out = report(diff_all(before, after))
+    assert "! IAM WIDENED aws_iam_role_policy_attachment.admin" in out
+    admin = "arn:aws:iam::aws:policy/AdministratorAccess"
+    assert f'+ Attach {admin} to {{"role": "${{aws_iam_role.{role_id}.name}}"}}' in out
+    assert f"! IAM WIDENED aws_iam_role.{role_id}" in out
+    assert "+ Attach arn:aws:iam::aws:policy/ReadOnlyAccess" in out
+    assert f"! IAM WIDENED aws_iam_role_policy.{policy_id}" in out
+    assert '+ Allow every action except ["iam:*"] on arn:aws:s3:::x' in out
+    assert '+ Allow sqs:SendMessage on every resource except ["arn:x"]' in out
+    assert f"! IAM WIDENED aws_iam_role.{scheduler_role}" in out
+    assert '+ Allow sts:AssumeRole on {"Service": "scheduler.amazonaws.com"}' in out
+    # Narrowing is not widening: the reverse diff reports changes but no wider IAM.
+    assert "IAM WIDENED" not in report(diff_all(after, before))
+
+
+def test_diff_reports_replacements_of_dependent_resources_and_data_loss() -> None:
+    before = committed()
+    after = copy.deepcopy(before)
+    infra = after["infra-dev"]["resource"]
+    allow_id = _only(infra["aws_sqs_queue_redrive_allow_policy"])
+    infra["aws_sqs_queue_redrive_allow_policy"][allow_id]["queue_url"] = "https://sqs.example/other"
+    membership_id = _only(infra["aws_iam_user_group_membership"])
+    infra["aws_iam_user_group_membership"][membership_id]["user"] = "someone-else"
+    state = after["state-dev"]["resource"]
+    versioning_id = _only(state["aws_s3_bucket_versioning"])
+    state["aws_s3_bucket_versioning"][versioning_id]["bucket"] = "another-bucket"
+    table_id = next(k for k, v in infra["aws_dynamodb_table"].items() if v["name"].endswith("-analytics"))
+    del infra["aws_dynamodb_table"][table_id]
+    queue_id = next(k for k, v in infra["aws_sqs_queue"].items() if "dlq" not in v["name"])
+    infra["aws_sqs_queue"][queue_id]["name"] = "renamed.fifo"
+    alarm_id = next(iter(infra["aws_cloudwatch_metric_alarm"]))
+    del infra["aws_cloudwatch_metric_alarm"][alarm_id]
+
+    out = report(diff_all(before, after))
+    assert (
+        f"! REPLACED aws_sqs_queue_redrive_allow_policy.{allow_id} (destroyed and recreated: queue_url" in out
+    )
+    assert f"! REPLACED aws_iam_user_group_membership.{membership_id} (destroyed and recreated: user" in out
+    assert f"! REPLACED aws_s3_bucket_versioning.{versioning_id} (destroyed and recreated: bucket" in out
+    assert f"! DATA LOSS aws_dynamodb_table.{table_id} (removed: its data is destroyed)" in out
+    assert f"! REPLACED aws_sqs_queue.{queue_id} (destroyed and recreated: name changed), DATA LOSS" in out
+    assert f"- removed  aws_cloudwatch_metric_alarm.{alarm_id}" in out
+    assert f"DATA LOSS aws_cloudwatch_metric_alarm.{alarm_id}" not in out, "an alarm holds no data"

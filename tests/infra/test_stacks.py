@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
+from cdktn import App
 from cdktn import Testing as CdkTesting
 from cdktn_provider_aws.dynamodb_table import DynamodbTable
 from cdktn_provider_aws.lambda_alias import LambdaAlias
@@ -20,6 +23,7 @@ from contract.tables import AnalyticsItem, InterimRequest, table_definition
 from processor.settings import ProcessorSettings
 from reporter.settings import ReporterSettings
 from terraform.environment import STACK_KINDS, Environment
+from terraform.stacks.functions import ReporterStack, check_sender_identity
 from tests.infra.conftest import Synth
 
 ENVIRONMENTS = ("dev", "prod")
@@ -281,3 +285,144 @@ def test_schedules_sweep_every_15_minutes_and_report_monday_9_in_london(synth: S
     (schedule,) = synth.resources("reporter-prod", "aws_scheduler_schedule").values()
     (alias_id,) = synth.resources("reporter-prod", "aws_lambda_alias")
     assert schedule["target"]["arn"] == f"${{aws_lambda_alias.{alias_id}.arn}}"
+
+
+INFRA_OUTPUT = "${data.terraform_remote_state.infra.outputs."
+QUERY_EVENTS = f"{INFRA_OUTPUT}query_events_table_arn}}"
+PENDING_INDEX = f"{QUERY_EVENTS}/index/pending-by-first-seen"
+ANALYTICS = f"{INFRA_OUTPUT}analytics_table_arn}}"
+# What the code calls, per resource: processor/repository.py for both processor functions; reporter/store.py,
+# marker.py (conditional UpdateItem only) and mailer.py for the reporter. Written out here on purpose, so a
+# widened or narrowed grant fails this test rather than silently following a changed constant.
+PROCESSOR_TABLES = {
+    QUERY_EVENTS: {"dynamodb:GetItem", "dynamodb:UpdateItem"},
+    ANALYTICS: {"dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"},
+}
+EXPECTED_GRANTS: dict[str, dict[str, set[str]]] = {
+    "processor": {
+        **PROCESSOR_TABLES,
+        f"{INFRA_OUTPUT}queue_arn}}": {
+            "sqs:ChangeMessageVisibility",
+            "sqs:DeleteMessage",
+            "sqs:GetQueueAttributes",
+            "sqs:ReceiveMessage",
+        },
+    },
+    "sweep": {**PROCESSOR_TABLES, PENDING_INDEX: {"dynamodb:Query"}},  # only the sweep reads the index
+    "reporter": {
+        ANALYTICS: {"dynamodb:GetItem", "dynamodb:Query", "dynamodb:UpdateItem"},
+        PENDING_INDEX: {"dynamodb:Query"},
+        f"{INFRA_OUTPUT}dlq_arn}}": {"sqs:GetQueueAttributes"},
+    },
+}
+
+
+def _grants_by_resource(document: dict[str, Any]) -> dict[str, set[str]]:
+    grants: dict[str, set[str]] = {}
+    for statement in document["Statement"]:
+        assert statement["Effect"] == "Allow"
+        assert set(statement) <= {"Sid", "Effect", "Action", "Resource"}, statement
+        for resource in statement["Resource"]:
+            grants.setdefault(resource, set()).update(statement["Action"])
+    return grants
+
+
+@pytest.mark.parametrize(("stack", "function"), [("processor", "processor"), ("processor", "sweep"),
+                                                 ("reporter", "reporter")])  # fmt: skip
+@pytest.mark.parametrize("env_name", ENVIRONMENTS)
+def test_each_function_role_grants_exactly_the_actions_its_code_calls_per_resource(
+    synth: Synth, stack: str, function: str, env_name: str
+) -> None:
+    env = Environment.load(env_name)
+    policies = synth.resources(f"{stack}-{env_name}", "aws_iam_role_policy")
+    (policy,) = [p for p in policies.values() if p["name"] == f"{env.function_name(function)}-policy"]
+    grants = _grants_by_resource(json.loads(policy["policy"]))
+    (log_group_id,) = [
+        k
+        for k, v in synth.resources(f"{stack}-{env_name}", "aws_cloudwatch_log_group").items()
+        if v["name"] == f"/aws/lambda/{env.function_name(function)}"
+    ]
+    expected = {
+        **EXPECTED_GRANTS[function],
+        f"${{aws_cloudwatch_log_group.{log_group_id}.arn}}:*": {"logs:CreateLogStream", "logs:PutLogEvents"},
+    }
+    if function == "reporter":
+        identity = env.reporter.extra["ses_identity"]
+        (account_id,) = synth.stack(f"{stack}-{env_name}")["data"]["aws_caller_identity"]
+        account = f"${{data.aws_caller_identity.{account_id}.account_id}}"
+        expected[f"arn:aws:ses:{env.region}:{account}:identity/{identity}"] = {"ses:SendRawEmail"}
+    assert grants == expected
+
+
+@pytest.mark.parametrize(
+    ("sender", "identity"),
+    [
+        ("reports@example.com", "reports@example.com"),
+        ("Reports@Example.com", "reports@example.com"),
+        ("reports@example.com", "example.com"),
+        ("weekly@Example.COM", "example.com"),
+    ],
+)
+def test_a_sender_covered_by_the_ses_identity_is_accepted(sender: str, identity: str) -> None:
+    check_sender_identity(sender, identity)
+
+
+@pytest.mark.parametrize(
+    ("sender", "identity"),
+    [
+        ("reports@example.org", "reports@example.com"),
+        ("other@example.com", "reports@example.com"),
+        ("reports@mail.example.com", "example.com"),
+        ("reports@notexample.com", "example.com"),
+        ("example.com", "example.com@"),
+        ("", "example.com"),
+    ],
+)
+def test_a_sender_outside_the_ses_identity_is_refused(sender: str, identity: str) -> None:
+    with pytest.raises(ValueError, match="REPORT_SENDER"):
+        check_sender_identity(sender, identity)
+
+
+def test_the_synth_fails_when_the_report_sender_is_not_the_ses_identity(
+    lambda_zips: dict[str, Path], tmp_path: Path
+) -> None:
+    env = Environment.load("dev")
+    reporter = dataclasses.replace(
+        env.reporter, settings={**env.reporter.settings, "REPORT_SENDER": "reports@elsewhere.example"}
+    )
+    app = App(outdir=str(tmp_path))
+    with pytest.raises(ValueError, match=r"'reports@elsewhere\.example' is not covered by ses_identity"):
+        ReporterStack(app, dataclasses.replace(env, reporter=reporter), stack_dir=tmp_path / "reporter-dev")
+
+
+@pytest.mark.parametrize("env_name", ENVIRONMENTS)
+def test_the_reporter_schedule_passes_its_scheduled_time_and_the_sweep_none(
+    synth: Synth, env_name: str
+) -> None:
+    (report,) = synth.resources(f"reporter-{env_name}", "aws_scheduler_schedule").values()
+    assert json.loads(report["target"]["input"]) == {"time": "<aws.scheduler.scheduled-time>"}
+    (sweep,) = synth.resources(f"processor-{env_name}", "aws_scheduler_schedule").values()
+    assert "input" not in sweep["target"], "the sweep measures its cutoff from when it runs"
+
+
+@pytest.mark.parametrize("stack", ["processor", "reporter"])
+@pytest.mark.parametrize("env_name", ENVIRONMENTS)
+def test_only_this_accounts_scheduler_may_assume_the_schedule_role(
+    synth: Synth, stack: str, env_name: str
+) -> None:
+    (schedule,) = synth.resources(f"{stack}-{env_name}", "aws_scheduler_schedule").values()
+    role_id = schedule["target"]["role_arn"].removeprefix("${aws_iam_role.").removesuffix(".arn}")
+    role = synth.resources(f"{stack}-{env_name}", "aws_iam_role")[role_id]
+    (account_id,) = synth.stack(f"{stack}-{env_name}")["data"]["aws_caller_identity"]
+    assert json.loads(role["assume_role_policy"])["Statement"] == [
+        {
+            "Effect": "Allow",
+            "Principal": {"Service": "scheduler.amazonaws.com"},
+            "Action": "sts:AssumeRole",
+            "Condition": {
+                "StringEquals": {
+                    "aws:SourceAccount": f"${{data.aws_caller_identity.{account_id}.account_id}}"
+                }
+            },
+        }
+    ]
