@@ -18,6 +18,7 @@ from contract.config import load_settings
 from contract.keys import GUARD_SORT_KEY
 from contract.tables import COMPLETE, CORRELATED, ORPHANED, QUERY_ONLY, RESPONSE_ONLY, InterimRequest
 from cv_analytics.local.resources import create_tables
+from processor.records import HALF_JSON_LIMIT, TEXT_LIMIT, cut
 from processor.repository import Repository
 from processor.settings import ProcessorSettings
 from tests.fixtures import worker_today_events, worker_today_sqs_event
@@ -292,3 +293,33 @@ def test_the_sweep_completes_a_request_whose_record_was_interrupted(
     (record,) = all_records()
     assert record.correlation == COMPLETE
     assert InterimRequest.get("a").status == CORRELATED
+
+
+def test_an_oversized_question_is_recorded_cut_and_never_blocks_its_group(handler: ModuleType) -> None:
+    """The contract has no length limit on the question; a record must still fit DynamoDB's 400 KB item."""
+    question = "é" + "Q" * (210 * 1024)
+    later = SqsMessage(query("after-big"))
+    assert run(handler, [SqsMessage(query("big", query=question)), later]) == []
+    assert sweep(handler)["orphaned"] == 2  # recording the orphan writes the question into the record
+    orphan = records_by_request()["big"][0]
+    assert (orphan.correlation, orphan.truncated) == (QUERY_ONLY, True)
+    assert orphan.question == cut(question, TEXT_LIMIT)
+    assert len(orphan.question.encode()) <= TEXT_LIMIT
+    assert orphan.query_event is not None and len(orphan.query_event.encode()) <= HALF_JSON_LIMIT
+    assert not records_by_request()["after-big"][0].truncated
+
+    assert run(handler, [SqsMessage(response("big", reasoning="R" * (300 * 1024)))]) == []
+    (record,) = records_by_request()["big"]
+    assert (record.correlation, record.healed, record.truncated) == (COMPLETE, True, True)
+    assert record.question == orphan.question
+    assert record.reasoning == "R" * TEXT_LIMIT
+
+
+def test_an_oversized_pair_in_one_batch_is_recorded_cut(handler: ModuleType) -> None:
+    big: dict[str, Any] = {"query": "Q" * (210 * 1024), "extra": ["x" * 2048] * 200}  # unknown fields too
+    assert run(handler, [SqsMessage(query("big", **big)), SqsMessage(response("big"))]) == []
+    (record,) = all_records()
+    assert (record.correlation, record.truncated, record.latency_ms) == (COMPLETE, True, 2000)
+    stored = json.loads(InterimRequest.get("big").query_event)
+    assert stored["cvAnalyticsTrimmed"] is True and stored["requestId"] == "big"
+
