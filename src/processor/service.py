@@ -86,6 +86,9 @@ class Message:
     message_id: str
     body: str
     group_id: str | None = None
+    # When SQS first handed the message out (epoch ms): the same on every redelivery, so a poison message
+    # redelivered after midnight still maps to the quarantine key of its first receipt.
+    first_received_at: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,7 +160,9 @@ class Correlator:
                     message_group_id=message.group_id,
                     path=problem.path,
                     reason=problem.reason,
-                    received_at=self.clock(),
+                    received_at=(
+                        message.first_received_at if message.first_received_at is not None else self.clock()
+                    ),
                 )
             )
             # A redelivered poison message was quarantined the first time: counted then, not now.

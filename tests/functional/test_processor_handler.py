@@ -323,3 +323,16 @@ def test_an_oversized_pair_in_one_batch_is_recorded_cut(handler: ModuleType) -> 
     stored = json.loads(InterimRequest.get("big").query_event)
     assert stored["cvAnalyticsTrimmed"] is True and stored["requestId"] == "big"
 
+
+def test_a_poison_message_redelivered_after_midnight_is_quarantined_once(
+    handler: ModuleType, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The quarantine key comes from SQS's first receive time, the same on every redelivery."""
+    poison = SqsMessage("{not json")
+    clock = iter([1764201595000, 1764201605000])  # 2025-11-26 23:59:55, then 2025-11-27 00:00:05
+    monkeypatch.setattr(handler.runtime.correlator, "clock", lambda: next(clock))
+    assert run(handler, [poison]) == []
+    poison.receive_count = 2
+    assert run(handler, [poison]) == []
+    assert [item.message_id for item in quarantined()] == [poison.message_id]
+    assert quarantined()[0].received_at == 1764154800183  # ApproximateFirstReceiveTimestamp
