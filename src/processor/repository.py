@@ -237,11 +237,37 @@ class Repository:
             raise
         return True
 
-    def settle_interim(self, request_id: str, item_status: str, record_partition: str, now_ms: int) -> None:
-        """Bring an interim item in line with a record that already exists (out of the sweep's index)."""
-        InterimRequest(request_id).update(
-            actions=self._interim_actions(item_status, record_partition, now_ms)
-        )
+    def settle_interim(
+        self,
+        request_id: str,
+        item_status: str,
+        record_partition: str,
+        now_ms: int,
+        *,
+        expect_missing: EventType | None = None,
+    ) -> bool:
+        """Bring an interim item in line with a record that already exists (out of the sweep's index).
+
+        Settling as an orphan (`expect_missing` names the half the orphan lacks) is conditioned on the item
+        still pending and still lacking that half: a late half stored meanwhile must heal the orphan, not be
+        hidden behind an orphaned status that makes its redelivery look like a duplicate. Returns False when
+        that condition failed (or the item is gone); settling as correlated is unconditional.
+        """
+        condition: Condition | None = None
+        if expect_missing is not None:
+            missing = (
+                InterimRequest.query_event if expect_missing == "query" else InterimRequest.response_event
+            )
+            condition = (InterimRequest.status == PENDING) & missing.does_not_exist()
+        try:
+            InterimRequest(request_id).update(
+                actions=self._interim_actions(item_status, record_partition, now_ms), condition=condition
+            )
+        except UpdateError as error:
+            if not _condition_failed(error):
+                raise
+            return False
+        return True
 
     def quarantine(self, quarantine: Quarantine) -> bool:
         """Keep a poison message; False when this very message was quarantined before (a redelivery)."""

@@ -336,3 +336,21 @@ def test_a_poison_message_redelivered_after_midnight_is_quarantined_once(
     assert run(handler, [poison]) == []
     assert [item.message_id for item in quarantined()] == [poison.message_id]
     assert quarantined()[0].received_at == 1764154800183  # ApproximateFirstReceiveTimestamp
+
+
+def test_a_late_half_stored_while_the_sweep_settles_an_orphan_still_heals_it(handler: ModuleType) -> None:
+    """The sweep finds a request already orphaned (its interim item expired and came back) while the other
+    half is being stored: settling the interim item as orphaned must not hide that half."""
+    run(handler, [SqsMessage(query("a"))])
+    sweep(handler)
+    InterimRequest.get("a").delete()  # expired (TTL); then the query is delivered again
+    run(handler, [SqsMessage(query("a"))])
+    store = handler.runtime.correlator.store
+    (pending,) = store.pending_before(int(time.time() * 1000) + 1)
+    # The response is stored, and its function dies before it records anything.
+    store.store_half("a", "response", response("a"), int(time.time() * 1000))
+    handler.runtime.correlator.record_orphan(pending)
+    run(handler, [SqsMessage(response("a"))])  # the response, delivered again
+    (record,) = all_records()
+    assert (record.correlation, record.healed) == (COMPLETE, True)
+    assert interim_statuses() == {"a": CORRELATED}
