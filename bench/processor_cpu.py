@@ -84,11 +84,20 @@ class MemoryStore:
         self.records[(record.partition, record.request_id)] = record
         return True
 
-    def settle_interim(self, request_id: str, item_status: str, record_partition: str, now_ms: int) -> None:
+    def settle_interim(
+        self,
+        request_id: str,
+        item_status: str,
+        record_partition: str,
+        now_ms: int,
+        *,
+        expect_missing: EventType | None = None,
+    ) -> bool:
         state = self.interim[request_id]
         self.interim[request_id] = InterimState(
             request_id, item_status, state.query_json, state.response_json, record_partition
         )
+        return True
 
     def quarantine(self, quarantine: Quarantine) -> bool:
         first = quarantine.message_id not in self.quarantined

@@ -124,6 +124,8 @@ class RequestRecord(AnalyticsItem, discriminator="request"):
     referer = UnicodeAttribute(null=True)
     user_agent = UnicodeAttribute(null=True)
     healed = BooleanAttribute(default=False)
+    # Some text was cut to fit DynamoDB's item limit (see `processor.records.TEXT_LIMIT` and after).
+    truncated = BooleanAttribute(default=False)
     recorded_at = NumberAttribute()
     query_event = UnicodeAttribute(null=True)
     response_event = UnicodeAttribute(null=True)

@@ -86,10 +86,22 @@ def _log_keys(message_id: str) -> dict[str, Any]:
     return keys
 
 
+def _message(record: dict[str, Any]) -> Message:
+    """The parts of a Lambda SQS record the correlator uses."""
+    attributes = record.get("attributes", {})
+    first_received = attributes.get("ApproximateFirstReceiveTimestamp") or attributes.get("SentTimestamp")
+    return Message(
+        record["messageId"],
+        record["body"],
+        attributes.get("MessageGroupId"),
+        int(first_received) if first_received else None,
+    )
+
+
 def _process_record(record: SQSRecord) -> str:
     """Process one message; a poison message returns normally (acknowledged), a transient error raises."""
     metrics.add_metric(name="Received", unit=MetricUnit.Count, value=1)
-    message = Message(record.message_id, record.body, record.attributes.message_group_id)
+    message = _message(record.raw_event)
     with logger.append_context_keys(**_log_keys(record.message_id)):
         try:
             result = runtime.correlator.process(message)
@@ -116,10 +128,7 @@ def _process_record(record: SQSRecord) -> str:
 @logger.inject_lambda_context
 def handle(event: dict[str, Any], context: Any) -> PartialItemFailureResponse:
     """SQS FIFO batch -> `{"batchItemFailures": [...]}`; a failure skips the rest of its group only."""
-    runtime.correlator.begin_batch(
-        Message(record["messageId"], record["body"], record.get("attributes", {}).get("MessageGroupId"))
-        for record in event.get("Records", [])
-    )
+    runtime.correlator.begin_batch(_message(record) for record in event.get("Records", []))
     return process_partial_response(
         event=event, record_handler=_process_record, processor=_batch, context=context
     )

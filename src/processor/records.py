@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, overload
 
 from contract.events import Event, QueryEvent, ResponseEvent
 from contract.keys import day_partition, quarantine_sort_key, request_sort_key, shard_of, utc_day
@@ -19,6 +19,24 @@ from contract.tables import COMPLETE, QUERY_ONLY, RESPONSE_ONLY
 
 # DynamoDB items are limited to 400 KB; a quarantined body is evidence for a human, 32 KB is plenty.
 QUARANTINE_BODY_LIMIT = 32 * 1024
+
+# The contract puts no length limit on the question, the reasoning, the metadata or unknown fields, and an SQS
+# message may carry up to 1 MiB, yet every item must fit DynamoDB's 400 KB whatever a client sends (an item
+# too large fails on every retry and would block its FIFO group). So what is stored is capped, in UTF-8 bytes
+# cut on a character boundary, and a record says when something was cut (`truncated`):
+TEXT_LIMIT = 16 * 1024  # the question and the reasoning, in a record's own columns
+SHORT_TEXT_LIMIT = 1024  # user agent, referer, country, each source, and every other string of a cut half
+SOURCES_LIMIT = 32  # sources kept
+# One half's raw JSON, in an interim item (two halves) and in a record (two halves and the columns above):
+# a half larger than this is stored with its strings cut as above and the key `TRIMMED_KEY` set, and when
+# that is still too large, with only the contract's own fields.
+HALF_JSON_LIMIT = 100 * 1024
+TRIMMED_KEY = "cvAnalyticsTrimmed"
+_CONTRACT_FIELDS = frozenset(
+    {"eventType", "requestId", "timestamp", "sessionId", "schemaVersion", "status", "outcome", "model",
+     "tokens", "query", "metadata", "matchType", "matchScore", "reasoning", "vectorMatches", "performance"}
+)  # fmt: skip
+_LONG_TEXT_FIELDS = frozenset({"query", "reasoning"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +74,7 @@ class FinalRecord:
     referer: str | None
     user_agent: str | None
     healed: bool
+    truncated: bool
     recorded_at: int
     query_event: str | None
     response_event: str | None
@@ -93,9 +112,57 @@ def _values(instance: Any, *, exclude: set[str]) -> dict[str, Any]:
     return {name: getattr(instance, name) for name in instance.__slots__ if name not in exclude}
 
 
+def _compact(document: Any) -> str:
+    return json.dumps(document, separators=(",", ":"), ensure_ascii=False)
+
+
+def cut(text: str, limit: int) -> str:
+    """`text` cut to at most `limit` UTF-8 bytes, on a character boundary."""
+    encoded = text.encode("utf-8")
+    if len(encoded) <= limit:
+        return text
+    return encoded[:limit].decode("utf-8", errors="ignore")
+
+
+def _cut_strings(value: Any, limit: int) -> Any:
+    if isinstance(value, str):
+        return cut(value, limit)
+    if isinstance(value, list):
+        return [_cut_strings(item, limit) for item in value[:SOURCES_LIMIT]]
+    if isinstance(value, dict):
+        return {key: _cut_strings(item, limit) for key, item in value.items()}
+    return value
+
+
+def _fits(text: str) -> bool:
+    return len(text.encode("utf-8")) <= HALF_JSON_LIMIT
+
+
 def serialize(event: Event) -> str:
-    """The event as compact JSON, unknown fields included: what interim items and records keep."""
-    return json.dumps(event.raw, separators=(",", ":"), ensure_ascii=False)
+    """The event as compact JSON, unknown fields included, cut to `HALF_JSON_LIMIT`: what items keep.
+
+    A cut half still parses into the same kind of event (the contract's required fields are short and kept),
+    and carries `TRIMMED_KEY` so a record built from it later says it was truncated.
+    """
+    return _stored(event)[0]
+
+
+def _stored(event: Event) -> tuple[str, bool]:
+    """`serialize`'s text, and whether the half is cut (now, or before it was stored)."""
+    text = _compact(event.raw)
+    if _fits(text):
+        return text, event.raw.get(TRIMMED_KEY) is True
+    trimmed = {
+        key: cut(value, TEXT_LIMIT) if key in _LONG_TEXT_FIELDS else _cut_strings(value, SHORT_TEXT_LIMIT)
+        for key, value in event.raw.items()
+        if key != TRIMMED_KEY
+    } | {TRIMMED_KEY: True}
+    text = _compact(trimmed)
+    if _fits(text):
+        return text, True
+    return _compact(
+        {key: value for key, value in trimmed.items() if key in _CONTRACT_FIELDS | {TRIMMED_KEY}}
+    ), True
 
 
 def deserialize(text: str) -> Event:
@@ -142,6 +209,10 @@ def build_record(
     day = utc_day(anchor.timestamp)
     performance = response.performance if response is not None else None
     tokens = _first(response.tokens if response else None, query.tokens if query else None)
+    texts = _Texts()
+    query_json, query_cut = _stored(query) if query else (None, False)
+    response_json, response_cut = _stored(response) if response else (None, False)
+    sources = response.metadata.sources_used if response else ()
     return FinalRecord(
         partition=day_partition(day, shard_of(request_id, shards)),
         request_id=request_id,
@@ -154,27 +225,50 @@ def build_record(
         worker_total_ms=performance.total_time if performance else None,
         llm_ms=performance.llm_time if performance else None,
         retrieval_ms=performance.retrieval_time if performance else None,
-        question=query.query if query else None,
+        question=texts.cut(query.query, TEXT_LIMIT) if query else None,
         match_type=response.match_type if response else None,
         match_score=response.match_score if response else None,
         match_quality=response.metadata.match_quality if response else None,
-        reasoning=response.reasoning if response else None,
+        reasoning=texts.cut(response.reasoning, TEXT_LIMIT) if response else None,
         vector_matches=response.vector_matches if response else None,
         cache_hit=performance.cache_hit if performance else None,
-        sources=list(response.metadata.sources_used) if response and response.metadata.sources_used else None,
+        sources=[texts.cut(source, SHORT_TEXT_LIMIT) for source in texts.first(sources)] or None,
         model=_first(response.model if response else None, query.model if query else None),
         input_tokens=tokens.input if tokens else None,
         output_tokens=tokens.output if tokens else None,
         status=_first(response.status if response else None, query.status if query else None),
         outcome=_first(response.outcome if response else None, query.outcome if query else None),
-        country=query.metadata.country if query else None,
-        referer=query.metadata.referer if query else None,
-        user_agent=query.metadata.user_agent if query else None,
+        country=texts.cut(query.metadata.country, SHORT_TEXT_LIMIT) if query else None,
+        referer=texts.cut(query.metadata.referer, SHORT_TEXT_LIMIT) if query else None,
+        user_agent=texts.cut(query.metadata.user_agent, SHORT_TEXT_LIMIT) if query else None,
         healed=healed,
+        truncated=texts.truncated or query_cut or response_cut,
         recorded_at=recorded_at,
-        query_event=serialize(query) if query else None,
-        response_event=serialize(response) if response else None,
+        query_event=query_json,
+        response_event=response_json,
     )
+
+
+class _Texts:
+    """Cuts a record's texts to their limits and remembers whether any was cut."""
+
+    def __init__(self) -> None:
+        self.truncated = False
+
+    @overload
+    def cut(self, text: str, limit: int) -> str: ...
+    @overload
+    def cut(self, text: None, limit: int) -> None: ...
+    def cut(self, text: str | None, limit: int) -> str | None:
+        if text is None:
+            return None
+        kept = cut(text, limit)
+        self.truncated |= kept != text
+        return kept
+
+    def first(self, items: tuple[str, ...]) -> tuple[str, ...]:
+        self.truncated |= len(items) > SOURCES_LIMIT
+        return items[:SOURCES_LIMIT]
 
 
 def build_record_from_json(

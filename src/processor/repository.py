@@ -50,6 +50,15 @@ def _cancelled_by_condition(error: TransactWriteError) -> bool:
     )
 
 
+def _still_missing(half: EventType | None) -> Condition | None:
+    """The interim item is still pending and still lacks `half` (no condition when `half` is None)."""
+    if half is None:
+        return None
+    attribute = InterimRequest.query_event if half == "query" else InterimRequest.response_event
+    condition: Condition = (InterimRequest.status == PENDING) & attribute.does_not_exist()
+    return condition
+
+
 def _state(item: InterimRequest) -> InterimState:
     return InterimState(
         request_id=item.request_id,
@@ -167,12 +176,7 @@ class Repository:
         the record's halves in the interim item (when both arrived in one batch and were never stored).
         Returns False when a condition failed: something is recorded already, and the caller asks the guard.
         """
-        interim_condition: Condition | None = None
-        if expect_missing is not None:
-            missing = (
-                InterimRequest.query_event if expect_missing == "query" else InterimRequest.response_event
-            )
-            interim_condition = (InterimRequest.status == PENDING) & missing.does_not_exist()
+        interim_condition = _still_missing(expect_missing)
         item_status = CORRELATED if record.correlation == COMPLETE else ORPHANED
         actions = self._interim_actions(item_status, record.partition, now_ms)
         if store_halves:
@@ -237,11 +241,32 @@ class Repository:
             raise
         return True
 
-    def settle_interim(self, request_id: str, item_status: str, record_partition: str, now_ms: int) -> None:
-        """Bring an interim item in line with a record that already exists (out of the sweep's index)."""
-        InterimRequest(request_id).update(
-            actions=self._interim_actions(item_status, record_partition, now_ms)
-        )
+    def settle_interim(
+        self,
+        request_id: str,
+        item_status: str,
+        record_partition: str,
+        now_ms: int,
+        *,
+        expect_missing: EventType | None = None,
+    ) -> bool:
+        """Bring an interim item in line with a record that already exists (out of the sweep's index).
+
+        Settling as an orphan (`expect_missing` names the half the orphan lacks) is conditioned on the item
+        still pending and still lacking that half: a late half stored meanwhile must heal the orphan, not be
+        hidden behind an orphaned status that makes its redelivery look like a duplicate. Returns False when
+        that condition failed (or the item is gone); settling as correlated is unconditional.
+        """
+        try:
+            InterimRequest(request_id).update(
+                actions=self._interim_actions(item_status, record_partition, now_ms),
+                condition=_still_missing(expect_missing),
+            )
+        except UpdateError as error:
+            if not _condition_failed(error):
+                raise
+            return False
+        return True
 
     def quarantine(self, quarantine: Quarantine) -> bool:
         """Keep a poison message; False when this very message was quarantined before (a redelivery)."""

@@ -73,8 +73,14 @@ class Store(Protocol):
     ) -> bool: ...
     def heal(self, record: FinalRecord, orphan: GuardState, now_ms: int) -> bool: ...
     def settle_interim(
-        self, request_id: str, item_status: str, record_partition: str, now_ms: int
-    ) -> None: ...
+        self,
+        request_id: str,
+        item_status: str,
+        record_partition: str,
+        now_ms: int,
+        *,
+        expect_missing: EventType | None = None,
+    ) -> bool: ...
     def quarantine(self, quarantine: Quarantine) -> bool: ...
     def pending_before(self, first_seen_before_ms: int) -> Iterator[InterimState]: ...
 
@@ -86,6 +92,9 @@ class Message:
     message_id: str
     body: str
     group_id: str | None = None
+    # When SQS first handed the message out (epoch ms): the same on every redelivery, so a poison message
+    # redelivered after midnight still maps to the quarantine key of its first receipt.
+    first_received_at: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,7 +166,9 @@ class Correlator:
                     message_group_id=message.group_id,
                     path=problem.path,
                     reason=problem.reason,
-                    received_at=self.clock(),
+                    received_at=(
+                        message.first_received_at if message.first_received_at is not None else self.clock()
+                    ),
                 )
             )
             # A redelivered poison message was quarantined the first time: counted then, not now.
@@ -235,10 +246,23 @@ class Correlator:
                 continue
             resolution = resolve(guard, halves_of(query_json, response_json))
             if resolution is not Resolution.HEAL:
-                self.store.settle_interim(
-                    request_id, settled_status(resolution), guard.record_partition, self.clock()
+                missing: EventType | None = None
+                if resolution is Resolution.ALREADY_ORPHANED:
+                    missing = "response" if query_json is not None else "query"
+                settled = self.store.settle_interim(
+                    request_id,
+                    settled_status(resolution),
+                    guard.record_partition,
+                    self.clock(),
+                    expect_missing=missing,
                 )
-                return Outcome.DUPLICATE
+                interim = None if settled else self.store.get_interim(request_id)
+                if interim is None or interim.halves <= halves_of(query_json, response_json):
+                    return Outcome.DUPLICATE
+                # The missing half was stored meanwhile: heal with it on the next turn.
+                query_json = query_json or interim.query_json
+                response_json = response_json or interim.response_json
+                continue
             orphan = self.store.get_record(guard.record_partition, request_id)
             if orphan is not None:
                 query_json = query_json or orphan.query_event

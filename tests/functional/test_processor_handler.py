@@ -18,6 +18,7 @@ from contract.config import load_settings
 from contract.keys import GUARD_SORT_KEY
 from contract.tables import COMPLETE, CORRELATED, ORPHANED, QUERY_ONLY, RESPONSE_ONLY, InterimRequest
 from cv_analytics.local.resources import create_tables
+from processor.records import HALF_JSON_LIMIT, TEXT_LIMIT, cut
 from processor.repository import Repository
 from processor.settings import ProcessorSettings
 from tests.fixtures import worker_today_events, worker_today_sqs_event
@@ -292,3 +293,64 @@ def test_the_sweep_completes_a_request_whose_record_was_interrupted(
     (record,) = all_records()
     assert record.correlation == COMPLETE
     assert InterimRequest.get("a").status == CORRELATED
+
+
+def test_an_oversized_question_is_recorded_cut_and_never_blocks_its_group(handler: ModuleType) -> None:
+    """The contract has no length limit on the question; a record must still fit DynamoDB's 400 KB item."""
+    question = "é" + "Q" * (210 * 1024)
+    later = SqsMessage(query("after-big"))
+    assert run(handler, [SqsMessage(query("big", query=question)), later]) == []
+    assert sweep(handler)["orphaned"] == 2  # recording the orphan writes the question into the record
+    orphan = records_by_request()["big"][0]
+    assert (orphan.correlation, orphan.truncated) == (QUERY_ONLY, True)
+    assert orphan.question == cut(question, TEXT_LIMIT)
+    assert len(orphan.question.encode()) <= TEXT_LIMIT
+    assert orphan.query_event is not None and len(orphan.query_event.encode()) <= HALF_JSON_LIMIT
+    assert not records_by_request()["after-big"][0].truncated
+
+    assert run(handler, [SqsMessage(response("big", reasoning="R" * (300 * 1024)))]) == []
+    (record,) = records_by_request()["big"]
+    assert (record.correlation, record.healed, record.truncated) == (COMPLETE, True, True)
+    assert record.question == orphan.question
+    assert record.reasoning == "R" * TEXT_LIMIT
+
+
+def test_an_oversized_pair_in_one_batch_is_recorded_cut(handler: ModuleType) -> None:
+    big: dict[str, Any] = {"query": "Q" * (210 * 1024), "extra": ["x" * 2048] * 200}  # unknown fields too
+    assert run(handler, [SqsMessage(query("big", **big)), SqsMessage(response("big"))]) == []
+    (record,) = all_records()
+    assert (record.correlation, record.truncated, record.latency_ms) == (COMPLETE, True, 2000)
+    stored = json.loads(InterimRequest.get("big").query_event)
+    assert stored["cvAnalyticsTrimmed"] is True and stored["requestId"] == "big"
+
+
+def test_a_poison_message_redelivered_after_midnight_is_quarantined_once(
+    handler: ModuleType, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The quarantine key comes from SQS's first receive time, the same on every redelivery."""
+    poison = SqsMessage("{not json")
+    clock = iter([1764201595000, 1764201605000])  # 2025-11-26 23:59:55, then 2025-11-27 00:00:05
+    monkeypatch.setattr(handler.runtime.correlator, "clock", lambda: next(clock))
+    assert run(handler, [poison]) == []
+    poison.receive_count = 2
+    assert run(handler, [poison]) == []
+    assert [item.message_id for item in quarantined()] == [poison.message_id]
+    assert quarantined()[0].received_at == 1764154800183  # ApproximateFirstReceiveTimestamp
+
+
+def test_a_late_half_stored_while_the_sweep_settles_an_orphan_still_heals_it(handler: ModuleType) -> None:
+    """The sweep finds a request already orphaned (its interim item expired and came back) while the other
+    half is being stored: settling the interim item as orphaned must not hide that half."""
+    run(handler, [SqsMessage(query("a"))])
+    sweep(handler)
+    InterimRequest.get("a").delete()  # expired (TTL); then the query is delivered again
+    run(handler, [SqsMessage(query("a"))])
+    store = handler.runtime.correlator.store
+    (pending,) = store.pending_before(int(time.time() * 1000) + 1)
+    # The response is stored, and its function dies before it records anything.
+    store.store_half("a", "response", response("a"), int(time.time() * 1000))
+    handler.runtime.correlator.record_orphan(pending)
+    run(handler, [SqsMessage(response("a"))])  # the response, delivered again
+    (record,) = all_records()
+    assert (record.correlation, record.healed) == (COMPLETE, True)
+    assert interim_statuses() == {"a": CORRELATED}

@@ -19,7 +19,7 @@ import boto3
 import pytest
 
 from contract.config import load_settings
-from contract.tables import COMPLETE, QUERY_ONLY
+from contract.tables import COMPLETE, QUERY_ONLY, AnalyticsItem, InterimRequest
 from cv_analytics.local.event_source import EventSourceMapping, LocalLambdaContext
 from cv_analytics.local.fault_proxy import running_fault_proxy
 from cv_analytics.local.moto_server import MotoServer
@@ -84,7 +84,7 @@ def dead_letters(sqs: Any, queue: EventQueue) -> int:
 def start_poller(queue_url: str, *, until_empty: bool = False) -> subprocess.Popen[str]:
     command = [sys.executable, "-m", "cv_analytics.local.poller", queue_url, "--visibility-timeout", "2"]
     return subprocess.Popen(
-        [*command, "--until-empty"] if until_empty else command,
+        [*command, "--until-empty"] if until_empty else [*command, "--announce-writes"],
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
         text=True,
@@ -92,11 +92,12 @@ def start_poller(queue_url: str, *, until_empty: bool = False) -> subprocess.Pop
     )
 
 
-def batches(process: subprocess.Popen[str]) -> Iterator[str]:
+def announcements(process: subprocess.Popen[str]) -> Iterator[str]:
+    """The poller's `batch N` and `write OPERATION` lines, as it prints them."""
     assert process.stdout is not None
     for line in process.stdout:
-        if line.startswith("batch "):
-            yield line
+        if line.startswith(("batch ", "write ")):
+            yield line.strip()
 
 
 def test_a_poller_killed_mid_batch_and_restarted_loses_nothing_and_counts_nothing_twice(
@@ -107,15 +108,20 @@ def test_a_poller_killed_mid_batch_and_restarted_loses_nothing_and_counts_nothin
     send_all(sqs, queue.url, messages)
 
     first = start_poller(queue.url)
+    killed_after: str | None = None
     try:
-        seen = batches(first)
-        for _ in range(3):
-            next(seen)
-        first.send_signal(signal.SIGKILL)  # the third batch was just handed to the processor
+        batch_count = 0
+        for line in announcements(first):
+            batch_count += line.startswith("batch ")
+            if batch_count == 3 and line.startswith("write "):
+                killed_after = line
+                break
+        first.send_signal(signal.SIGKILL)  # the third batch has just made its first DynamoDB write
         first.wait(timeout=10)
     finally:
         first.kill()
     assert first.returncode == -signal.SIGKILL
+    assert killed_after is not None  # the kill came after a write of the batch in flight, not before
     left = sqs.get_queue_attributes(
         QueueUrl=queue.url,
         AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
@@ -138,17 +144,30 @@ def test_with_a_share_of_dynamodb_calls_throttled_everything_is_processed_and_th
 ) -> None:
     requests = sample_requests(40, seed=9)
     messages = sample_messages(requests, duplicate_share=0.2, poison=POISON, seed=9)
+    # botocore's default retries absorb nearly every throttle; with one retry, some calls fail for good and
+    # the message goes back to SQS, which is the path under test.
+    for model in (InterimRequest, AnalyticsItem):
+        monkeypatch.setattr(model.Meta, "max_retry_attempts", 1)
+    receive_counts: Counter[str] = Counter()
     with running_fault_proxy(moto_server.endpoint_url, share=0.25, seed=3) as proxy:
         monkeypatch.setenv("AWS_ENDPOINT_URL", proxy.endpoint_url)
         from processor import handler
 
         processor: ModuleType = handler
         processor.configure(load_settings(ProcessorSettings))
-        mapping = EventSourceMapping(sqs, queue.url, processor.handle, visibility_timeout=1)
+
+        def counting(event: dict[str, Any], context: Any) -> Any:
+            for record in event["Records"]:
+                receive_counts[record["messageId"]] = int(record["attributes"]["ApproximateReceiveCount"])
+            return processor.handle(event, context)
+
+        mapping = EventSourceMapping(sqs, queue.url, counting, visibility_timeout=1)
         deliver(mapping, messages)
     monkeypatch.setenv("AWS_ENDPOINT_URL", moto_server.endpoint_url)
     processor.configure(load_settings(ProcessorSettings))
 
     assert "TransactWriteItems" in proxy.counts.throttled  # the correlating writes themselves were refused
+    assert mapping.stats.failed > 0  # some messages were reported as batch item failures
+    assert max(receive_counts.values()) > 1  # and SQS delivered them again
     assert_recorded_exactly_once(requests)
     assert dead_letters(sqs, queue) == 0

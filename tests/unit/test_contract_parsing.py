@@ -101,6 +101,55 @@ def test_the_optional_additions_are_typed() -> None:
     assert event.performance.cache_hit is False
 
 
+# A Worker that passes `request.headers.get("Referer")` and the like sends null for what it does not know.
+NULL_OPTIONALS: dict[str, Any] = {
+    "sessionId": None, "schemaVersion": None, "status": None, "outcome": None, "model": None, "tokens": None,
+}  # fmt: skip
+QUERY_WITH_NULLS: dict[str, Any] = {
+    **QUERY, **NULL_OPTIONALS, "metadata": {"userAgent": None, "referer": None, "country": None},
+}  # fmt: skip
+RESPONSE_WITH_NULLS: dict[str, Any] = {
+    **RESPONSE, **NULL_OPTIONALS, "tokens": {"input": None, "output": None}, "vectorMatches": None,
+    "performance": {"totalTime": None, "llmTime": None, "retrievalTime": None, "cacheHit": None},
+    "metadata": {"matchQuality": None, "sourcesUsed": None},
+}  # fmt: skip
+
+
+def test_null_in_an_optional_field_means_absent() -> None:
+    query = parse_event(body(QUERY_WITH_NULLS))
+    assert isinstance(query, QueryEvent)
+    assert query == parse_event(body(QUERY))
+    assert query.raw["metadata"]["referer"] is None  # kept as sent
+    response = parse_event(body(RESPONSE_WITH_NULLS))
+    assert isinstance(response, ResponseEvent)
+    assert (response.session_id, response.vector_matches, response.metadata.sources_used) == (None, None, ())
+    assert response.performance is not None and response.performance.total_time is None
+    assert response.tokens is not None and response.tokens.input is None
+    for nulled_object in ("performance", "metadata", "tokens"):
+        assert parse_event(body({**RESPONSE, nulled_object: None})).request_id == "r-1"
+    assert parse_event(body({**QUERY, "metadata": None})).request_id == "r-1"
+
+
+@pytest.mark.parametrize(
+    ("document", "path"),
+    [
+        ({**QUERY, "requestId": None}, "$.requestId"),
+        ({**QUERY, "timestamp": None}, "$.timestamp"),
+        ({**QUERY, "eventType": None}, "$.eventType"),
+        ({**QUERY, "query": None}, "$.query"),
+        ({**RESPONSE, "matchType": None}, "$.matchType"),
+        ({**RESPONSE, "matchScore": None}, "$.matchScore"),
+        ({**RESPONSE, "reasoning": None}, "$.reasoning"),
+        ({**RESPONSE, "metadata": {"sourcesUsed": [None]}}, "$.metadata.sourcesUsed[0]"),
+    ],
+)
+def test_null_in_a_required_field_is_a_violation(document: dict[str, Any], path: str) -> None:
+    with pytest.raises(ContractError) as raised:
+        parse_event(body(document))
+    assert raised.value.path == path
+    assert not jsonschema.Draft202012Validator(event_schema()).is_valid(document)
+
+
 def test_unknown_fields_are_kept() -> None:
     document = {**QUERY, "experiment": "b", "metadata": {"colo": "LHR", "referer": "x"}}
     event = parse_event(body(document))
@@ -145,7 +194,8 @@ def test_what_is_not_json_is_named(raw: str | bytes, path: str, reason: str) -> 
         ({**QUERY, "timestamp": 1764154800}, "$.timestamp", "bigger than or equal to 1000000000000"),
         ({**QUERY, "timestamp": "1764154800123"}, "$.timestamp", "must be integer"),
         ({**QUERY, "timestamp": 1764154800123.5}, "$.timestamp", "must be integer"),
-        ({**QUERY, "sessionId": None}, "$.sessionId", "must be string"),
+        ({**QUERY, "sessionId": 7}, "$.sessionId", "must be string or null"),
+        ({**QUERY, "sessionId": ""}, "$.sessionId", "must be longer than or equal to 1"),
         ({**QUERY, "query": None}, "$.query", "must be string"),
         ({**QUERY, "metadata": []}, "$.metadata", "must be object"),
         ({**QUERY, "metadata": {"referer": 1}}, "$.metadata.referer", "must be string"),

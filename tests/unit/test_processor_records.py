@@ -11,7 +11,12 @@ from contract.events import QueryEvent, ResponseEvent
 from contract.parsing import parse_event
 from contract.tables import COMPLETE, QUERY_ONLY, RESPONSE_ONLY
 from processor.records import (
+    HALF_JSON_LIMIT,
     QUARANTINE_BODY_LIMIT,
+    SHORT_TEXT_LIMIT,
+    SOURCES_LIMIT,
+    TEXT_LIMIT,
+    TRIMMED_KEY,
     build_quarantine,
     build_record,
     build_record_from_json,
@@ -148,3 +153,51 @@ def test_a_quarantined_message_is_keyed_by_its_message_id_in_the_day_it_was_rece
         "x", message_id="m-9", message_group_id="g", path="$", reason="r", received_at=1764154800123
     )
     assert (item.partition, item.sort_key, item.day) == ("DAY#2025-11-26", "QUARANTINE#m-9", "2025-11-26")
+
+
+def test_a_record_of_ordinary_events_is_not_truncated() -> None:
+    record = build_record(query(), response(), shards=1, recorded_at=42)
+    assert record.truncated is False
+    assert record.query_event == serialize(query())
+    assert TRIMMED_KEY not in record.query_event
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"query": "Q" * (210 * 1024)},  # the question alone is too large
+        {"newField": ["x" * 4096] * 100},  # unknown fields are too large: their strings are cut
+        {f"field{index}": "x" * 2048 for index in range(150)},  # still too large cut: contract fields only
+    ],
+)
+def test_a_half_too_large_is_stored_cut_and_still_parses(changes: dict[str, Any]) -> None:
+    event = query(**changes)
+    text = serialize(event)
+    assert len(text.encode()) <= HALF_JSON_LIMIT
+    stored = parse_event(text)
+    assert isinstance(stored, QueryEvent)
+    assert (stored.request_id, stored.timestamp, stored.metadata) == (
+        event.request_id,
+        event.timestamp,
+        event.metadata,
+    )
+    assert stored.raw[TRIMMED_KEY] is True
+    assert len(stored.query.encode()) <= TEXT_LIMIT and event.query.startswith(stored.query)
+    record = build_record_from_json(text, None, shards=1, recorded_at=1)
+    assert record.truncated is True  # known from the stored half alone, as when healing an orphan
+
+
+def test_a_record_caps_every_free_text_field() -> None:
+    long = "ü" * TEXT_LIMIT
+    record = build_record(
+        query(query=long + "?", metadata={"userAgent": long, "referer": long, "country": long}),
+        response(reasoning=long + "!", metadata={"sourcesUsed": [long] * (SOURCES_LIMIT + 5)}),
+        shards=1,
+        recorded_at=1,
+    )
+    assert record.truncated is True
+    assert record.question is not None and len(record.question.encode()) <= TEXT_LIMIT
+    assert record.reasoning is not None and len(record.reasoning.encode()) <= TEXT_LIMIT
+    for short in (record.user_agent, record.referer, record.country, *(record.sources or [])):
+        assert short is not None and len(short.encode()) <= SHORT_TEXT_LIMIT
+    assert len(record.sources or []) == SOURCES_LIMIT

@@ -8,9 +8,10 @@ local event source feeds the queue to the processor; some events arrive twice an
 straight to the queue; the orphan sweep records the crashed requests; the reporter sends last week's email
 through SES, and the email as sent is written to `out/`.
 
-The processor runs on a replay clock set to the last half hour of the replayed week: what it stamps (the
-time a malformed event was received, a pending request's first-seen time) falls in the week the report
-covers, as it would have on AWS. The sweep then runs with the real settings (ORPHAN_AFTER_SECONDS 900):
+The processor runs on a replay clock set to the last half hour of the replayed week, and SQS's time stamps
+are moved onto it: what it stamps (a pending request's first-seen time) and what it reads from SQS (when a
+malformed event was first received) fall in the week the report covers, as they would have on AWS. The
+sweep then runs with the real settings (ORPHAN_AFTER_SECONDS 900):
 after the queue is drained, every still-pending request was first seen days before the wall clock, so each
 is due and recorded as an orphan.
 """
@@ -20,7 +21,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager, redirect_stdout
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -40,7 +41,7 @@ from rich.progress import (
 from rich.table import Table
 
 from contract.config import load_settings
-from cv_analytics.local.event_source import EventSourceMapping, LocalLambdaContext, PollStats
+from cv_analytics.local.event_source import EventSourceMapping, Handler, LocalLambdaContext, PollStats
 from cv_analytics.local.outbox import part, sent_messages
 from cv_analytics.local.replay import Duplicator, replay, send_malformed
 from cv_analytics.local.stack import LocalStack, running_stack
@@ -95,6 +96,27 @@ def replay_clock(week: ReportWeek, wall: Callable[[], int]) -> Callable[[], int]
     return lambda: base + (wall() - started)
 
 
+SQS_TIME_ATTRIBUTES = ("SentTimestamp", "ApproximateFirstReceiveTimestamp")
+
+
+def on_replay_clock(function: Handler, shift_ms: int) -> Handler:
+    """`function` with SQS's own time stamps moved by `shift_ms` onto the replay clock.
+
+    SQS stamps a message with the wall clock, and the processor keys a quarantined message by its first
+    receipt: shifted, a malformed event lands in the replayed week as it would have on AWS.
+    """
+
+    def shifted(event: dict[str, Any], context: Any) -> Mapping[str, Any] | None:
+        for record in event.get("Records", []):
+            attributes = record.get("attributes", {})
+            for name in SQS_TIME_ATTRIBUTES:
+                if name in attributes:
+                    attributes[name] = str(int(attributes[name]) + shift_ms)
+        return function(event, context)
+
+    return shifted
+
+
 @contextmanager
 def polling(mapping: EventSourceMapping) -> Iterator[None]:
     """The event source polls in the background while the block sends, so the queue stays shallow."""
@@ -146,11 +168,12 @@ def _process(stack: LocalStack, week: ReportWeek, plan: TrafficPlan, progress: P
     from processor import handler  # imported here: it reads its settings from the stack's environment
 
     handler.configure(load_settings(ProcessorSettings))
-    handler.runtime.correlator.clock = replay_clock(week, handler.now_ms)
+    clock = replay_clock(week, handler.now_ms)
+    handler.runtime.correlator.clock = clock
     duplicator = Duplicator(
         stack.sqs,
         stack.queue.url,
-        handler.handle,
+        on_replay_clock(handler.handle, clock() - handler.now_ms()),
         frozenset(request.request_id for request in plan.requests if request.duplicated),
     )
     mapping = EventSourceMapping(stack.sqs, stack.queue.url, duplicator)

@@ -4,7 +4,9 @@ On AWS the poller and the function are not the caller's process: either can die 
 middle of a batch, and the queue's visibility timeout brings the batch back. Running the poller as a
 separate process lets that be done for real (SIGKILL, then a restart). It reads the processor's settings
 from the environment like the Lambda, and prints one line `batch N` to stdout as each batch is handed to
-the processor, so a supervisor can tell when one is in flight.
+the processor, so a supervisor can tell when one is in flight; with `--announce-writes` also one line
+`write OPERATION` after each DynamoDB write that succeeded, so it can tell when a batch has written something
+(and kill the process then, between two writes).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from typing import Any
 import boto3
 
 from contract.config import load_settings
+from contract.tables import AnalyticsItem, InterimRequest
 from cv_analytics.local.event_source import EventSourceMapping
 from processor.settings import ProcessorSettings
 
@@ -26,12 +29,17 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("queue_url")
     parser.add_argument("--visibility-timeout", type=int, default=None, help="seconds; default: the queue's")
     parser.add_argument("--until-empty", action="store_true", help="stop once the queue is empty")
+    parser.add_argument(
+        "--announce-writes", action="store_true", help="print `write OPERATION` after each DynamoDB write"
+    )
     arguments = parser.parse_args(argv)
 
     from processor import handler  # after the environment is read: it binds the tables at import
 
     settings = load_settings(ProcessorSettings)
     handler.configure(settings)
+    if arguments.announce_writes:
+        announce_writes()
 
     def announced(event: dict[str, Any], context: Any) -> Mapping[str, Any] | None:
         print(f"batch {len(event['Records'])}", flush=True)
@@ -46,6 +54,21 @@ def main(argv: list[str] | None = None) -> None:
         mapping.drain()
     else:
         mapping.run(threading.Event())
+
+
+DYNAMODB_WRITES = frozenset({"PutItem", "UpdateItem", "DeleteItem", "TransactWriteItems", "BatchWriteItem"})
+
+
+def announce_writes() -> None:
+    """Print `write OPERATION` after every successful DynamoDB write of the processor's table clients."""
+
+    def after_call(http_response: Any, model: Any, **_: Any) -> None:
+        if model.name in DYNAMODB_WRITES and http_response.status_code == 200:
+            print(f"write {model.name}", flush=True)
+
+    for table in (InterimRequest, AnalyticsItem):
+        client = table._get_connection().connection.client
+        client.meta.events.register("after-call.dynamodb", after_call)
 
 
 if __name__ == "__main__":
