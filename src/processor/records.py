@@ -303,9 +303,8 @@ def build_quarantine(
     Keying by the SQS message id makes a redelivery of the same message overwrite nothing and count once.
     The body is cut at `QUARANTINE_BODY_LIMIT` bytes (on a character boundary) so any message fits an item.
     """
-    encoded = body.encode("utf-8")
-    truncated = len(encoded) > QUARANTINE_BODY_LIMIT
-    kept = encoded[:QUARANTINE_BODY_LIMIT].decode("utf-8", errors="ignore") if truncated else body
+    kept = cut(body, QUARANTINE_BODY_LIMIT)
+    truncated = kept != body
     day = utc_day(received_at)
     return Quarantine(
         partition=day_partition(day),

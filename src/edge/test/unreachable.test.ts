@@ -28,14 +28,23 @@ function assertSameAsBaseline(got: Array<{ status: number; body: string }>): voi
   });
 }
 
+/** One delivery per event, or one for a refused request's batched pair. */
+function expectedDeliveries(): number {
+  return requests.reduce((sum, r) => sum + (r.expect.batched ? 1 : 2), 0);
+}
+
+function failedDeliveries(logs: string[]): string[] {
+  return logs.filter((line) => line.includes('cv-analytics: not sent'));
+}
+
 test('SQS on a closed port: responses unchanged, every failed delivery logged', async () => {
   const port = await freePort();
   const worker = await startWorker('with', { ...credentials, AWS_SQS_URL: `http://127.0.0.1:${port}/123456789012/events.fifo` });
   try {
     const got = await runAll(requests, 4, (request) => worker.fetch(request));
     assertSameAsBaseline(got);
-    const expected = requests.reduce((sum, r) => sum + (r.expect.batched ? 1 : 2), 0);
-    const failures = () => worker.logs.filter((line) => line.includes('cv-analytics: not sent'));
+    const expected = expectedDeliveries();
+    const failures = () => failedDeliveries(worker.logs);
     assert.ok(await waitFor(() => failures().length >= expected, 20_000), `${failures().length} of ${expected} failures logged:\n${worker.logs.join('\n')}`);
   } finally {
     await worker.dispose();
@@ -59,8 +68,8 @@ test('SQS that hangs for 10 s: responses unchanged, sends abandoned at the timeo
     assertSameAsBaseline(got);
     // Every delivery (one per event, or one for a refused request's batched pair) is given up at the timeout
     // and logged as such: none is left hanging, none fails for another reason.
-    const expected = requests.reduce((sum, r) => sum + (r.expect.batched ? 1 : 2), 0);
-    const failures = () => worker.logs.filter((line) => line.includes('cv-analytics: not sent'));
+    const expected = expectedDeliveries();
+    const failures = () => failedDeliveries(worker.logs);
     assert.ok(await waitFor(() => failures().length >= expected, 15_000), `${failures().length} of ${expected} failures logged:\n${worker.logs.join('\n')}`);
     const timeouts = failures().filter((line) => line.includes('): timeout after 3000 ms'));
     assert.equal(timeouts.length, expected, failures().join('\n'));
