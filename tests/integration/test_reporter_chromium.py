@@ -40,7 +40,7 @@ def chromium() -> str:
             return found
     pytest.fail(
         "Chromium is not installed: apt-get install -y --no-install-recommends chromium "
-        "(requirements/apt.txt lists it for CI)"
+        "(./taskw pytest installs it from requirements/apt.txt)"
     )
 
 
