@@ -31,7 +31,7 @@ WEIGHTS_FILE = "minilm.safetensors"
 TOKENIZER_FILE = "tokenizer.json"
 CONFIG_FILE = "config.json"
 # Questions are short; what is past this many tokens rarely changes what a question is about.
-MAX_TOKENS = 64
+MAX_TOKENS = 48
 # Texts per forward pass: enough to keep numpy's matrix products efficient, small enough that the attention
 # scores of a batch (batch x heads x tokens x tokens) stay a few megabytes.
 BATCH_SIZE = 64

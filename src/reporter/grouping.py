@@ -36,8 +36,9 @@ TOPIC_SIMILARITY = 0.40
 # Above the similarity of different questions that share a frame ("Does she know Go?" and "Does she know
 # Rust?" score about 0.6), below that of a wording and its typo or a word more.
 OPEN_SIMILARITY = 0.8
-# Wordings grouped by meaning per report, the most asked first: bench/reporter_grouping.py measures the time.
-MAX_GROUPED = 2000
+# Wordings grouped by meaning per report, the most asked first: enough for every list the email shows,
+# few enough for the reporter's timeout on a small Lambda (bench/reporter_grouping.py measures the time).
+MAX_GROUPED = 500
 # Rows compared at a time in steps 2 and 3, so memory stays flat however many wordings a week holds.
 BLOCK = 1024
 
