@@ -130,7 +130,13 @@ def install_dependencies(requirements: Sequence[str], target: Path, platform: Pl
 
 def dependency_key(requirements: Sequence[str], platform: Platform) -> str:
     text = "\n".join(
-        [platform.pip_platform, *platform.also, platform.python_version, platform.implementation, *requirements]
+        [
+            platform.pip_platform,
+            *platform.also,
+            platform.python_version,
+            platform.implementation,
+            *requirements,
+        ]
     )
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 

@@ -18,6 +18,7 @@ _NOT_WORD = re.compile(r"[^\w\s]+")
 _SPACE = re.compile(r"\s+")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
 CLOSEST_SOURCES = 3
+CLOSEST_TEXT_LIMIT = 40
 
 
 def normalise(question: str) -> str:
@@ -135,7 +136,7 @@ def question_groups(
             new=group not in earlier_groups,
             best_score=tally.best_score,
             closest=tuple(
-                Closest(display_text(name, text_limit), count)
+                Closest(display_text(name, CLOSEST_TEXT_LIMIT), count)
                 for name, count in sorted(tally.sources.items(), key=lambda item: (-item[1], item[0]))[
                     :CLOSEST_SOURCES
                 ]

@@ -140,7 +140,7 @@ def test_the_handler_reports_the_local_week_from_every_shard_and_sends_it(
     assert "Is she on call? - 2x, match 80" in text  # first and last hour, two spellings merged
     assert "Too early" not in text
     assert "Too late" not in text
-    assert "Questions without a recorded answer: 1" in text
+    assert "Failed, a question without a recorded answer: 1 (" in text
     assert "Answers whose question was lost: 1" in text
     assert "Records completed by a late half: 1" in text
     assert "Malformed events set aside: 1 ($.timestamp: must be integer: 1)" in text

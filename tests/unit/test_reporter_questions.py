@@ -75,7 +75,11 @@ def test_grouping_on_the_whole_labelled_set(grouper: QuestionGrouper) -> None:
 def test_the_same_question_in_other_words_counts_once(grouper: QuestionGrouper) -> None:
     tallies = tally_questions(
         [("What is her notice period?", None)] * 3
-        + [("notice period?", None), ("How soon could she start?", None), ("When is she available to join?", None)]
+        + [
+            ("notice period?", None),
+            ("How soon could she start?", None),
+            ("When is she available to join?", None),
+        ]
         + [("Does she speak French?", None)] * 2
     )
     group_of, topics = group_wordings(grouper, {key: (t.example, t.count) for key, t in tallies.items()})
@@ -89,7 +93,9 @@ def test_the_same_question_in_other_words_counts_once(grouper: QuestionGrouper) 
 def test_different_questions_outside_every_topic_stay_apart(grouper: QuestionGrouper) -> None:
     """They stay apart from each other; at the topic threshold some are drawn into the nearest topic
     (the driving licence into the right to work), a known limit the README states."""
-    groups = grouper.group(["Does she have a driving licence?", "Is she a vegetarian?", "Does she own a car?"])
+    groups = grouper.group(
+        ["Does she have a driving licence?", "Is she a vegetarian?", "Does she own a car?"]
+    )
     assert len(set(groups.of)) == 3
 
 
