@@ -58,9 +58,9 @@ def test_the_emails_numbers_are_what_was_sent(demo: DemoResult) -> None:
     assert all(plan.count(fate) for fate in Fate)
     text = demo.email_text
     assert demo.week == "2026-W47"
-    assert f"Questions: {len(plan.requests)} " in text
+    assert f"Questions: {len(plan.requests)}," in text
     assert f"Sessions: {plan.sessions}\n" in text
-    assert f"Answered: {plan.count(Fate.ANSWERED)}," in text
+    assert f"Answered: {plan.count(Fate.ANSWERED)} of " in text
     assert f"Failed, a question without a recorded answer: {plan.count(Fate.CRASH)} (" in text  # the orphans
     assert "Malformed events set aside: 1 " in text
     assert "Messages in the dead-letter queue: 0\n" in text

@@ -111,7 +111,7 @@ def test_the_numpy_forward_pass_matches_sentence_transformers(grouper: QuestionG
 
 
 def test_a_missing_model_names_the_command_that_builds_it(tmp_path: Path) -> None:
-    with pytest.raises(RuntimeError, match="python -m cv_analytics.model_files"):
+    with pytest.raises(RuntimeError, match=r"python -m cv_analytics\.model_files"):
         MiniLM(tmp_path)
 
 

@@ -3,6 +3,7 @@ the small-sample rules and a quiet week."""
 
 from __future__ import annotations
 
+from itertools import pairwise
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -99,7 +100,7 @@ def test_eight_weeks_are_read_into_their_own_local_weeks_across_a_clock_change(w
     target = ReportWeek.parse(week, LONDON)
     weeks = report_weeks(target)
     assert len(weeks) == 8 and weeks[-1] == target
-    assert all(later.previous() == earlier for earlier, later in zip(weeks, weeks[1:], strict=False))
+    assert all(later.previous() == earlier for earlier, later in pairwise(weeks))
     assert (target.end_ms - target.start_ms) // 3_600_000 == hours
     aggregators = [WeekAggregator(each) for each in weeks]
     records = []
