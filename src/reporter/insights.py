@@ -33,8 +33,6 @@ TOP_WEAK = 5
 TOP_REFUSED = 3
 # Request ids listed per kind of failure in data quality; the count is always complete.
 FAILED_IDS = 10
-# A partial match scoring below this (out of 100) may well be a wrong answer.
-WEAK_SCORE = 50
 # Below this many answers a percentile is rough: the 95th of 8 answer times is nearly the slowest one.
 PRECISE_PERCENTILE_COUNT = 20
 HISTORY_WEEKS = 8
@@ -509,10 +507,9 @@ def build_insights(
         return question_groups(tallies, group_of, topics, earlier_groups, QUESTION_TEXT_LIMIT)
 
     asked = groups(current.questions)
-    weak = [
-        group for group in groups(current.partial)
-        if group.average_score is not None and group.average_score < WEAK_SCORE
-    ]  # fmt: skip
+    # A partial match means the bot answered from a loosely related part of the CV: the weakest of them are
+    # the answers most likely to be wrong.
+    weak = [group for group in groups(current.partial) if group.average_score is not None]
     weak.sort(key=lambda group: (group.average_score, -group.count, group.text))
     refused = sorted(current.refused_questions.values(), key=lambda tally: (-tally.count, tally.example))
     return WeekInsights(

@@ -206,6 +206,24 @@ TOPICS: dict[str, tuple[str, ...]] = {
 }
 
 
+# A topic about one technology takes only wordings that name it (a typo of a term counts): without this,
+# "Does she know TypeScript?" is as close to "Does she know Python?" as a typo of it is.
+TERMS: dict[str, tuple[str, ...]] = {
+    "Kubernetes and containers": (
+        "kubernetes",
+        "k8s",
+        "container",
+        "containers",
+        "docker",
+        "helm",
+        "eks",
+        "cka",
+    ),
+    "Python": ("python", "django", "fastapi", "flask", "pandas"),
+    "AWS and cloud": ("aws", "amazon", "lambda", "dynamodb", "sqs", "ec2", "s3", "cloud"),
+}
+
+
 def examples() -> list[tuple[str, str]]:
     """(example wording, topic) pairs."""
     return [(example, topic) for topic, wordings in TOPICS.items() for example in wordings]

@@ -77,7 +77,8 @@ def test_answers_that_may_be_wrong_are_the_weakest_partial_matches_first() -> No
     assert [(group.text, group.average_score) for group in weak] == [
         ("Has she led a team using Kubernetes?", 22),
         ("Has she managed people?", 44),
-    ]  # a partial match of 75 is not suspect
+        ("Does she know Go?", 75),
+    ]  # full matches are not listed
 
 
 def test_a_topic_asked_in_the_four_weeks_before_is_not_new_and_one_asked_earlier_is() -> None:

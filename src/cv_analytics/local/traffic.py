@@ -44,7 +44,11 @@ QUESTIONS_ANSWERED = (
 )
 QUESTIONS_UNANSWERABLE = (
     "What is her notice period?",
+    "How soon could she start?",
+    "When is she available to join?",
+    "notice period?",
     "What salary is she expecting?",
+    "What are her salary expectations?",
     "Does she have experience with COBOL mainframes?",
     "Is she open to relocating to Singapore?",
     "Has she worked with SAP?",
