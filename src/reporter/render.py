@@ -69,15 +69,17 @@ def versus(fraction: float | None) -> str:
 PERCENT_BASE = 10
 
 
-def compared(current: float, previous: float) -> str:
-    """`18, up from 12 (+50%)`: the counts always, the percentage only on a base of PERCENT_BASE or more."""
+def compared(current: float, previous: float, *, with_current: bool = True) -> str:
+    """`18, up from 12 (+50%)`: the counts always, the percentage only on a base of PERCENT_BASE or more.
+    Without `with_current`, only the comparison (`up from 12 (+50%)`), for where the figure stands above."""
     now, before = number(current), number(previous)
+    lead = f"{now}, " if with_current else ""
     if previous == 0:
-        return f"{now}, none the week before" if current else "none, as the week before"
+        return f"{lead}none the week before" if current else "none, as the week before"
     if current == previous:
-        return f"{now}, as many as the week before"
+        return f"{lead}as many as the week before"
     direction = "up" if current > previous else "down"
-    phrase = f"{now}, {direction} from {before}"
+    phrase = f"{lead}{direction} from {before}"
     if previous < PERCENT_BASE:
         return phrase
     return f"{phrase} ({signed_percent((current - previous) / previous)})"
