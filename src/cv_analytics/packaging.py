@@ -67,6 +67,7 @@ class Platform:
         return cls(
             pip_platform=f"manylinux2014_{host_platform.machine()}",
             python_version=f"{sys.version_info.major}.{sys.version_info.minor}",
+            also=(f"manylinux_2_28_{host_platform.machine()}",),
         )
 
 
