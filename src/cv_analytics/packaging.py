@@ -25,6 +25,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from cv_analytics import model_files
+
 ROOT = Path(__file__).resolve().parents[2]
 SOURCE = ROOT / "src"
 REQUIREMENTS = ROOT / "requirements"
@@ -55,6 +57,9 @@ class Platform:
     pip_platform: str
     python_version: str
     implementation: str = "cp"
+    # Newer manylinux tags the platform also runs: numpy 2.3 and later publish arm64 wheels only as
+    # manylinux_2_28, which Lambda's python3.12 runtime (Amazon Linux 2023, glibc 2.34) runs.
+    also: tuple[str, ...] = ()
 
     @classmethod
     def host(cls) -> Platform:
@@ -62,10 +67,13 @@ class Platform:
         return cls(
             pip_platform=f"manylinux2014_{host_platform.machine()}",
             python_version=f"{sys.version_info.major}.{sys.version_info.minor}",
+            also=(f"manylinux_2_28_{host_platform.machine()}",),
         )
 
 
-LAMBDA = Platform(pip_platform="manylinux2014_aarch64", python_version="3.12")
+LAMBDA = Platform(
+    pip_platform="manylinux2014_aarch64", python_version="3.12", also=("manylinux_2_28_aarch64",)
+)
 
 
 def lock_file(function: str) -> Path:
@@ -105,6 +113,7 @@ def install_dependencies(requirements: Sequence[str], target: Path, platform: Pl
                 "--only-binary=:all:",
                 "--platform",
                 platform.pip_platform,
+                *(argument for tag in platform.also for argument in ("--platform", tag)),
                 "--python-version",
                 platform.python_version,
                 "--implementation",
@@ -121,7 +130,15 @@ def install_dependencies(requirements: Sequence[str], target: Path, platform: Pl
 
 
 def dependency_key(requirements: Sequence[str], platform: Platform) -> str:
-    text = "\n".join([platform.pip_platform, platform.python_version, platform.implementation, *requirements])
+    text = "\n".join(
+        [
+            platform.pip_platform,
+            *platform.also,
+            platform.python_version,
+            platform.implementation,
+            *requirements,
+        ]
+    )
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
@@ -184,6 +201,8 @@ def build(
     if function not in FUNCTIONS:
         raise ValueError(f"unknown function {function!r}: expected one of {', '.join(FUNCTIONS)}")
     target = output or DIST / f"{function}.zip"
+    if function == "reporter":
+        model_files.build()  # into src/reporter/model/, which the zip carries with the package
     installed = dependencies or cached_dependencies(function, platform)
     write_zip(zip_entries(function, installed), target)
     return target

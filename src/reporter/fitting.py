@@ -50,9 +50,20 @@ MINIMAL = Caps(questions=0, question_text=0, names=0, name_text=0)
 
 def _questions(groups: list[QuestionGroup], caps: Caps) -> list[QuestionGroup]:
     return [
-        replace(group, text=display_text(group.text, caps.question_text))
+        replace(
+            group,
+            text=display_text(group.text, caps.question_text),
+            closest=tuple(
+                replace(source, name=display_text(source.name, caps.name_text))
+                for source in group.closest[: caps.names]
+            ),
+        )
         for group in groups[: caps.questions]
     ]
+
+
+def _ids(ids: list[str], caps: Caps) -> list[str]:
+    return [display_text(request_id, caps.name_text) for request_id in ids[: caps.names]]
 
 
 def _names(ranked: list[Ranked], caps: Caps) -> list[Ranked]:
@@ -66,12 +77,20 @@ def shorten(insights: WeekInsights, caps: Caps) -> WeekInsights:
         for usage in fold_models(insights.models, caps.names)
     ]
     quality: DataQuality = replace(
-        insights.data_quality, quarantine_reasons=_names(insights.data_quality.quarantine_reasons, caps)
+        insights.data_quality,
+        quarantine_reasons=_names(insights.data_quality.quarantine_reasons, caps),
+        error_ids=_ids(insights.data_quality.error_ids, caps),
+        orphan_ids=_ids(insights.data_quality.orphan_ids, caps),
     )
     return replace(
         insights,
         top_questions=_questions(insights.top_questions, caps),
         unanswered=_questions(insights.unanswered, caps),
+        weak=_questions(insights.weak, caps),
+        refused_examples=[
+            replace(example, name=display_text(example.name, caps.question_text))
+            for example in insights.refused_examples[: caps.questions]
+        ],
         sources=_names(insights.sources, caps),
         countries=_names(insights.countries, caps),
         referrers=_names(insights.referrers, caps),

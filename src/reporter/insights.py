@@ -12,14 +12,15 @@ from array import array
 from bisect import bisect_right
 from collections import Counter
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from urllib.parse import urlsplit
 
 from contract.tables import QUERY_ONLY, RESPONSE_ONLY
+from reporter.grouping import QuestionGrouper, group_wordings
 from reporter.period import ReportWeek
-from reporter.questions import QuestionGroup, QuestionTally, display_text, normalise, top_questions
-from reporter.records import UNANSWERED_OUTCOMES, Quarantined, Request
+from reporter.questions import QuestionGroup, QuestionTally, display_text, normalise, question_groups
+from reporter.records import ANSWERED, ERROR, FAILED, MISSING, REFUSED, Quarantined, Request, fate
 from reporter.settings import ModelPrice
 from reporter.stats import change, percentile
 
@@ -28,6 +29,16 @@ ANONYMOUS_SESSION = "anonymous"
 MATCH_TYPES = ("full", "partial", "none")
 TOP_QUESTIONS = 10
 TOP_UNANSWERED = 10
+TOP_WEAK = 5
+TOP_REFUSED = 3
+# Request ids listed per kind of failure in data quality; the count is always complete.
+FAILED_IDS = 10
+# Below this many answers a percentile is rough: the 95th of 8 answer times is nearly the slowest one.
+PRECISE_PERCENTILE_COUNT = 20
+HISTORY_WEEKS = 8
+# A topic is new when none of its wordings was asked in this many weeks before.
+NEW_TOPIC_WEEKS = 4
+REQUEST_ID_LIMIT = 40
 TOP_SOURCES = 10
 TOP_ORIGINS = 5
 TOP_MODELS = 8
@@ -38,13 +49,23 @@ SOURCE_TEXT_LIMIT = 40
 
 @dataclass(frozen=True)
 class Totals:
+    """Every request of the week, once each, by what became of it."""
+
     requests: int
     answered: int
     sessions: int | None
+    refused: int = 0
+    failed: int = 0
+    missing: int = 0
+
+    @property
+    def asked(self) -> int:
+        """The questions the answer rate is computed from: every request but the refused ones."""
+        return self.requests - self.refused
 
     @property
     def answer_rate(self) -> float | None:
-        return self.answered / self.requests if self.requests else None
+        return self.answered / self.asked if self.asked else None
 
 
 @dataclass(frozen=True)
@@ -64,6 +85,11 @@ class Latency:
     p99: float
     minimum: float
     maximum: float
+
+    @property
+    def rough(self) -> bool:
+        """Too few answers for the upper percentiles to mean much."""
+        return self.count < PRECISE_PERCENTILE_COUNT
 
 
 @dataclass(frozen=True)
@@ -109,10 +135,26 @@ class DataQuality:
     quarantine_reasons: list[Ranked]
     dlq_depth: int | None
     pending: int | None
+    errors: int = 0
+    # Request ids to look up in the functions' logs, the earliest first (at most FAILED_IDS of each).
+    error_ids: list[str] = field(default_factory=list)
+    orphan_ids: list[str] = field(default_factory=list)
 
     @property
     def orphans(self) -> int:
         return self.query_only + self.response_only
+
+
+@dataclass(frozen=True)
+class WeekHeadline:
+    """One week's headline figures, for the eight-week row."""
+
+    week: str
+    monday: date
+    requests: int
+    answer_rate: float | None
+    median_ms: float | None
+    cost: float | None
 
 
 @dataclass(frozen=True)
@@ -132,19 +174,38 @@ class WeekInsights:
     match: MatchQuality
     top_questions: list[QuestionGroup]
     distinct_questions: int
+    question_groups: int
     unanswered: list[QuestionGroup]
     unanswered_total: int
+    weak: list[QuestionGroup]
+    weak_total: int
+    refused_examples: list[Ranked]
     sources: list[Ranked]
     traffic: list[DayTraffic]
     countries: list[Ranked]
     referrers: list[Ranked]
     data_quality: DataQuality
+    history: list[WeekHeadline] = field(default_factory=list)
     # True when lists were cut below their usual length to keep the email under Gmail's clipping limit.
     shortened: bool = False
 
     @property
     def empty(self) -> bool:
         return self.totals.requests == 0
+
+    @property
+    def quiet(self) -> bool:
+        """No event at all arrived (no request, nothing malformed) although earlier weeks had traffic: the
+        Worker has most likely stopped sending, which is not the same as nobody asking."""
+        return (
+            self.empty
+            and self.data_quality.quarantined == 0
+            and any(headline.requests for headline in self.history[:-1])
+        )
+
+    @property
+    def history_largest(self) -> int:
+        return max((headline.requests for headline in self.history), default=0)
 
     @property
     def total_cost(self) -> float | None:
@@ -168,10 +229,13 @@ class WeekAggregator:
         self._day_bounds = week.day_bounds_ms()
         self.requests = 0
         self.answered = 0
+        self.refused = 0
+        self.failed = 0
+        self.missing = 0
+        self.errors = 0
         self.query_only = 0
         self.response_only = 0
         self.healed = 0
-        self.unanswered_total = 0
         self.sessions: set[str] = set()
         self.latencies = array("d")
         self.cache_hits = 0
@@ -182,8 +246,13 @@ class WeekAggregator:
         self.model_requests: Counter[str] = Counter()
         self.input_tokens: Counter[str] = Counter()
         self.output_tokens: Counter[str] = Counter()
+        # Per wording: every question not refused, the gaps, the partial matches, the refused ones.
         self.questions: dict[str, QuestionTally] = {}
         self.unanswered: dict[str, QuestionTally] = {}
+        self.partial: dict[str, QuestionTally] = {}
+        self.refused_questions: dict[str, QuestionTally] = {}
+        self.error_ids: list[tuple[int, str]] = []
+        self.orphan_ids: list[tuple[int, str]] = []
         self.sources: Counter[str] = Counter()
         self.day_requests = [0] * 7
         self.day_unanswered = [0] * 7
@@ -204,6 +273,21 @@ class WeekAggregator:
             key = self._keys[question] = normalise(question)
         return key
 
+    @staticmethod
+    def _tally(tallies: dict[str, QuestionTally], key: str, example: str) -> QuestionTally:
+        tally = tallies.get(key)
+        if tally is None:
+            tally = tallies[key] = QuestionTally(example)
+        return tally
+
+    @staticmethod
+    def _remember(ids: list[tuple[int, str]], timestamp: int, request_id: str) -> None:
+        """Keep the earliest FAILED_IDS ids: the list stays small however many requests failed."""
+        ids.append((timestamp, request_id))
+        if len(ids) > 4 * FAILED_IDS:
+            ids.sort()
+            del ids[FAILED_IDS:]
+
     def add(self, record: Request) -> None:  # noqa: PLR0912, PLR0915 - one branch per figure, in one pass
         timestamp = record.timestamp
         if not self._start <= timestamp < self._end:
@@ -214,6 +298,7 @@ class WeekAggregator:
         correlation = record.correlation
         if correlation == QUERY_ONLY:
             self.query_only += 1
+            self._remember(self.orphan_ids, timestamp, record.request_id)
         elif correlation == RESPONSE_ONLY:
             self.response_only += 1
         if record.healed:
@@ -221,13 +306,20 @@ class WeekAggregator:
         session = record.session_id
         if session and session != ANONYMOUS_SESSION:
             self.sessions.add(session)
-        match_type = record.match_type
-        unanswered = match_type == "none" or record.outcome in UNANSWERED_OUTCOMES
-        if unanswered:
-            self.unanswered_total += 1
-            self.day_unanswered[day] += 1
-        elif correlation != QUERY_ONLY:
+        kind = fate(record)
+        if kind == ANSWERED:
             self.answered += 1
+        elif kind == REFUSED:
+            self.refused += 1
+        elif kind == FAILED:
+            self.failed += 1
+            if record.outcome == ERROR:
+                self.errors += 1
+                self._remember(self.error_ids, timestamp, record.request_id)
+        else:
+            self.missing += 1
+            self.day_unanswered[day] += 1
+        match_type = record.match_type
         if match_type in self.match_counts:
             self.match_counts[match_type] += 1
         score = record.match_score
@@ -250,20 +342,15 @@ class WeekAggregator:
         question = record.question
         if question is not None:
             key = self._key(question)
-            tally = self.questions.get(key)
-            if tally is None:
-                tally = self.questions[key] = QuestionTally(question)
-            tally.count += 1
-            if score is not None:
-                tally.score_total += score
-                tally.scored += 1
-            if unanswered:
-                gap = self.unanswered.get(key)
-                if gap is None:
-                    gap = self.unanswered[key] = QuestionTally(tally.example)
-                gap.count += 1
-                reason = record.outcome if record.outcome in UNANSWERED_OUTCOMES else "no match"
-                gap.reasons[reason] = gap.reasons.get(reason, 0) + 1
+            if kind == REFUSED:
+                self._tally(self.refused_questions, key, question).add(score)
+            else:
+                tally = self._tally(self.questions, key, question)
+                tally.add(score)
+                if kind == MISSING:
+                    self._tally(self.unanswered, key, tally.example).add(score, record.sources)
+                elif kind == ANSWERED and match_type == "partial":
+                    self._tally(self.partial, key, tally.example).add(score, record.sources)
         sources = record.sources
         if sources:
             counts = self.sources
@@ -279,7 +366,26 @@ class WeekAggregator:
             self.referrers[host] += 1
 
     def totals(self) -> Totals:
-        return Totals(self.requests, self.answered, len(self.sessions) or None)
+        return Totals(
+            self.requests,
+            self.answered,
+            len(self.sessions) or None,
+            refused=self.refused,
+            failed=self.failed,
+            missing=self.missing,
+        )
+
+    def headline(self, prices: Mapping[str, ModelPrice]) -> WeekHeadline:
+        latency = _latency(self.latencies)
+        costs = [usage.cost for usage in _models(self, prices) if usage.cost is not None]
+        return WeekHeadline(
+            week=str(self.week),
+            monday=self.week.monday,
+            requests=self.requests,
+            answer_rate=self.totals().answer_rate,
+            median_ms=latency.p50 if latency else None,
+            cost=sum(costs) if costs else None,
+        )
 
 
 def _ranked(counter: Counter[str], limit: int, text_limit: int = NAME_TEXT_LIMIT) -> list[Ranked]:
@@ -340,6 +446,10 @@ def _change(current: int, previous: int) -> Change:
     return Change(current, previous, change(current, previous))
 
 
+def _earliest_ids(ids: list[tuple[int, str]]) -> list[str]:
+    return [display_text(request_id, REQUEST_ID_LIMIT) for _, request_id in sorted(ids)[:FAILED_IDS]]
+
+
 def data_quality(
     aggregator: WeekAggregator,
     quarantined: Iterable[Quarantined],
@@ -360,19 +470,48 @@ def data_quality(
         quarantine_reasons=_ranked(reasons, TOP_ORIGINS),
         dlq_depth=dlq_depth,
         pending=pending,
+        errors=aggregator.errors,
+        error_ids=_earliest_ids(aggregator.error_ids),
+        orphan_ids=_earliest_ids(aggregator.orphan_ids),
     )
 
 
+def _wordings(weeks: Iterable[WeekAggregator]) -> dict[str, tuple[str, int]]:
+    """Every wording asked in `weeks`: key -> (its first spelling, times asked)."""
+    wordings: dict[str, tuple[str, int]] = {}
+    for aggregator in weeks:
+        for key, tally in aggregator.questions.items():
+            example, count = wordings.get(key, (tally.example, 0))
+            wordings[key] = (example, count + tally.count)
+    return wordings
+
+
 def build_insights(
-    current: WeekAggregator,
-    previous: WeekAggregator,
+    weeks: list[WeekAggregator],
     quality: DataQuality,
     prices: Mapping[str, ModelPrice],
     currency: str,
+    grouper: QuestionGrouper | None,
 ) -> WeekInsights:
-    """The figures of `current`, compared with `previous` (the week before)."""
+    """The figures of the last of `weeks` (oldest first, consecutive), compared with the week before it;
+    the weeks before that give the eight-week row and say which topics are new."""
+    current = weeks[-1]
+    previous = weeks[-2] if len(weeks) > 1 else WeekAggregator(current.week.previous())
+    earlier = weeks[-1 - NEW_TOPIC_WEEKS : -1]
     totals, before = current.totals(), previous.totals()
     week = current.week
+    group_of, topics = group_wordings(grouper, _wordings([*earlier, current]))
+    earlier_groups = {group_of.get(key, key) for aggregator in earlier for key in aggregator.questions}
+
+    def groups(tallies: dict[str, QuestionTally]) -> list[QuestionGroup]:
+        return question_groups(tallies, group_of, topics, earlier_groups, QUESTION_TEXT_LIMIT)
+
+    asked = groups(current.questions)
+    # A partial match means the bot answered from a loosely related part of the CV: the weakest of them are
+    # the answers most likely to be wrong.
+    weak = [group for group in groups(current.partial) if group.average_score is not None]
+    weak.sort(key=lambda group: (group.average_score, -group.count, group.text))
+    refused = sorted(current.refused_questions.values(), key=lambda tally: (-tally.count, tally.example))
     return WeekInsights(
         week=str(week),
         label=week.label(),
@@ -390,10 +529,17 @@ def build_insights(
             none=current.match_counts["none"],
             average_score=current.score_total / current.scored if current.scored else None,
         ),
-        top_questions=top_questions(current.questions, TOP_QUESTIONS, QUESTION_TEXT_LIMIT),
+        top_questions=asked[:TOP_QUESTIONS],
         distinct_questions=len(current.questions),
-        unanswered=top_questions(current.unanswered, TOP_UNANSWERED, QUESTION_TEXT_LIMIT),
-        unanswered_total=current.unanswered_total,
+        question_groups=len(asked),
+        unanswered=groups(current.unanswered)[:TOP_UNANSWERED],
+        unanswered_total=current.missing,
+        weak=weak[:TOP_WEAK],
+        weak_total=sum(group.count for group in weak),
+        refused_examples=[
+            Ranked(display_text(tally.example, QUESTION_TEXT_LIMIT), tally.count)
+            for tally in refused[:TOP_REFUSED]
+        ],
         sources=_ranked(current.sources, TOP_SOURCES, SOURCE_TEXT_LIMIT),
         traffic=[
             DayTraffic(day, current.day_requests[index], current.day_unanswered[index])
@@ -402,4 +548,29 @@ def build_insights(
         countries=_ranked(current.countries, TOP_ORIGINS),
         referrers=_ranked(current.referrers, TOP_ORIGINS),
         data_quality=quality,
+        history=[aggregator.headline(prices) for aggregator in weeks[-HISTORY_WEEKS:]],
     )
+
+
+def report_weeks(week: ReportWeek) -> list[ReportWeek]:
+    """The HISTORY_WEEKS weeks a report reads, oldest first, ending with `week`."""
+    weeks = [week]
+    while len(weeks) < HISTORY_WEEKS:
+        weeks.append(weeks[-1].previous())
+    return weeks[::-1]
+
+
+class WeekRouter:
+    """Sends each record to the aggregator of the week it falls in: one pass over consecutive weeks."""
+
+    def __init__(self, aggregators: list[WeekAggregator]) -> None:
+        self.aggregators = aggregators
+        self._starts = [aggregator.week.start_ms for aggregator in aggregators]
+        self._end = aggregators[-1].week.end_ms
+
+    def add_all(self, records: Iterable[Request]) -> None:
+        starts, aggregators, end = self._starts, self.aggregators, self._end
+        for record in records:
+            index = bisect_right(starts, record.timestamp) - 1
+            if index >= 0 and record.timestamp < end:
+                aggregators[index].add(record)

@@ -1,29 +1,24 @@
-"""Grouping recruiters' questions: the same question asked in different ways counts once.
+"""Recruiters' questions as the report lists them: tallied per wording, then grouped by meaning.
 
 Normalising folds case, punctuation and whitespace (`What's her  Python experience?` and `whats her python
-experience` are one key). Near-duplicates left after that (a typo, a word more or less) are merged by
-string similarity, but only among the most frequent keys: the comparison is quadratic, and what the report
-shows is the top of the list.
+experience` are one wording). Wordings are then grouped by meaning (`reporter.grouping`), so that "notice
+period?" and "When is she available to join?" are one line with their counts added up.
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from difflib import SequenceMatcher
+from typing import Protocol
 
 _NOT_WORD = re.compile(r"[^\w\s]+")
 _SPACE = re.compile(r"\s+")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
-
-# Two normalised questions at least this similar (difflib ratio) are one question.
-SIMILARITY = 0.88
-# How many of the most frequent keys are compared with each other, and over how many leading characters:
-# enough to settle the top ten, while the quadratic comparison stays at a few milliseconds.
-MERGE_CANDIDATES = 60
-COMPARED_CHARACTERS = 120
+CLOSEST_SOURCES = 3
+CLOSEST_TEXT_LIMIT = 40
 
 
 def normalise(question: str) -> str:
@@ -44,20 +39,32 @@ def display_text(text: str, limit: int) -> str:
 
 @dataclass
 class QuestionTally:
-    """Counts of one question key: how often, and the match scores its answers had."""
+    """Counts of one wording: how often, the match scores its answers had, the CV sections they cited."""
 
     example: str
     count: int = 0
     score_total: float = 0.0
     scored: int = 0
-    reasons: dict[str, int] = field(default_factory=dict)
+    best_score: float | None = None
+    sources: Counter[str] = field(default_factory=Counter)
+
+    def add(self, score: float | None, sources: Sequence[str] = ()) -> None:
+        self.count += 1
+        if score is not None:
+            self.score_total += score
+            self.scored += 1
+            if self.best_score is None or score > self.best_score:
+                self.best_score = score
+        for source in sources:
+            self.sources[source] += 1
 
     def absorb(self, other: QuestionTally) -> None:
         self.count += other.count
         self.score_total += other.score_total
         self.scored += other.scored
-        for reason, count in other.reasons.items():
-            self.reasons[reason] = self.reasons.get(reason, 0) + count
+        if other.best_score is not None and (self.best_score is None or other.best_score > self.best_score):
+            self.best_score = other.best_score
+        self.sources.update(other.sources)
 
     @property
     def average_score(self) -> float | None:
@@ -65,60 +72,80 @@ class QuestionTally:
 
 
 @dataclass(frozen=True)
-class QuestionGroup:
-    """One line of a question list in the report."""
+class Closest:
+    """A CV section that came closest to answering a question: how many of its answers cited it."""
 
-    text: str
+    name: str
     count: int
+
+
+@dataclass(frozen=True)
+class QuestionGroup:
+    """One line of a question list in the report: one question, however many ways it was worded."""
+
+    text: str  # the most asked wording, shown as the group's representative
+    count: int
+    wordings: int
     average_score: float | None
-    reason: str | None = None
+    topic: str | None = None  # the topic it was recognised as, None for a group of the week's own
+    new: bool = False  # not asked in the four weeks before
+    best_score: float | None = None
+    closest: tuple[Closest, ...] = ()
 
 
-def _similar(left: str, right: str) -> bool:
-    matcher = SequenceMatcher(None, left[:COMPARED_CHARACTERS], right[:COMPARED_CHARACTERS], autojunk=False)
-    return (
-        matcher.real_quick_ratio() >= SIMILARITY
-        and matcher.quick_ratio() >= SIMILARITY
-        and (matcher.ratio() >= SIMILARITY)
-    )
+class Grouper(Protocol):
+    """Assigns each wording's key to a group key (topic name or a representative wording's key)."""
+
+    def __call__(self, keys: Sequence[str], weights: Sequence[int]) -> Mapping[str, str]: ...
 
 
-def merge_near_duplicates(tallies: dict[str, QuestionTally]) -> list[QuestionTally]:
-    """The tallies with near-duplicate keys folded into the most frequent of them, most frequent first."""
-    ordered = sorted(tallies.items(), key=lambda item: (-item[1].count, item[0]))
-    candidates, rest = ordered[:MERGE_CANDIDATES], ordered[MERGE_CANDIDATES:]
-    groups: list[tuple[str, QuestionTally]] = []
-    for key, tally in candidates:
-        home = next((group for group_key, group in groups if _similar(key, group_key)), None)
-        if home is None:
-            merged = QuestionTally(tally.example)
-            merged.absorb(tally)
-            groups.append((key, merged))
+def group_tallies(
+    tallies: Mapping[str, QuestionTally], group_of: Mapping[str, str]
+) -> dict[str, tuple[QuestionTally, int, str]]:
+    """Group key -> (the merged tally, how many wordings, the most asked wording's example)."""
+    merged: dict[str, tuple[QuestionTally, int, str, int]] = {}
+    for key, tally in sorted(tallies.items(), key=lambda item: (-item[1].count, item[0])):
+        group = group_of.get(key, key)
+        entry = merged.get(group)
+        if entry is None:
+            total = QuestionTally(tally.example)
+            total.absorb(tally)
+            merged[group] = (total, 1, tally.example, tally.count)
         else:
-            home.absorb(tally)
-    result = [tally for _, tally in groups]
-    result.extend(tally for _, tally in rest)
-    result.sort(key=lambda tally: -tally.count)
-    return result
+            entry[0].absorb(tally)
+            merged[group] = (entry[0], entry[1] + 1, entry[2], entry[3])
+    return {group: (tally, wordings, example) for group, (tally, wordings, example, _) in merged.items()}
 
 
-def top_questions(tallies: dict[str, QuestionTally], limit: int, text_limit: int) -> list[QuestionGroup]:
-    """The `limit` most asked questions after merging, shown by their first spelling cut to `text_limit`."""
-    return [
+def question_groups(
+    tallies: Mapping[str, QuestionTally],
+    group_of: Mapping[str, str],
+    topics: Mapping[str, str | None],
+    earlier_groups: set[str],
+    text_limit: int,
+) -> list[QuestionGroup]:
+    """Every group of these tallies, most asked first; `earlier_groups` are those asked in the weeks before
+    (a group not among them is new)."""
+    lines = [
         QuestionGroup(
-            text=display_text(tally.example, text_limit),
+            text=display_text(example, text_limit),
             count=tally.count,
+            wordings=wordings,
             average_score=tally.average_score,
-            reason=_main_reason(tally.reasons),
+            topic=topics.get(group),
+            new=group not in earlier_groups,
+            best_score=tally.best_score,
+            closest=tuple(
+                Closest(display_text(name, CLOSEST_TEXT_LIMIT), count)
+                for name, count in sorted(tally.sources.items(), key=lambda item: (-item[1], item[0]))[
+                    :CLOSEST_SOURCES
+                ]
+            ),
         )
-        for tally in merge_near_duplicates(tallies)[:limit]
+        for group, (tally, wordings, example) in group_tallies(tallies, group_of).items()
     ]
-
-
-def _main_reason(reasons: dict[str, int]) -> str | None:
-    if not reasons:
-        return None
-    return max(sorted(reasons), key=lambda reason: reasons[reason])
+    lines.sort(key=lambda line: (-line.count, line.text))
+    return lines
 
 
 def tally_questions(questions: Iterable[tuple[str, float | None]]) -> dict[str, QuestionTally]:
@@ -129,8 +156,5 @@ def tally_questions(questions: Iterable[tuple[str, float | None]]) -> dict[str, 
         tally = tallies.get(key)
         if tally is None:
             tally = tallies[key] = QuestionTally(question)
-        tally.count += 1
-        if score is not None:
-            tally.score_total += score
-            tally.scored += 1
+        tally.add(score)
     return tallies

@@ -8,8 +8,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-# Outcomes that mean the bot had nothing to say, besides a response with match type none.
-UNANSWERED_OUTCOMES = frozenset({"no_results", "error"})
+from contract.tables import QUERY_ONLY
+
+REJECTED = "rejected"
+ERROR = "error"
+NO_RESULTS = "no_results"
+
+# What became of a request, as the report counts it. Each request has exactly one.
+REFUSED = "refused"  # the bot rightly declined it: a prompt injection, an off-topic request
+FAILED = "failed"  # it broke: the Worker answered with an error, or no response ever arrived
+MISSING = "missing"  # a fair question the CV data could not answer: what to add to the CV
+ANSWERED = "answered"  # something in the CV matched
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,6 +43,18 @@ class Request:
     country: str | None = None
     referer: str | None = None
     healed: bool = False
+
+
+def fate(record: Request) -> str:
+    """Which of the report's lists a request belongs to: refused first (a refused request is not a failure
+    and not a gap), then failed, then whether the CV had anything to say."""
+    if record.outcome == REJECTED:
+        return REFUSED
+    if record.outcome == ERROR or record.correlation == QUERY_ONLY:
+        return FAILED
+    if record.match_type == "none" or record.outcome == NO_RESULTS or record.match_type is None:
+        return MISSING
+    return ANSWERED
 
 
 @dataclass(frozen=True, slots=True)

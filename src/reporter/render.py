@@ -65,6 +65,42 @@ def versus(fraction: float | None) -> str:
     return f"{signed_percent(fraction)} on the week before"
 
 
+# A percentage of a smaller base than this says more than the counts can carry: 3 up from 2 is not "+50%".
+PERCENT_BASE = 10
+
+
+def compared(current: float, previous: float, *, with_current: bool = True) -> str:
+    """`18, up from 12 (+50%)`: the counts always, the percentage only on a base of PERCENT_BASE or more.
+    Without `with_current`, only the comparison (`up from 12 (+50%)`), for where the figure stands above."""
+    now, before = number(current), number(previous)
+    lead = f"{now}, " if with_current else ""
+    if previous == 0:
+        return f"{lead}none the week before" if current else "none, as the week before"
+    if current == previous:
+        return f"{lead}as many as the week before"
+    direction = "up" if current > previous else "down"
+    phrase = f"{lead}{direction} from {before}"
+    if previous < PERCENT_BASE:
+        return phrase
+    return f"{phrase} ({signed_percent((current - previous) / previous)})"
+
+
+def wordings(count: int) -> str:
+    return "1 wording" if count == 1 else f"{number(count)} wordings"
+
+
+def week_day(day: date) -> str:
+    """`16 Nov`: a week's Monday in the eight-week row."""
+    return day.strftime("%-d %b")
+
+
+def column_height(count: float, largest: float, tallest: int = 48) -> int:
+    """Height in pixels of a column in the eight-week row; at least 2 so a week with traffic shows."""
+    if count <= 0 or largest <= 0:
+        return 0
+    return max(2, round(count * tallest / largest))
+
+
 def duration(milliseconds: float | None) -> str:
     """`850 ms` or `2.4 s`."""
     if milliseconds is None:
@@ -117,8 +153,10 @@ def _environment() -> Environment:
         money=money,
         score=score,
         weekday=weekday,
+        week_day=week_day,
+        wordings=wordings,
     )
-    environment.globals.update(bar_width=bar_width)
+    environment.globals.update(bar_width=bar_width, compared=compared, column_height=column_height)
     return environment
 
 
@@ -127,13 +165,15 @@ _ENVIRONMENT = _environment()
 
 def subject(insights: WeekInsights) -> str:
     """The week and its headline figure, readable in an inbox list."""
+    if insights.quiet:
+        return f"CV chatbot, week {insights.week}: no events arrived, check the Worker's analytics"
     if insights.empty:
         return f"CV chatbot, week {insights.week}: no questions this week"
     totals = insights.totals
     questions = "1 question" if totals.requests == 1 else f"{number(totals.requests)} questions"
     relative = insights.requests_change.relative
-    compared = "" if relative is None else f" ({versus(relative)})"
-    return f"CV chatbot, week {insights.week}: {questions}{compared}, {percent(totals.answer_rate)} answered"
+    against = "" if relative is None else f" ({versus(relative)})"
+    return f"CV chatbot, week {insights.week}: {questions}{against}, {percent(totals.answer_rate)} answered"
 
 
 def inline_css(html: str) -> str:

@@ -16,7 +16,15 @@ from botocore.exceptions import ClientError, ConnectTimeoutError, EndpointConnec
 from contract.config import SettingsError
 from reporter import marker
 from reporter.fitting import fit
-from reporter.insights import WeekAggregator, WeekInsights, build_insights, data_quality
+from reporter.grouping import QuestionGrouper, default_grouper
+from reporter.insights import (
+    WeekAggregator,
+    WeekInsights,
+    WeekRouter,
+    build_insights,
+    data_quality,
+    report_weeks,
+)
 from reporter.mailer import SesMailer, SesRejectedError, build_message
 from reporter.period import ReportWeek
 from reporter.render import RenderedEmail
@@ -55,18 +63,24 @@ class Outcome:
     error: str | None = None
 
 
-def collect(reader: AnalyticsReader, week: ReportWeek, settings: ReporterSettings) -> WeekInsights:
-    """The week's insights against the week before, from one parallel pass over both weeks' partitions."""
-    previous_week = week.previous()
-    current, previous = WeekAggregator(week), WeekAggregator(previous_week)
-    days = sorted(set(previous_week.utc_days()) | set(week.utc_days()))
+def collect(
+    reader: AnalyticsReader,
+    week: ReportWeek,
+    settings: ReporterSettings,
+    grouper: QuestionGrouper | None = None,
+) -> WeekInsights:
+    """The week's insights against the seven weeks before, from one parallel pass over their partitions."""
+    weeks = [WeekAggregator(each) for each in report_weeks(week)]
+    router = WeekRouter(weeks)
+    days = sorted({day for aggregator in weeks for day in aggregator.week.utc_days()})
     for batch in reader.requests(days):
-        current.add_all(batch)
-        previous.add_all(batch)
+        router.add_all(batch)
     quality = data_quality(
-        current, reader.quarantined(week.utc_days()), reader.dlq_depth(), reader.pending_requests()
+        weeks[-1], reader.quarantined(week.utc_days()), reader.dlq_depth(), reader.pending_requests()
     )
-    return build_insights(current, previous, quality, settings.model_prices(), settings.report_currency)
+    return build_insights(
+        weeks, quality, settings.model_prices(), settings.report_currency, grouper or default_grouper()
+    )
 
 
 def prepare(reader: AnalyticsReader, week: ReportWeek, settings: ReporterSettings) -> Report:

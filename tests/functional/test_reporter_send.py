@@ -137,16 +137,16 @@ def test_the_handler_reports_the_local_week_from_every_shard_and_sends_it(
     assert message["To"] == "owner@example.dev, second@example.dev"
     assert message.get_content_type() == "multipart/alternative"
     text = part(message, "text/plain")
-    assert "Is she on call? - 2x, match 80" in text  # first and last hour, two spellings merged
+    assert "Is she on call? [NEW] - 2x, 1 wording, match 80" in text  # first and last hour, two spellings
     assert "Too early" not in text
     assert "Too late" not in text
-    assert "Questions without a recorded answer: 1" in text
+    assert "Failed, a question without a recorded answer: 1 (" in text
     assert "Answers whose question was lost: 1" in text
     assert "Records completed by a late half: 1" in text
     assert "Malformed events set aside: 1 ($.timestamp: must be integer: 1)" in text
     assert "Messages in the dead-letter queue: 2" in text
     assert "Requests still waiting for their other half: 3" in text
-    assert "Does she know Go? - 1x, no match" in text
+    assert "Does she know Go? [NEW] - 1x, 1 wording; closest in the CV: nothing matched" in text
     html = part(message, "text/html")
     assert "Is she on call?" in html
     marker_item = ReportMarker.get("REPORT#2026-W27", "MARKER")

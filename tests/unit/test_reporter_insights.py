@@ -9,7 +9,6 @@ import numpy as np
 import pytest
 
 from reporter.insights import Latency, ModelUsage, Ranked
-from reporter.questions import QuestionGroup
 from reporter.records import Quarantined, Request
 from reporter.stats import change, percentile
 from tests.fixtures.reporter import MODEL, WEEK, at, insights_of
@@ -95,22 +94,29 @@ def test_match_quality(insights) -> None:  # type: ignore[no-untyped-def]
 
 
 def test_top_questions_merge_spellings_and_average_their_scores(insights) -> None:  # type: ignore[no-untyped-def]
-    assert insights.top_questions == [
-        QuestionGroup("What is her Python experience?", 2, 75.0),
-        QuestionGroup("Does she speak French?", 1, 10.0),
-        QuestionGroup("Has she led a team using Kubernetes?", 1, 80.0),
-        QuestionGroup("Is she a cat?", 1, None),
+    lines = [
+        (group.text, group.count, group.wordings, group.average_score) for group in insights.top_questions
     ]
-    assert insights.distinct_questions == 5
+    assert lines == [
+        ("What is her Python experience?", 2, 2, 75.0),
+        ("Does she speak French?", 1, 1, 10.0),
+        ("Has she led a team using Kubernetes?", 1, 1, 80.0),
+        ("Is she a cat?", 1, 1, None),
+    ]
+    assert insights.distinct_questions == 5  # two spellings of the Python question, one group
+    assert all(group.new for group in insights.top_questions)  # nothing was asked in the weeks before
 
 
-def test_unanswered_questions_are_the_gaps_in_the_cv(insights) -> None:  # type: ignore[no-untyped-def]
-    assert insights.unanswered_total == 3
-    assert insights.unanswered == [
-        QuestionGroup("Does she speak French?", 1, None, "no match"),
-        QuestionGroup("Has she led a team using Kubernetes?", 1, None, "error"),
-        QuestionGroup("Is she a cat?", 1, None, "no_results"),
+def test_the_cv_is_missing_only_fair_questions_that_found_nothing(insights) -> None:  # type: ignore[no-untyped-def]
+    """r3 (match none) is a gap; r4 (no response ever came) and r6 (an error) failed, they are no gaps."""
+    assert insights.unanswered_total == 1
+    assert [(group.text, group.count, group.closest) for group in insights.unanswered] == [
+        ("Does she speak French?", 1, ()),
     ]
+    assert (insights.totals.answered, insights.totals.missing, insights.totals.failed) == (3, 1, 2)
+    assert insights.data_quality.errors == 1
+    assert insights.data_quality.error_ids == ["r6"]
+    assert insights.data_quality.orphan_ids == ["r4"]
 
 
 def test_sources_origins_and_traffic_by_local_day(insights) -> None:  # type: ignore[no-untyped-def]
@@ -119,7 +125,7 @@ def test_sources_origins_and_traffic_by_local_day(insights) -> None:  # type: ig
     assert insights.referrers == [Ranked("www.linkedin.com", 2)]
     assert [day.day for day in insights.traffic] == [date(2026, 11, 16 + n) for n in range(7)]
     assert [day.requests for day in insights.traffic] == [2, 0, 1, 1, 0, 1, 1]
-    assert [day.unanswered for day in insights.traffic] == [0, 0, 1, 1, 0, 1, 0]
+    assert [day.unanswered for day in insights.traffic] == [0, 0, 1, 0, 0, 0, 0]
 
 
 def test_data_quality(insights) -> None:  # type: ignore[no-untyped-def]

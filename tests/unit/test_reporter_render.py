@@ -79,7 +79,7 @@ def test_the_text_part_carries_the_same_numbers() -> None:
         f"Questions: {insights.totals.requests:,}",
         f"Answered: {insights.totals.answered:,}",
         f"Full {insights.match.full:,}, partial {insights.match.partial:,}, none {insights.match.none:,}",
-        f"Questions without a recorded answer: {insights.data_quality.query_only:,}",
+        f"Failed, a question without a recorded answer: {insights.data_quality.query_only:,}",
     ):
         assert figure in rendered.text
     shown = " ".join(_parse(rendered.html).text)
