@@ -14,7 +14,8 @@ from typing import Any, overload
 
 from contract.events import Event, QueryEvent, ResponseEvent
 from contract.keys import day_partition, quarantine_sort_key, request_sort_key, shard_of, utc_day
-from contract.parsing import event_from_document
+from contract.parsing import ALTERED_KEY, event_from_document
+from contract.storable import replace_lone_surrogates
 from contract.tables import COMPLETE, QUERY_ONLY, RESPONSE_ONLY
 
 # DynamoDB items are limited to 400 KB; a quarantined body is evidence for a human, 32 KB is plenty.
@@ -31,7 +32,7 @@ SOURCES_LIMIT = 32  # sources kept
 # a half larger than this is stored with its strings cut as above and the key `TRIMMED_KEY` set, and when
 # that is still too large, with only the contract's own fields.
 HALF_JSON_LIMIT = 100 * 1024
-TRIMMED_KEY = "cvAnalyticsTrimmed"
+TRIMMED_KEY = ALTERED_KEY
 _CONTRACT_FIELDS = frozenset(
     {"eventType", "requestId", "timestamp", "sessionId", "schemaVersion", "status", "outcome", "model",
      "tokens", "query", "metadata", "matchType", "matchScore", "reasoning", "vectorMatches", "performance"}
@@ -303,7 +304,8 @@ def build_quarantine(
     Keying by the SQS message id makes a redelivery of the same message overwrite nothing and count once.
     The body is cut at `QUARANTINE_BODY_LIMIT` bytes (on a character boundary) so any message fits an item.
     """
-    kept = cut(body, QUARANTINE_BODY_LIMIT)
+    storable = replace_lone_surrogates(body)  # SQS never delivers one, but a direct invocation can
+    kept = cut(storable, QUARANTINE_BODY_LIMIT)
     truncated = kept != body
     day = utc_day(received_at)
     return Quarantine(
