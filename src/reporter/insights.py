@@ -109,6 +109,7 @@ class DataQuality:
     quarantine_reasons: list[Ranked]
     dlq_depth: int | None
     pending: int | None
+    response_before_query: int = 0  # records whose response is timed before their query
 
     @property
     def orphans(self) -> int:
@@ -171,6 +172,7 @@ class WeekAggregator:
         self.query_only = 0
         self.response_only = 0
         self.healed = 0
+        self.response_before_query = 0
         self.unanswered_total = 0
         self.sessions: set[str] = set()
         self.latencies = array("d")
@@ -234,7 +236,9 @@ class WeekAggregator:
         if score is not None:
             self.score_total += score
             self.scored += 1
-        if record.latency_ms is not None:
+        if record.response_before_query:
+            self.response_before_query += 1
+        elif record.latency_ms is not None:
             self.latencies.append(record.latency_ms)
         if record.cache_hit is not None:
             self.cache_known += 1
@@ -360,6 +364,7 @@ def data_quality(
         quarantine_reasons=_ranked(reasons, TOP_ORIGINS),
         dlq_depth=dlq_depth,
         pending=pending,
+        response_before_query=aggregator.response_before_query,
     )
 
 

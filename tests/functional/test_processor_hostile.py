@@ -108,3 +108,13 @@ def test_a_request_id_too_long_for_a_dynamodb_key_is_quarantined(handler: Module
     (item,) = quarantined()
     assert item.path == "$.requestId"
     assert "innocent" in interim_statuses()
+
+
+def test_a_response_a_day_before_its_query_is_recorded_marked_without_latency(handler: ModuleType) -> None:
+    day_before = 1764154800000 - 86_400_000
+    answer = SqsMessage(response("early", timestamp=day_before))
+    assert run(handler, [SqsMessage(query("early")), answer]) == []
+    (record,) = all_records()
+    assert (record.correlation, record.response_before_query) == (COMPLETE, True)
+    assert "latency_ms" not in record.attribute_values
+    assert record.response_time == day_before
