@@ -17,6 +17,7 @@ from terraform.environment_schema import EnvironmentFileError, check_file, sched
 from terraform.main import main as synth_main
 
 Change = Callable[[dict[str, Any]], None]
+INJECTED = "owner@example.com\nBcc: x@example.com"
 
 
 def dev() -> dict[str, Any]:
@@ -173,6 +174,13 @@ def test_the_committed_environment_files_are_valid() -> None:
             "number (how long a half may wait for its other half before the sweep records it as "
             "an orphan)",
             id="a variable its settings class refuses",
+        ),
+        pytest.param(
+            lambda d: d["reporter"]["settings"].update(REPORT_RECIPIENTS=INJECTED),
+            "reporter.settings.REPORT_RECIPIENTS: REPORT_RECIPIENTS entry 'owner@example.com\\nBcc: "
+            "x@example.com' holds a line break (CR or LF): give comma-separated addresses such as "
+            "owner@example.com",
+            id="a recipient with a line break",
         ),
         pytest.param(
             lambda d: d["reporter"]["settings"].update(REPORT_SENDER="other@elsewhere.com"),
