@@ -169,8 +169,10 @@ describe('example Worker', () => {
       await ctx.settled();
       const [query, response] = sqs.messages().map((m) => m.event);
       if (demo === 'true') {
-        assert.equal(query.timestamp, past);
-        assert.ok(response.timestamp >= past && response.timestamp < before);
+        // The demo clock starts at x-demo-time and runs on: a busy machine may tick a millisecond before the
+        // query reads it.
+        assert.ok(query.timestamp >= past && query.timestamp < past + 1000, String(query.timestamp - past));
+        assert.ok(response.timestamp >= query.timestamp && response.timestamp < before);
       } else {
         assert.ok(query.timestamp >= before);
       }
