@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from types import ModuleType
 from typing import Any
 
+from moto.core.model_instances import reset_model_data
+
 from contract.keys import GUARD_SORT_KEY, guard_partition
 from contract.tables import AnalyticsItem, InterimRequest, QuarantinedEvent, RequestGuard, RequestRecord
 from cv_analytics.local.event_source import LocalLambdaContext
@@ -110,8 +112,15 @@ def sweep(handler: ModuleType) -> dict[str, int]:
 
 
 def empty_tables() -> None:
-    """Hypothesis runs many examples in one test: start each from empty tables."""
+    """Hypothesis runs many examples in one test: start each from empty tables, with nothing of the last kept.
+
+    moto (5.2.5) appends every model instance it ever creates to its class's `instances_tracked`, for its
+    dashboard (`/moto-api/data.json`), and never lets go: that includes the deep copy of every table that
+    each TransactWriteItems takes for its rollback. Over thousands of examples that is gigabytes, so the
+    tracking lists are emptied too (nothing in process reads them).
+    """
     for model in (AnalyticsItem, InterimRequest):
         with model.batch_write() as batch:
             for item in model.scan():
                 batch.delete(item)
+    reset_model_data()

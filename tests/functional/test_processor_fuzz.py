@@ -6,15 +6,20 @@ duplicate keys, truncated or foreign JSON. Each one is sent to the real Lambda h
 innocent message of the same message group, against DynamoDB in moto, and the orphan sweep runs after it.
 
 `CV_ANALYTICS_FUZZ_EXAMPLES` sets how many bodies are tried (a modest number by default, so `./taskw test`
-stays quick); `./taskw fuzz-processor` runs a long campaign and prints how many it tried.
+stays quick); `./taskw fuzz-processor` runs a long campaign (`tests/fuzz_campaign.py`) and prints how many it
+tried. With `CV_ANALYTICS_FUZZ_PROGRESS` set to a file, the count so far (plus `CV_ANALYTICS_FUZZ_BASE`, what
+earlier runs of a campaign tried) and the process's memory are written there every 100 bodies, so an
+interrupted run still says how far it got.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import time
 import uuid
 from dataclasses import dataclass
+from pathlib import Path
 from types import ModuleType
 from typing import Any
 
@@ -34,6 +39,32 @@ from tests.processor_support import (
 )
 
 EXAMPLES = int(os.environ.get("CV_ANALYTICS_FUZZ_EXAMPLES", "40"))
+PROGRESS = os.environ.get("CV_ANALYTICS_FUZZ_PROGRESS")
+BASE = int(os.environ.get("CV_ANALYTICS_FUZZ_BASE", "0"))
+
+
+class Progress:
+    """How many bodies this run has tried, written to `PROGRESS` (when set) every 100 of them."""
+
+    def __init__(self, path: str | None, base: int) -> None:
+        self.path = Path(path) if path else None
+        self.tried = base
+        self.started = time.monotonic()
+
+    def count(self) -> None:
+        self.tried += 1
+        if self.path is not None and self.tried % 100 == 0:  # overwritten: always one line, the latest
+            self.path.write_text(self.line() + "\n", encoding="utf-8")
+
+    def line(self) -> str:
+        resident_pages = int(Path("/proc/self/statm").read_text().split()[1])
+        return (
+            f"bodies tried: {self.tried} in {time.monotonic() - self.started:.0f} s, "
+            f"resident memory {resident_pages * os.sysconf('SC_PAGE_SIZE') // 2**20} MB"
+        )
+
+
+progress = Progress(PROGRESS, BASE)
 
 
 @dataclass(frozen=True)
@@ -176,6 +207,7 @@ def test_every_body_becomes_a_record_or_a_quarantine_and_its_group_goes_on(
     empty_tables()
     request_id, innocent_id = f"fuzz-{uuid.uuid4()}", f"innocent-{uuid.uuid4()}"
     body = data.draw(bodies(request_id), label="body")
+    progress.count()
     hostile, innocent = SqsMessage(body, "G"), SqsMessage(query(innocent_id), "G")
 
     assert run(handler, [hostile, innocent]) == []
