@@ -1,14 +1,17 @@
 """One deployment environment (dev, prod) as read from terraform/environments/<env>.json.
 
-Plain Python, no CDK: the stacks, the tests and the deploy tasks all read environments through this.
+Plain Python, no CDK: the stacks, the tests and the deploy tasks all read environments through this, and
+every file is checked against `environment.schema.json` first (`terraform.environment_schema`), so the
+values below have their exact types and a mistake is an `EnvironmentFileError` naming file and key.
 """
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from terraform.environment_schema import load_document
 
 TERRAFORM_DIR = Path(__file__).resolve().parent
 ROOT = TERRAFORM_DIR.parent
@@ -31,10 +34,10 @@ class FunctionConfig:
     def from_json(cls, data: dict[str, Any]) -> FunctionConfig:
         known = {"memory_mb", "timeout_seconds", "architecture", "settings"}
         return cls(
-            memory_mb=int(data["memory_mb"]),
-            timeout_seconds=int(data["timeout_seconds"]),
-            architecture=str(data["architecture"]),
-            settings={str(k): str(v) for k, v in data.get("settings", {}).items()},
+            memory_mb=data["memory_mb"],
+            timeout_seconds=data["timeout_seconds"],
+            architecture=data["architecture"],
+            settings=dict(data["settings"]),
             extra={k: v for k, v in data.items() if k not in known},
         )
 
@@ -56,10 +59,7 @@ class Environment:
 
     @classmethod
     def load(cls, name: str) -> Environment:
-        path = ENVIRONMENTS_DIR / f"{name}.json"
-        data = json.loads(path.read_text(encoding="utf-8"))
-        if data["environment"] != name:
-            raise ValueError(f"{path} says environment {data['environment']!r}, expected {name!r}")
+        data = load_document(ENVIRONMENTS_DIR / f"{name}.json")
         return cls(
             name=name,
             region=data["region"],
@@ -67,10 +67,10 @@ class Environment:
             owner=data["owner"],
             state_bucket=data["state_bucket"],
             alert_email=data["alert_email"],
-            log_retention_days=int(data["log_retention_days"]),
-            deletion_protection=bool(data["deletion_protection"]),
-            max_receive_count=int(data["max_receive_count"]),
-            oldest_message_alarm_seconds=int(data["oldest_message_alarm_seconds"]),
+            log_retention_days=data["log_retention_days"],
+            deletion_protection=data["deletion_protection"],
+            max_receive_count=data["max_receive_count"],
+            oldest_message_alarm_seconds=data["oldest_message_alarm_seconds"],
             processor=FunctionConfig.from_json(data["processor"]),
             reporter=FunctionConfig.from_json(data["reporter"]),
         )

@@ -5,10 +5,17 @@ from __future__ import annotations
 import sys
 
 from terraform.app import build_app
+from terraform.environment_schema import EnvironmentFileError
 
 
 def main(argv: list[str]) -> int:
-    build_app(argv or None).synth()
+    try:
+        app = build_app(argv or None)
+    except EnvironmentFileError as error:  # one line per mistake, naming file and key; no traceback
+        for line in error.problems:
+            print(line, file=sys.stderr)
+        return 1
+    app.synth()
     return 0
 
 

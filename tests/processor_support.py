@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
 import uuid
 from dataclasses import dataclass, field
+from types import ModuleType
 from typing import Any
+
+from moto.core.model_instances import reset_model_data
 
 from contract.keys import GUARD_SORT_KEY, guard_partition
 from contract.tables import AnalyticsItem, InterimRequest, QuarantinedEvent, RequestGuard, RequestRecord
@@ -83,3 +87,40 @@ def guard_of(request_id: str) -> RequestGuard:
 
 def interim_statuses() -> dict[str, str]:
     return {item.request_id: item.status for item in InterimRequest.scan()}
+
+
+def query(request_id: str, timestamp: int = 1764154800000, session: str = "s-1", **extra: Any) -> str:
+    return event_body({"eventType": "query", "requestId": request_id, "timestamp": timestamp,
+                       "sessionId": session, "query": f"question {request_id}", **extra})  # fmt: skip
+
+
+def response(request_id: str, timestamp: int = 1764154802000, session: str = "s-1", **extra: Any) -> str:
+    return event_body({"eventType": "response", "requestId": request_id, "timestamp": timestamp,
+                       "sessionId": session, "matchType": "partial", "matchScore": 64, "reasoning": "ok",
+                       **extra})  # fmt: skip
+
+
+def run(handler: ModuleType, messages: list[SqsMessage]) -> list[str]:
+    """Hand the messages to the processor's handler as one batch; the ids it reports as failed."""
+    return failed_ids(handler.handle(sqs_event(messages), context()))
+
+
+def sweep(handler: ModuleType) -> dict[str, int]:
+    time.sleep(0.002)  # first_seen must be strictly before the sweep's cutoff
+    result: dict[str, int] = handler.sweep({}, context("sweep"))
+    return result
+
+
+def empty_tables() -> None:
+    """Hypothesis runs many examples in one test: start each from empty tables, with nothing of the last kept.
+
+    moto (5.2.5) appends every model instance it ever creates to its class's `instances_tracked`, for its
+    dashboard (`/moto-api/data.json`), and never lets go: that includes the deep copy of every table that
+    each TransactWriteItems takes for its rollback. Over thousands of examples that is gigabytes, so the
+    tracking lists are emptied too (nothing in process reads them).
+    """
+    for model in (AnalyticsItem, InterimRequest):
+        with model.batch_write() as batch:
+            for item in model.scan():
+                batch.delete(item)
+    reset_model_data()

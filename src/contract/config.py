@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 import types
 import typing
 from collections.abc import Callable, Mapping
@@ -23,6 +24,12 @@ _HELP = "help"
 
 class SettingsError(ValueError):
     """A setting is present but unusable; the message names the variable and what it should be."""
+
+    @property
+    def variable(self) -> str | None:
+        """The variable the message starts with (every message here does), e.g. `REPORT_RECIPIENTS`."""
+        match = re.match(r"[A-Z][A-Z0-9_]+\b", str(self))
+        return match.group(0) if match else None
 
 
 def setting(env: str, default: Any, *, help: str, provided_by_runtime: bool = False) -> Any:

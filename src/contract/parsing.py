@@ -27,8 +27,16 @@ from contract.events import (
     ResponseMetadata,
     Tokens,
 )
+from contract.storable import MAX_DEPTH, make_storable, parse_float, parse_int
 
 SCHEMA_RESOURCE = "schema/event.schema.json"
+# Set on a document when what is stored differs from what was sent (strings cut to fit an item, lone
+# surrogates replaced), so the record built from it says `truncated`.
+ALTERED_KEY = "cvAnalyticsTrimmed"
+# A request id becomes part of DynamoDB sort keys (`REQUEST#<id>`), which hold at most 1,024 bytes; the
+# schema's 256 characters can be 1,024 UTF-8 bytes.
+MAX_ID_BYTES = 1000
+__all__ = ["ALTERED_KEY", "MAX_DEPTH", "decode_json", "event_from_document", "parse_event", "validate_event"]
 
 
 @cache
@@ -59,13 +67,13 @@ def _contract_error(error: fastjsonschema.JsonSchemaValueException) -> ContractE
 
 
 def decode_json(body: str | bytes) -> Any:
-    """Parse a message body as strict JSON (no NaN or Infinity)."""
+    """Parse a message body as strict JSON (no NaN or Infinity; numbers DynamoDB cannot store marked)."""
     try:
-        return json.loads(body, parse_constant=_reject_constant)
+        return json.loads(body, parse_constant=_reject_constant, parse_int=parse_int, parse_float=parse_float)
     except (json.JSONDecodeError, UnicodeDecodeError) as error:
         raise ContractError("$", f"not valid JSON: {error}") from error
     except RecursionError as error:
-        raise ContractError("$", "not valid JSON: nested too deeply") from error
+        raise ContractError("$", f"nested deeper than {MAX_DEPTH} levels of objects and arrays") from error
 
 
 def validate_event(document: Any) -> dict[str, Any]:
@@ -79,8 +87,18 @@ def validate_event(document: Any) -> dict[str, Any]:
 
 
 def parse_event(body: str | bytes) -> Event:
-    """Decode, validate and type one event; raises ContractError naming the field and the reason."""
-    return event_from_document(validate_event(decode_json(body)))
+    """Decode, validate and type one event; raises ContractError naming the field and the reason.
+
+    Values DynamoDB cannot store are refused or replaced first (`contract.storable`); a document whose lone
+    surrogates were replaced carries `ALTERED_KEY`.
+    """
+    document, altered = make_storable(decode_json(body))
+    validate_event(document)
+    if len(document["requestId"].encode("utf-8")) > MAX_ID_BYTES:
+        raise ContractError("$.requestId", f"must be at most {MAX_ID_BYTES} bytes in UTF-8 (a DynamoDB key)")
+    if altered:
+        document[ALTERED_KEY] = True
+    return event_from_document(document)
 
 
 def event_from_document(document: dict[str, Any]) -> Event:

@@ -126,6 +126,9 @@ class RequestRecord(AnalyticsItem, discriminator="request"):
     healed = BooleanAttribute(default=False)
     # Some text was cut to fit DynamoDB's item limit (see `processor.records.TEXT_LIMIT` and after).
     truncated = BooleanAttribute(default=False)
+    # The response is timed before its query beyond `processor.records.CLOCK_SKEW_ALLOWANCE_MS`: impossible
+    # data, kept as evidence, without a latency, and counted in the report's data quality.
+    response_before_query = BooleanAttribute(default=False)
     recorded_at = NumberAttribute()
     query_event = UnicodeAttribute(null=True)
     response_event = UnicodeAttribute(null=True)

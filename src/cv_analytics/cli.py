@@ -17,6 +17,7 @@ import typer
 from botocore.exceptions import BotoCoreError, ClientError
 from pynamodb.exceptions import PynamoDBException
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from contract.config import SettingsError, load_settings
@@ -62,8 +63,8 @@ def _failures() -> Iterator[None]:
     """Turn configuration and AWS failures into one readable message on stderr and exit code 1."""
     try:
         yield
-    except SettingsError as error:
-        errors.print(f"[bold red]error:[/] {error}")
+    except SettingsError as error:  # one line, never wrapped; the value is shown as it is, not as markup
+        errors.print(f"[bold red]error:[/] {escape(str(error))}", soft_wrap=True)
         raise typer.Exit(1) from error
     except marker.ReportInProgressError as error:
         errors.print(f"[bold red]error:[/] {error}; try again later")

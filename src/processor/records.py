@@ -14,7 +14,8 @@ from typing import Any, overload
 
 from contract.events import Event, QueryEvent, ResponseEvent
 from contract.keys import day_partition, quarantine_sort_key, request_sort_key, shard_of, utc_day
-from contract.parsing import event_from_document
+from contract.parsing import ALTERED_KEY, event_from_document
+from contract.storable import replace_lone_surrogates
 from contract.tables import COMPLETE, QUERY_ONLY, RESPONSE_ONLY
 
 # DynamoDB items are limited to 400 KB; a quarantined body is evidence for a human, 32 KB is plenty.
@@ -31,12 +32,16 @@ SOURCES_LIMIT = 32  # sources kept
 # a half larger than this is stored with its strings cut as above and the key `TRIMMED_KEY` set, and when
 # that is still too large, with only the contract's own fields.
 HALF_JSON_LIMIT = 100 * 1024
-TRIMMED_KEY = "cvAnalyticsTrimmed"
+TRIMMED_KEY = ALTERED_KEY
 _CONTRACT_FIELDS = frozenset(
     {"eventType", "requestId", "timestamp", "sessionId", "schemaVersion", "status", "outcome", "model",
      "tokens", "query", "metadata", "matchType", "matchScore", "reasoning", "vectorMatches", "performance"}
 )  # fmt: skip
 _LONG_TEXT_FIELDS = frozenset({"query", "reasoning"})
+# Both halves are timed by the Worker, but a caller may pass its own times, and a clock can step back (NTP).
+# A response this much before its query is taken as answered at once (latency 0); earlier than that is
+# impossible data: the record is kept, marked `response_before_query`, and has no latency.
+CLOCK_SKEW_ALLOWANCE_MS = 1000
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +80,7 @@ class FinalRecord:
     user_agent: str | None
     healed: bool
     truncated: bool
+    response_before_query: bool
     recorded_at: int
     query_event: str | None
     response_event: str | None
@@ -189,6 +195,16 @@ def _first(*values: Any) -> Any:
     return next((value for value in values if value is not None), None)
 
 
+def latency_of(query: QueryEvent | None, response: ResponseEvent | None) -> tuple[int | None, bool]:
+    """End-to-end latency in ms, and whether the response is timed before its query beyond the allowance."""
+    if query is None or response is None:
+        return None, False
+    latency = response.timestamp - query.timestamp
+    if latency < -CLOCK_SKEW_ALLOWANCE_MS:
+        return None, True
+    return max(latency, 0), False
+
+
 def build_record(
     query: QueryEvent | None,
     response: ResponseEvent | None,
@@ -213,6 +229,7 @@ def build_record(
     query_json, query_cut = _stored(query) if query else (None, False)
     response_json, response_cut = _stored(response) if response else (None, False)
     sources = response.metadata.sources_used if response else ()
+    latency, response_before_query = latency_of(query, response)
     return FinalRecord(
         partition=day_partition(day, shard_of(request_id, shards)),
         request_id=request_id,
@@ -221,7 +238,7 @@ def build_record(
         session_id=_first(query.session_id if query else None, response.session_id if response else None),
         query_time=query.timestamp if query else None,
         response_time=response.timestamp if response else None,
-        latency_ms=response.timestamp - query.timestamp if query and response else None,
+        latency_ms=latency,
         worker_total_ms=performance.total_time if performance else None,
         llm_ms=performance.llm_time if performance else None,
         retrieval_ms=performance.retrieval_time if performance else None,
@@ -243,6 +260,7 @@ def build_record(
         user_agent=texts.cut(query.metadata.user_agent, SHORT_TEXT_LIMIT) if query else None,
         healed=healed,
         truncated=texts.truncated or query_cut or response_cut,
+        response_before_query=response_before_query,
         recorded_at=recorded_at,
         query_event=query_json,
         response_event=response_json,
@@ -303,7 +321,8 @@ def build_quarantine(
     Keying by the SQS message id makes a redelivery of the same message overwrite nothing and count once.
     The body is cut at `QUARANTINE_BODY_LIMIT` bytes (on a character boundary) so any message fits an item.
     """
-    kept = cut(body, QUARANTINE_BODY_LIMIT)
+    storable = replace_lone_surrogates(body)  # SQS never delivers one, but a direct invocation can
+    kept = cut(storable, QUARANTINE_BODY_LIMIT)
     truncated = kept != body
     day = utc_day(received_at)
     return Quarantine(

@@ -20,12 +20,21 @@ from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.logging.utils import copy_config_to_registered_loggers
 from aws_lambda_powertools.metrics import MetricUnit
 
-from contract.config import load_settings
+from contract.config import SettingsError, load_settings
 from reporter import service
 from reporter.period import ReportWeek, WeekError
 from reporter.settings import ReporterSettings
 
-_STARTUP = load_settings(ReporterSettings)
+
+def _startup_settings() -> ReporterSettings:
+    """What the logger and metrics need at a cold start; a bad setting is reported by `handle`, in the log."""
+    try:
+        return load_settings(ReporterSettings)
+    except SettingsError:
+        return ReporterSettings()
+
+
+_STARTUP = _startup_settings()
 logger = Logger(service=_STARTUP.service_name, level=_STARTUP.log_level)
 copy_config_to_registered_loggers(source_logger=logger, include={"reporter"})
 metrics = Metrics(namespace=_STARTUP.metrics_namespace, service=_STARTUP.service_name)
@@ -69,7 +78,15 @@ def scheduled_time(value: object) -> datetime:
 
 @metrics.log_metrics
 def handle(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    settings = load_settings(ReporterSettings)
+    try:
+        settings = load_settings(ReporterSettings)
+    except SettingsError as error:
+        # One structured line saying which variable and why; raised again (without its traceback in our log)
+        # so the invocation counts as an error and the reporter's error alarm fires.
+        logger.error(
+            "the reporter's settings are invalid; nothing was sent", variable=error.variable, error=str(error)
+        )
+        raise
     week = week_of_event(event, settings, datetime.now(UTC))
     logger.append_keys(week=str(week))
     outcome = service.run(settings, week, dry_run=_flag(event, "dryRun"), force=_flag(event, "force"))

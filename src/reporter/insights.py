@@ -139,6 +139,7 @@ class DataQuality:
     # Request ids to look up in the functions' logs, the earliest first (at most FAILED_IDS of each).
     error_ids: list[str] = field(default_factory=list)
     orphan_ids: list[str] = field(default_factory=list)
+    response_before_query: int = 0  # records whose response is timed before their query
 
     @property
     def orphans(self) -> int:
@@ -236,6 +237,7 @@ class WeekAggregator:
         self.query_only = 0
         self.response_only = 0
         self.healed = 0
+        self.response_before_query = 0
         self.sessions: set[str] = set()
         self.latencies = array("d")
         self.cache_hits = 0
@@ -326,7 +328,9 @@ class WeekAggregator:
         if score is not None:
             self.score_total += score
             self.scored += 1
-        if record.latency_ms is not None:
+        if record.response_before_query:
+            self.response_before_query += 1
+        elif record.latency_ms is not None:
             self.latencies.append(record.latency_ms)
         if record.cache_hit is not None:
             self.cache_known += 1
@@ -473,6 +477,7 @@ def data_quality(
         errors=aggregator.errors,
         error_ids=_earliest_ids(aggregator.error_ids),
         orphan_ids=_earliest_ids(aggregator.orphan_ids),
+        response_before_query=aggregator.response_before_query,
     )
 
 

@@ -43,6 +43,8 @@ class Request:
     country: str | None = None
     referer: str | None = None
     healed: bool = False
+    # Timed before its query beyond the processor's clock-skew allowance: no latency, counted in data quality.
+    response_before_query: bool = False
 
 
 def fate(record: Request) -> str:

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from contract.addresses import address_problem
 from contract.config import FunctionSettings, SettingsError, setting
+
+# SES sends one message to at most 50 recipients (To, Cc and Bcc together).
+MAX_RECIPIENTS = 50
 
 # Prices per million tokens (input:output) in the default currency, GBP. Workers AI's list prices in USD
 # converted at 0.79; they change, so check them and set REPORT_MODEL_PRICES rather than trust these.
@@ -66,7 +71,29 @@ class ReporterSettings(FunctionSettings):
             )
         if self.report_claim_seconds < 1:
             raise SettingsError(f"REPORT_CLAIM_SECONDS={self.report_claim_seconds} must be 1 or more")
+        self._check_addresses()
         self.model_prices()
+
+    def _check_addresses(self) -> None:
+        """Sender and recipients as SES takes them: a header injection or a typo fails here, not on Monday."""
+        problem = address_problem(self.report_sender) if self.report_sender else None
+        if problem:
+            raise SettingsError(
+                f"REPORT_SENDER={self.report_sender!r} {problem}: give the verified SES address to send "
+                "from, such as reports@example.com"
+            )
+        for entry in self.report_recipients:
+            problem = address_problem(entry)
+            if problem:
+                raise SettingsError(
+                    f"REPORT_RECIPIENTS entry {entry!r} {problem}: give comma-separated addresses such as "
+                    "owner@example.com"
+                )
+        if len(self.report_recipients) > MAX_RECIPIENTS:
+            raise SettingsError(
+                f"REPORT_RECIPIENTS lists {len(self.report_recipients)} addresses: SES sends one message to "
+                f"at most {MAX_RECIPIENTS}"
+            )
 
     @property
     def zone(self) -> ZoneInfo:
@@ -87,6 +114,11 @@ class ReporterSettings(FunctionSettings):
                     f"REPORT_MODEL_PRICES entry {entry!r} is not model=input:output "
                     "(prices per million tokens, e.g. @cf/meta/llama-3.1-8b-instruct=0.22:0.65)"
                 ) from error
+            if not (math.isfinite(price.input_per_million) and math.isfinite(price.output_per_million)):
+                raise SettingsError(
+                    f"REPORT_MODEL_PRICES entry {entry!r} has a price that is not a finite number: give "
+                    "prices per million tokens such as 0.22:0.65"
+                )
             if price.input_per_million < 0 or price.output_per_million < 0:
                 raise SettingsError(f"REPORT_MODEL_PRICES entry {entry!r} has a negative price")
             prices[model.strip()] = price

@@ -48,6 +48,7 @@ RECORD_ATTRIBUTES = (
     "country",
     "referer",
     "healed",
+    "response_before_query",
 )
 QUARANTINE_ATTRIBUTES = ("kind", "message_id", "received_at", "reason", "path")
 
@@ -60,7 +61,9 @@ def to_request(item: RequestRecord) -> Request:
     """The report's view of a record: its time is when the question was asked (or answered, for an orphan
     response), its latency the end-to-end time when known, else what the Worker measured."""
     timestamp = item.query_time if item.query_time is not None else item.response_time
-    latency = item.latency_ms if item.latency_ms is not None else item.worker_total_ms
+    latency: float | None = item.latency_ms if item.latency_ms is not None else item.worker_total_ms
+    if item.response_before_query:  # impossible data: no latency figure rests on it
+        latency = None
     return Request(
         request_id=item.request_id,
         correlation=item.correlation,
@@ -80,6 +83,7 @@ def to_request(item: RequestRecord) -> Request:
         country=item.country,
         referer=item.referer,
         healed=bool(item.healed),
+        response_before_query=bool(item.response_before_query),
     )
 
 

@@ -28,6 +28,7 @@ from modules.schedule import SCHEDULED_TIME_INPUT, Schedule
 from processor.settings import ProcessorSettings
 from reporter.settings import ReporterSettings
 from terraform.environment import ROOT, Environment, FunctionConfig
+from terraform.environment_schema import check_sender_identity, unknown_variables
 from terraform.stacks.base import ProjectStack
 
 DIST = ROOT / "dist"
@@ -62,30 +63,11 @@ def function_environment(
     A variable in the environment file that the settings class does not read is an error, not ignored.
     """
     readable = set(environment_variables(settings_class))
-    unknown = sorted(set(config.settings) - readable)
+    unknown = unknown_variables(settings_class, config.settings)
     if unknown:
         raise ValueError(f"{settings_class.__name__} reads no {', '.join(unknown)}: remove or rename them")
     values = {**config.settings, **{k: v for k, v in infra.items() if k in readable}}
     return as_environment(load_settings(settings_class, values))
-
-
-def check_sender_identity(sender: str, identity: str) -> None:
-    """Fail the synth unless the reporter may send from `sender` with `ses:SendRawEmail` on `identity`.
-
-    SES authorises a send against the identity that covers the From address: that very address, or the
-    domain it belongs to. Any other pairing deploys cleanly and then fails every Monday with AccessDenied.
-    """
-    if not sender:
-        raise ValueError("the reporter's REPORT_SENDER is empty: set it to an address of its ses_identity")
-    if sender.lower() == identity.lower():
-        return
-    local, at, domain = sender.rpartition("@")
-    if "@" not in identity and at and local and domain.lower() == identity.lower():
-        return
-    raise ValueError(
-        f"REPORT_SENDER {sender!r} is not covered by ses_identity {identity!r}: the sender must be that "
-        "address, or an address at that domain when the identity is a domain"
-    )
 
 
 class FunctionStack(ProjectStack):

@@ -98,3 +98,44 @@ def test_a_bad_setting_is_named(monkeypatch: pytest.MonkeyPatch) -> None:
     result = RUNNER.invoke(app, ["report", "preview"])
     assert result.exit_code == 1
     assert "REPORT_TIMEZONE='Europe/Atlantis' is not an IANA time zone" in _flat(result.output)
+
+
+ADVICE = "give comma-separated addresses such as owner@example.com"
+
+
+@pytest.mark.parametrize(
+    ("setting", "line"),
+    [
+        (("REPORT_RECIPIENTS", "owner@example.com\r\nBcc: everyone@example.com"),
+         "error: REPORT_RECIPIENTS entry 'owner@example.com\\r\\nBcc: everyone@example.com' holds a line "
+         f"break (CR or LF): {ADVICE}"),
+        (("REPORT_RECIPIENTS", ",".join(f"reader{n}@example.com" for n in range(60))),
+         "error: REPORT_RECIPIENTS lists 60 addresses: SES sends one message to at most 50"),
+        (("REPORT_RECIPIENTS", "owner@example"),
+         "error: REPORT_RECIPIENTS entry 'owner@example' is not an e-mail address (name@example.com): "
+         f"{ADVICE}"),
+        (("REPORT_SENDER", "reports at example.com"),
+         "error: REPORT_SENDER='reports at example.com' is not an e-mail address"),
+        (("REPORT_MODEL_PRICES", "@cf/meta/llama-3.1-8b-instruct=nan:0.65"),
+         "error: REPORT_MODEL_PRICES entry '@cf/meta/llama-3.1-8b-instruct=nan:0.65' has a price that is "
+         "not a finite number"),
+        (("REPORT_MODEL_PRICES", "[bold]m=1:inf"),
+         "error: REPORT_MODEL_PRICES entry '[bold]m=1:inf' has a price that is not a finite number"),
+    ],
+)  # fmt: skip
+def test_a_bad_reporter_setting_is_one_line_naming_it_and_nothing_is_sent(
+    configured: ReporterSettings,
+    moto_server: MotoServer,
+    monkeypatch: pytest.MonkeyPatch,
+    setting: tuple[str, str],
+    line: str,
+) -> None:
+    monkeypatch.setenv("COLUMNS", "60")  # narrower than the line: it must not be wrapped
+    monkeypatch.setenv(*setting)
+    for command in (["report", "send", "--week", str(WEEK)], ["report", "preview", "--week", str(WEEK)]):
+        result = RUNNER.invoke(app, command)
+        assert result.exit_code == 1
+        assert "Traceback" not in result.output
+        (printed,) = result.output.splitlines()
+        assert printed.startswith(line), printed
+    assert sent_messages(moto_server.endpoint_url) == []

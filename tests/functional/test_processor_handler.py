@@ -4,20 +4,17 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
 from types import ModuleType
 from typing import Any
 
 import pytest
 from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
 from botocore.exceptions import ClientError
-from moto import mock_aws
 from pynamodb.exceptions import UpdateError
 
 from contract.config import load_settings
 from contract.keys import GUARD_SORT_KEY
 from contract.tables import COMPLETE, CORRELATED, ORPHANED, QUERY_ONLY, RESPONSE_ONLY, InterimRequest
-from cv_analytics.local.resources import create_tables
 from processor.records import HALF_JSON_LIMIT, TEXT_LIMIT, cut
 from processor.repository import Repository
 from processor.settings import ProcessorSettings
@@ -26,47 +23,16 @@ from tests.processor_support import (
     SqsMessage,
     all_records,
     context,
-    event_body,
     failed_ids,
     guard_of,
     interim_statuses,
     quarantined,
+    query,
     records_by_request,
-    sqs_event,
+    response,
+    run,
+    sweep,
 )
-
-
-@pytest.fixture
-def handler(monkeypatch: pytest.MonkeyPatch) -> Iterator[ModuleType]:
-    """The handler module with its tables in an in-process moto; orphans are due as soon as the sweep runs."""
-    monkeypatch.setenv("ORPHAN_AFTER_SECONDS", "0")
-    with mock_aws():
-        from processor import handler as module
-
-        module.configure(load_settings(ProcessorSettings))
-        create_tables()
-        yield module
-
-
-def query(request_id: str, timestamp: int = 1764154800000, session: str = "s-1", **extra: Any) -> str:
-    return event_body({"eventType": "query", "requestId": request_id, "timestamp": timestamp,
-                       "sessionId": session, "query": f"question {request_id}", **extra})  # fmt: skip
-
-
-def response(request_id: str, timestamp: int = 1764154802000, session: str = "s-1", **extra: Any) -> str:
-    return event_body({"eventType": "response", "requestId": request_id, "timestamp": timestamp,
-                       "sessionId": session, "matchType": "partial", "matchScore": 64, "reasoning": "ok",
-                       **extra})  # fmt: skip
-
-
-def run(handler: ModuleType, messages: list[SqsMessage]) -> list[str]:
-    return failed_ids(handler.handle(sqs_event(messages), context()))
-
-
-def sweep(handler: ModuleType) -> dict[str, int]:
-    time.sleep(0.002)  # first_seen must be strictly before the sweep's cutoff
-    result: dict[str, int] = handler.sweep({}, context("sweep"))
-    return result
 
 
 def test_the_existing_workers_batch_becomes_complete_records_and_orphans(handler: ModuleType) -> None:

@@ -27,7 +27,7 @@ from cv_analytics.local.resources import create_tables
 from processor.repository import Repository
 from processor.service import Correlator, Message, Outcome
 from processor.settings import ProcessorSettings
-from tests.processor_support import guard_of, interim_statuses, quarantined, records_by_request
+from tests.processor_support import empty_tables, guard_of, interim_statuses, quarantined, records_by_request
 
 START = 1764201590000  # ten seconds before midnight UTC: some halves land on the next day
 WRITES = ("store_half", "record_first", "heal", "settle_interim", "quarantine")
@@ -143,16 +143,6 @@ def tables(monkeypatch: pytest.MonkeyPatch) -> Iterator[ProcessorSettings]:
         bind_tables(configured)
         create_tables()
         yield configured
-
-
-def empty_tables() -> None:
-    """Hypothesis runs many examples in one test: start each from empty tables."""
-    from contract.tables import AnalyticsItem, InterimRequest
-
-    for model in (AnalyticsItem, InterimRequest):
-        with model.batch_write() as batch:
-            for item in model.scan():
-                batch.delete(item)
 
 
 def run(scenario: Scenario, store: CrashingStore) -> dict[str, Counter[Outcome]]:

@@ -23,7 +23,8 @@ from contract.tables import AnalyticsItem, InterimRequest, table_definition
 from processor.settings import ProcessorSettings
 from reporter.settings import ReporterSettings
 from terraform.environment import STACK_KINDS, Environment
-from terraform.stacks.functions import ReporterStack, check_sender_identity
+from terraform.environment_schema import check_sender_identity
+from terraform.stacks.functions import ReporterStack
 from tests.infra.conftest import Synth
 
 ENVIRONMENTS = ("dev", "prod")

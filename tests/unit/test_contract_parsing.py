@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from contract.errors import ContractError
 from contract.events import QueryEvent, ResponseEvent
-from contract.parsing import event_schema, parse_event
+from contract.parsing import event_schema, parse_event, validate_event
 from tests.fixtures import worker_today_events, worker_today_sqs_event
 
 QUERY: dict[str, Any] = {
@@ -169,7 +169,7 @@ def test_bytes_are_accepted() -> None:
         (b"\xff\xfe", "$", "not valid JSON"),
         ("[1, 2]", "$", "must be object"),
         ('"query"', "$", "must be object"),
-        ("[" * 100_000 + "]" * 100_000, "$", "nested too deeply"),
+        ("[" * 100_000 + "]" * 100_000, "$", "nested deeper than 32 levels"),
     ],
 )
 def test_what_is_not_json_is_named(raw: str | bytes, path: str, reason: str) -> None:
@@ -263,12 +263,45 @@ _field_names = st.sampled_from(
 def test_the_fast_validator_agrees_with_the_reference_2020_12_validator(
     base: dict[str, Any], name: str, value: Any
 ) -> None:
-    """fastjsonschema implements draft-07; the schema declares 2020-12. Both must read it the same way."""
+    """fastjsonschema implements draft-07; the schema declares 2020-12. Both must read it the same way.
+
+    (The schema alone: what DynamoDB cannot store is refused before it, by `contract.storable`.)
+    """
     document = {**base, name: value}
     reference = jsonschema.Draft202012Validator(event_schema()).is_valid(document)
     try:
-        parse_event(body(document))
+        validate_event(json.loads(body(document)))
         accepted = True
     except ContractError:
         accepted = False
     assert accepted == reference
+
+
+@pytest.mark.parametrize(
+    ("extra", "path"),
+    [
+        ('{"a b": [1, {"x": 1e400}]}', '$.extra["a b"][1].x'),
+        ("-" + "9" * 39, "$.extra"),
+        ("1e-131", "$.extra"),
+        ("9.9e125", None),
+        ("1e-130", None),
+        ("-0.0", None),
+        ("-" + "9" * 38, None),
+    ],
+)
+def test_every_number_must_be_one_dynamodb_can_store(extra: str, path: str | None) -> None:
+    raw = body(QUERY)[:-1] + f',"extra":{extra}}}'
+    if path is None:
+        assert parse_event(raw).raw["extra"] == json.loads(extra)
+        return
+    with pytest.raises(ContractError) as caught:
+        parse_event(raw)
+    assert caught.value.path == path
+    assert "cannot be stored in DynamoDB" in caught.value.reason
+
+
+def test_a_lone_surrogate_in_a_key_is_replaced_and_the_event_marked() -> None:
+    event = parse_event(body(QUERY)[:-1] + ',"k\\udc00":"v"}')
+    assert event.raw["k\ufffd"] == "v"
+    assert event.raw["cvAnalyticsTrimmed"] is True
+    assert "cvAnalyticsTrimmed" not in parse_event(body(QUERY)).raw

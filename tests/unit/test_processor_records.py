@@ -11,6 +11,7 @@ from contract.events import QueryEvent, ResponseEvent
 from contract.parsing import parse_event
 from contract.tables import COMPLETE, QUERY_ONLY, RESPONSE_ONLY
 from processor.records import (
+    CLOCK_SKEW_ALLOWANCE_MS,
     HALF_JSON_LIMIT,
     QUARANTINE_BODY_LIMIT,
     SHORT_TEXT_LIMIT,
@@ -201,3 +202,22 @@ def test_a_record_caps_every_free_text_field() -> None:
     for short in (record.user_agent, record.referer, record.country, *(record.sources or [])):
         assert short is not None and len(short.encode()) <= SHORT_TEXT_LIMIT
     assert len(record.sources or []) == SOURCES_LIMIT
+
+
+@pytest.mark.parametrize(
+    ("response_at", "latency", "impossible"),
+    [
+        (QUERY["timestamp"] + 2500, 2500, False),
+        (QUERY["timestamp"] - CLOCK_SKEW_ALLOWANCE_MS, 0, False),  # within the allowance: answered at once
+        (QUERY["timestamp"] - CLOCK_SKEW_ALLOWANCE_MS - 1, None, True),
+        (QUERY["timestamp"] - 86_400_000, None, True),  # a day before its question
+    ],
+)
+def test_a_response_timed_before_its_query_is_kept_marked_and_without_latency(
+    response_at: int, latency: int | None, impossible: bool
+) -> None:
+    record = build_record(query(), response(timestamp=response_at), shards=1, recorded_at=42)
+    assert record.correlation == COMPLETE
+    assert (record.latency_ms, record.response_before_query) == (latency, impossible)
+    assert (record.query_time, record.response_time) == (QUERY["timestamp"], response_at)
+    assert record.match_score == 88  # everything else is recorded as usual

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 
 import pytest
 
-from contract.config import load_settings
+from contract.config import SettingsError, load_settings
 from reporter.handler import _flag, week_of_event
 from reporter.period import WeekError
 from reporter.settings import ReporterSettings
@@ -44,3 +45,27 @@ def test_a_malformed_week_or_flag_is_refused_with_what_is_expected() -> None:
         week_of_event({"week": "47"}, SETTINGS, NOW)
     with pytest.raises(WeekError, match="dryRun must be true or false, not 'yes'"):
         _flag({"dryRun": "yes"}, "dryRun")
+
+
+def test_a_bad_setting_is_one_structured_log_line_from_the_lambda(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    from reporter import handler
+    from tests.processor_support import context
+
+    monkeypatch.setenv("REPORT_RECIPIENTS", "owner@example.com\r\nBcc: everyone@example.com")
+    with pytest.raises(SettingsError):
+        handler.handle({}, context("reporter"))
+    (record,) = [record for record in caplog.records if record.name == handler.logger.name]
+    line = handler.logger.registered_formatter.format(record)  # the JSON line Powertools writes
+    assert "\n" not in line
+    logged = json.loads(line)
+    assert (logged["level"], logged["message"], logged["variable"]) == (
+        "ERROR",
+        "the reporter's settings are invalid; nothing was sent",
+        "REPORT_RECIPIENTS",
+    )
+    assert logged["error"].startswith(
+        "REPORT_RECIPIENTS entry 'owner@example.com\\r\\nBcc: everyone@example.com' holds a line break"
+    )
+    assert "exception" not in logged

@@ -165,3 +165,18 @@ def test_percentile_refuses_nonsense() -> None:
         percentile([], 50)
     with pytest.raises(ValueError, match="outside 0 to 100"):
         percentile([1.0], 101)
+
+
+def test_a_response_timed_before_its_query_counts_in_data_quality_not_in_speed() -> None:
+    week = [
+        Request("ok", "complete", at(0, 10), match_type="full", latency_ms=1000),
+        Request("odd", "complete", at(0, 11), match_type="full", latency_ms=None, response_before_query=True),
+        # Stored before the flag existed, or by another writer: the flag alone keeps it out of the figures.
+        Request("old", "complete", at(0, 12), match_type="full", latency_ms=-86_400_000,
+                response_before_query=True),
+    ]  # fmt: skip
+    insights = insights_of(week)
+    assert insights.data_quality.response_before_query == 2
+    assert insights.totals.requests == 3
+    assert insights.latency is not None
+    assert (insights.latency.count, insights.latency.minimum, insights.latency.maximum) == (1, 1000, 1000)

@@ -186,3 +186,10 @@ def test_bad_settings_name_the_variable_and_what_is_expected(variable: str, valu
     with pytest.raises(SettingsError, match=message) as raised:
         load_settings(ReporterSettings, {variable: value})
     assert variable in str(raised.value)
+
+
+def test_answers_timed_before_their_question_are_shown_in_data_quality() -> None:
+    week = [Request("odd", "complete", at(0, 11), match_type="full", response_before_query=True)]
+    rendered = render(insights_of(week))
+    assert "Answers timed before their question (left out of speed): 1" in rendered.text
+    assert "Answers timed before their question (left out of speed)" in " ".join(_parse(rendered.html).text)

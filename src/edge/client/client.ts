@@ -12,6 +12,7 @@ import {
 import { DEFAULT_PRIVACY, type PrivacyOptions } from './privacy';
 import { SigV4Signer } from './sigv4';
 import { MAX_BATCH, SqsTransport, type OutgoingMessage } from './sqs';
+import { capLength } from './storable';
 
 export interface AnalyticsEnv {
   AWS_SQS_URL?: string;
@@ -114,12 +115,39 @@ function isOff(value: Setting | null | undefined): boolean {
   return value !== undefined && value !== null && /^(false|0|off|no)$/i.test(String(value).trim());
 }
 
-function numberSetting(value: Setting | null | undefined, fallback: number, min: number, max: number): number {
-  if (value === undefined || value === null || typeof value === 'boolean') return fallback;
+interface NumberRule {
+  name: keyof AnalyticsEnv;
+  fallback: number;
+  /** What a valid value is, as the log line says it. */
+  expected: string;
+  valid: (value: number) => boolean;
+}
+
+const SAMPLE_RATE: NumberRule = {
+  name: 'ANALYTICS_SAMPLE_RATE', fallback: 1, expected: 'a number from 0 to 1', valid: (n) => n >= 0 && n <= 1,
+};
+const TIMEOUT_MS: NumberRule = {
+  name: 'ANALYTICS_TIMEOUT_MS', fallback: DEFAULT_TIMEOUT_MS, expected: 'milliseconds from 1 to 30000',
+  valid: (n) => n >= 1 && n <= 30_000,
+};
+const MAX_QUERY_LENGTH: NumberRule = {
+  name: 'ANALYTICS_MAX_QUERY_LENGTH', fallback: DEFAULT_PRIVACY.maxQueryLength,
+  expected: 'a whole number of characters from 1 to 100000', valid: (n) => Number.isInteger(n) && n >= 1 && n <= 100_000,
+};
+
+/**
+ * A numeric switch from env; unset or empty means the default. An invalid one (`abc`, a rate of 2, a cap of
+ * -5) is not guessed at: the default is used and the line saying so is logged once per isolate.
+ */
+function numberSetting(env: AnalyticsEnv, rule: NumberRule, report: (line: string) => void): number {
+  const value = env[rule.name] as Setting | null | undefined;
+  if (value === undefined || value === null) return rule.fallback;
   const text = String(value).trim();
-  if (text === '') return fallback;
-  const parsed = Number(text);
-  return Number.isFinite(parsed) ? Math.min(max, Math.max(min, parsed)) : fallback;
+  if (text === '') return rule.fallback;
+  const parsed = typeof value === 'boolean' ? NaN : Number(text);
+  if (Number.isFinite(parsed) && rule.valid(parsed)) return parsed;
+  report(`${LOG_PREFIX} ${rule.name}=${JSON.stringify(capLength(text, 40))} ignored: it must be ${rule.expected}; using ${rule.fallback}`);
+  return rule.fallback;
 }
 
 /**
@@ -168,15 +196,19 @@ const disabled: Analytics = {
 /** Configuration errors already reported: a Worker creates the client per request, the log says it once. */
 const reportedConfigErrors = new Set<string>();
 
+function reportOnce(options: AnalyticsOptions): (line: string) => void {
+  return (line) => {
+    if (reportedConfigErrors.has(line)) return;
+    reportedConfigErrors.add(line);
+    (options.log ?? console.warn)(line);
+  };
+}
+
 export function createAnalytics(env: AnalyticsEnv | undefined, options: AnalyticsOptions = {}): Analytics {
   try {
     return build(env ?? {}, options);
   } catch (error) {
-    const message = `${LOG_PREFIX} disabled: ${error instanceof Error ? error.message : String(error)}`;
-    if (!reportedConfigErrors.has(message)) {
-      reportedConfigErrors.add(message);
-      (options.log ?? console.warn)(message);
-    }
+    reportOnce(options)(`${LOG_PREFIX} disabled: ${error instanceof Error ? error.message : String(error)}`);
     return disabled;
   }
 }
@@ -187,13 +219,14 @@ function build(env: AnalyticsEnv, options: AnalyticsOptions): Analytics {
   const region = regionOf(env, queueUrl);
   const log = options.log ?? ((line: string) => console.warn(line));
   const now = options.now ?? Date.now;
-  const sampleRate = numberSetting(env.ANALYTICS_SAMPLE_RATE, 1, 0, 1);
-  const privacy = privacyFromEnv(env);
+  const report = reportOnce(options);
+  const sampleRate = numberSetting(env, SAMPLE_RATE, report);
+  const privacy = privacyFromEnv(env, report);
   const transport = new SqsTransport({
     queueUrl,
     region,
     credentials: { accessKeyId, secretAccessKey, sessionToken: env.AWS_SESSION_TOKEN },
-    timeoutMs: numberSetting(env.ANALYTICS_TIMEOUT_MS, DEFAULT_TIMEOUT_MS, 1, 30_000),
+    timeoutMs: numberSetting(env, TIMEOUT_MS, report),
     fetch: options.fetch ?? ((input, init) => fetch(input, init)),
     random: options.random ?? Math.random,
     retryDelayMs: options.retryDelayMs ?? DEFAULT_RETRY_DELAY_MS,
@@ -270,10 +303,10 @@ function build(env: AnalyticsEnv, options: AnalyticsOptions): Analytics {
   };
 }
 
-/** The question's scrubbing and length cap, as configured in env. */
-export function privacyFromEnv(env: AnalyticsEnv): PrivacyOptions {
+/** The question's scrubbing and length cap, as configured in env (an invalid cap is reported, see above). */
+export function privacyFromEnv(env: AnalyticsEnv, report: (line: string) => void = () => undefined): PrivacyOptions {
   return {
     scrubQuery: !isOff(env.ANALYTICS_SCRUB_QUERY),
-    maxQueryLength: Math.round(numberSetting(env.ANALYTICS_MAX_QUERY_LENGTH, DEFAULT_PRIVACY.maxQueryLength, 0, 100_000)),
+    maxQueryLength: numberSetting(env, MAX_QUERY_LENGTH, report),
   };
 }

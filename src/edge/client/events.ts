@@ -2,10 +2,12 @@
  * The events the client sends, shaped to the contract in src/contract/schema/event.schema.json.
  *
  * Whatever a caller passes, the builders emit a valid event: a value the contract would refuse (a score of
- * 140, a negative token count, NaN, an outcome in capitals, a timestamp in seconds) is corrected or dropped
- * here, because an invalid event is quarantined by the processor and lost for the report.
+ * 140, a negative token count, NaN or 1e400, an outcome in capitals, a timestamp in seconds, a lone
+ * surrogate) is corrected or dropped here, because an invalid event is quarantined by the processor and lost
+ * for the report.
  */
-import { capLength, cleanMetadata, protectQuery, safeReferer, type PrivacyOptions, DEFAULT_PRIVACY, MAX_USER_AGENT } from './privacy';
+import { cleanMetadata, protectQuery, safeReferer, type PrivacyOptions, DEFAULT_PRIVACY, MAX_USER_AGENT } from './privacy';
+import { capLength, storableNumber, wellFormed } from './storable';
 
 export const SCHEMA_VERSION = 1;
 
@@ -91,13 +93,17 @@ const MAX_ID = 256;
 const SECONDS_LIMIT = 100_000_000_000;
 
 function finite(value: unknown): value is number {
-  return typeof value === 'number' && Number.isFinite(value);
+  return storableNumber(value);
+}
+
+function text(value: string, max: number): string {
+  return wellFormed(capLength(value, max));
 }
 
 function identifier(value: unknown): string | undefined {
   if (typeof value !== 'string' && typeof value !== 'number') return undefined;
-  const text = String(value).slice(0, MAX_ID);
-  return text.length > 0 ? text : undefined;
+  const cut = text(String(value), MAX_ID);
+  return cut.length > 0 ? cut : undefined;
 }
 
 function epochMillis(value: unknown, now: number): number {
@@ -148,7 +154,7 @@ function queryMetadata(metadata: QueryMetadata | undefined): QueryMetadata | und
     if (cleaned[key] !== undefined && typeof cleaned[key] !== 'string') delete cleaned[key];
   }
   if (cleaned.referer !== undefined) cleaned.referer = safeReferer(cleaned.referer);
-  if (cleaned.userAgent !== undefined) cleaned.userAgent = capLength(cleaned.userAgent, MAX_USER_AGENT) || undefined;
+  if (cleaned.userAgent !== undefined) cleaned.userAgent = text(cleaned.userAgent, MAX_USER_AGENT) || undefined;
   return compact(cleaned);
 }
 
@@ -186,7 +192,7 @@ const MATCH_TYPES = new Set<string>(['full', 'partial', 'none']);
 export function buildResponseEvent(input: ResponseInput, now: number): ResponseEvent {
   const status = finite(input.status) && input.status >= 100 && input.status <= 599 ? Math.round(input.status) : undefined;
   const outcome = normaliseOutcome(input.outcome) ?? (status !== undefined ? outcomeForStatus(status) : undefined);
-  const score = finite(input.matchScore) ? Math.min(100, Math.max(0, input.matchScore)) : 0;
+  const score = finite(input.matchScore) ? Math.min(100, Math.max(0, input.matchScore)) : 0;  // 1e-200 is 0
   const performance = input.performance
     ? compact({
         totalTime: duration(input.performance.totalTime),
@@ -196,7 +202,7 @@ export function buildResponseEvent(input: ResponseInput, now: number): ResponseE
       })
     : undefined;
   const tokens = input.tokens ? compact({ input: count(input.tokens.input), output: count(input.tokens.output) }) : undefined;
-  const model = typeof input.model === 'string' && input.model.length > 0 ? input.model.slice(0, 200) : undefined;
+  const model = typeof input.model === 'string' && input.model.length > 0 ? text(input.model, 200) : undefined;
   const metadata = responseMetadata(input.metadata);
   const vectorMatches = count(input.vectorMatches);
   const event: ResponseEvent = {
@@ -205,7 +211,7 @@ export function buildResponseEvent(input: ResponseInput, now: number): ResponseE
     ...common(input, now),
     matchType: MATCH_TYPES.has(input.matchType as string) ? (input.matchType as MatchType) : 'none',
     matchScore: score,
-    reasoning: typeof input.reasoning === 'string' ? input.reasoning : outcome ? `outcome: ${outcome}` : '',
+    reasoning: typeof input.reasoning === 'string' ? wellFormed(input.reasoning) : outcome ? `outcome: ${outcome}` : '',
   };
   if (vectorMatches !== undefined) event.vectorMatches = vectorMatches;
   if (status !== undefined) event.status = status;

@@ -4,6 +4,7 @@
  * `request.cf`. Never cookies, authorization headers or IP addresses, even when a caller passes them in
  * metadata by mistake.
  */
+import { capLength, storableNumber, wellFormed } from './storable';
 
 export interface PrivacyOptions {
   /** Mask e-mail addresses, phone numbers and long digit runs in the question (default true). */
@@ -27,15 +28,6 @@ const NOT_A_PHONE = [
   /^\d{1,2}[-/.]\d{1,2}[-/.](?:19|20)?\d{2}$/,
 ];
 const LONG_DIGITS = /\p{Nd}{7,}/gu;
-
-/** Cut to at most `max` characters without splitting a surrogate pair. */
-export function capLength(text: string, max: number): string {
-  if (text.length <= max) return text;
-  let cut = Math.max(0, max);
-  const code = text.charCodeAt(cut - 1);
-  if (code >= 0xd800 && code <= 0xdbff) cut -= 1;
-  return text.slice(0, cut);
-}
 
 function maskPhone(match: string): string {
   // A bare run of digits is a number (an id, a card) rather than a phone: LONG_DIGITS masks it as one.
@@ -61,7 +53,7 @@ export function protectQuery(text: string, options: PrivacyOptions = DEFAULT_PRI
     if (!/\s/u.test(value.charAt(capped.length))) capped = capped.replace(/\S{1,320}$/u, '');
     capped = capped.replace(/[\p{Nd}\s().\-/+]+$/u, '');
   }
-  return capLength(options.scrubQuery ? scrubText(capped) : capped, options.maxQueryLength);
+  return wellFormed(capLength(options.scrubQuery ? scrubText(capped) : capped, options.maxQueryLength));
 }
 
 /**
@@ -102,16 +94,18 @@ export function looksLikeIpAddress(value: string): boolean {
 const MAX_DEPTH = 4;
 
 function cleanValue(value: unknown, depth: number): unknown {
-  if (typeof value === 'string') return looksLikeIpAddress(value) ? undefined : value;
-  // Only what JSON carries: a bigint would make the whole event unsendable, a function or symbol is no data.
-  if (value === null || typeof value !== 'object') return ['number', 'boolean'].includes(typeof value) || value === null ? value : undefined;
+  if (typeof value === 'string') return looksLikeIpAddress(value) ? undefined : wellFormed(value);
+  // Only what JSON carries and DynamoDB stores: a bigint would make the whole event unsendable, 1e400 or
+  // 1e200 would have the processor refuse it, a function or symbol is no data.
+  if (typeof value === 'number') return storableNumber(value) ? value : undefined;
+  if (value === null || typeof value !== 'object') return typeof value === 'boolean' || value === null ? value : undefined;
   if (depth >= MAX_DEPTH) return undefined;
   if (Array.isArray(value)) return value.map((item) => cleanValue(item, depth + 1)).filter((item) => item !== undefined);
   const out: Record<string, unknown> = {};
   for (const [key, item] of Object.entries(value)) {
     if (isForbiddenKey(key)) continue;
     const cleaned = cleanValue(item, depth + 1);
-    if (cleaned !== undefined) out[key] = cleaned;
+    if (cleaned !== undefined) out[wellFormed(key)] = cleaned;
   }
   return out;
 }
@@ -148,10 +142,10 @@ export interface RequestLike {
 export function requestMetadata(request: RequestLike): { userAgent?: string; referer?: string; country?: string } {
   const out: { userAgent?: string; referer?: string; country?: string } = {};
   const userAgent = request.headers.get('user-agent');
-  if (userAgent) out.userAgent = capLength(userAgent, MAX_USER_AGENT);
+  if (userAgent) out.userAgent = wellFormed(capLength(userAgent, MAX_USER_AGENT));
   const referer = safeReferer(request.headers.get('referer'));
   if (referer) out.referer = referer;
   const cf = request.cf as { country?: unknown } | undefined;
-  if (cf && typeof cf.country === 'string' && cf.country) out.country = cf.country;
+  if (cf && typeof cf.country === 'string' && cf.country) out.country = wellFormed(cf.country);
   return out;
 }

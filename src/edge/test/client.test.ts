@@ -7,6 +7,7 @@ import { describe, test } from 'node:test';
 import { createAnalytics, sqsId, type AnalyticsEnv } from '../client/client';
 import { buildQueryEvent, buildResponseEvent } from '../client/events';
 import { protectQuery, requestMetadata } from '../client/privacy';
+import { storableNumber } from '../client/storable';
 import { initializeSQSLogger, sqsLogger } from '../client/sqs-logger';
 import { untracked, withAnalytics, type Tracker } from '../client/with-analytics';
 import { answer, type ChatbotEnv } from '../example/chatbot';
@@ -15,9 +16,24 @@ import { TEST_ENV, contractValidator, fakeContext, fakeSqs, seeded } from './sup
 
 const validate = contractValidator();
 
+/** JSON.stringify writes a lone surrogate as a `\\udXXX` escape and a valid pair as the character itself. */
+const LONE_SURROGATE_ESCAPE = /\\u[dD][89a-fA-F][0-9a-fA-F]{2}/;
+
+function unstorableNumbers(value: unknown, path = '$'): string[] {
+  if (typeof value === 'number') return storableNumber(value) ? [] : [`${path}=${value}`];
+  if (value === null || typeof value !== 'object') return [];
+  return Object.entries(value).flatMap(([key, item]) => unstorableNumbers(item, `${path}.${key}`));
+}
+
+/** Valid under the contract's schema, and nothing in it the processor would refuse to store. */
 function assertValid(events: unknown[]): void {
   assert.ok(events.length > 0, 'no event was sent');
-  for (const event of events) assert.equal(validate(event), null, JSON.stringify(event));
+  for (const event of events) {
+    const json = JSON.stringify(event);
+    assert.equal(validate(event), null, json);
+    assert.doesNotMatch(json, LONE_SURROGATE_ESCAPE);
+    assert.deepEqual(unstorableNumbers(event), [], json);
+  }
 }
 
 const chat = (question: unknown, init: RequestInit & { cf?: unknown } = {}) =>
@@ -70,7 +86,8 @@ describe('events', () => {
 
   test('events built from arbitrary caller input always satisfy the contract', () => {
     const random = seeded(7);
-    const junk = [undefined, null, NaN, Infinity, -1, 0, 1.5, 140, 1e20, '', 'x'.repeat(300), 'Answered!', {}, [], true, 1764154800, 1764154800123];
+    const junk = [undefined, null, NaN, Infinity, -1, 0, 1.5, 140, 1e20, 1e200, -1e-200, '', 'x'.repeat(300), 'Answered!',
+      {}, [], true, 1764154800, 1764154800123, 'hi \ud800', '\udc00', 'a😀'.repeat(150), { deep: { n: 1e300, s: '\ud83d' } }];
     const any = () => junk[Math.floor(random() * junk.length)] as any;
     const events = [];
     for (let i = 0; i < 2000; i += 1) {
@@ -83,6 +100,40 @@ describe('events', () => {
       }, 1764154800123));
     }
     assertValid(events);
+  });
+
+  test('ids, model names and the question are never cut inside a surrogate pair; lone surrogates are replaced', async () => {
+    const query = buildQueryEvent({ requestId: `${'a'.repeat(255)}😀`, sessionId: `${'s'.repeat(255)}😀`, query: 'hi \ud800 there',
+      metadata: { userAgent: 'agent \udc00', note: '\ud83d', ['k\ud800']: 'v' } }, 1764154800123);
+    assert.equal(query.requestId, 'a'.repeat(255));
+    assert.equal(query.sessionId, 's'.repeat(255));
+    assert.equal(query.query, 'hi \ufffd there');
+    assert.deepEqual(query.metadata, { userAgent: 'agent \ufffd', note: '\ufffd', 'k\ufffd': 'v' });
+    const response = buildResponseEvent({ requestId: 'r', model: `${'m'.repeat(199)}😀`, reasoning: 'ok \udfff',
+      metadata: { sourcesUsed: ['Go\ud800', 'K8s 😀'] } }, 1764154800123);
+    assert.equal(response.model, 'm'.repeat(199));
+    assert.equal(response.reasoning, 'ok \ufffd');
+    assert.deepEqual(response.metadata?.sourcesUsed, ['Go\ufffd', 'K8s 😀']);
+    assertValid([query, response]);
+
+    const sqs = fakeSqs();
+    const ctx = fakeContext();
+    createAnalytics(TEST_ENV, { fetch: sqs.fetch }).query(ctx, { requestId: 'r', query: 'hi \ud800 there' });
+    await ctx.settled();
+    assert.doesNotMatch(sqs.messages()[0]!.body, LONE_SURROGATE_ESCAPE);
+    assert.equal(sqs.messages()[0]!.event.query, 'hi \ufffd there');
+  });
+
+  test('numbers DynamoDB cannot store are dropped or corrected, never sent', () => {
+    const event = buildResponseEvent({ requestId: 'r', matchScore: 1e-200, vectorMatches: 1e300,
+      performance: { totalTime: 1e200, llmTime: -Infinity, retrievalTime: 12.5 }, tokens: { input: 1e130, output: 7 },
+      metadata: { matchQuality: 1e-131, extra: 1e126, nested: { fine: 9.9e125, tiny: 1e-130 } } }, 1764154800123);
+    assert.equal(event.matchScore, 0);
+    assert.equal(event.vectorMatches, undefined);
+    assert.deepEqual(event.performance, { retrievalTime: 12.5 });
+    assert.deepEqual(event.tokens, { output: 7 });
+    assert.deepEqual(event.metadata, { nested: { fine: 9.9e125, tiny: 1e-130 } });
+    assertValid([event]);
   });
 
   test('a timestamp in seconds is converted to milliseconds, not sent to be rejected', () => {
@@ -118,8 +169,10 @@ describe('example Worker', () => {
       await ctx.settled();
       const [query, response] = sqs.messages().map((m) => m.event);
       if (demo === 'true') {
-        assert.equal(query.timestamp, past);
-        assert.ok(response.timestamp >= past && response.timestamp < before);
+        // The demo clock starts at x-demo-time and runs on: a busy machine may tick a millisecond before the
+        // query reads it.
+        assert.ok(query.timestamp >= past && query.timestamp < past + 1000, String(query.timestamp - past));
+        assert.ok(response.timestamp >= query.timestamp && response.timestamp < before);
       } else {
         assert.ok(query.timestamp >= before);
       }
@@ -354,6 +407,35 @@ describe('what callers and wrangler pass in', () => {
     assert.equal(createAnalytics({ ...TEST_ENV, ANALYTICS_ENABLED: false }).enabled, false);
     assert.equal(createAnalytics({ ...TEST_ENV, ANALYTICS_SAMPLE_RATE: 0 }).sampled('r'), false);
     assert.deepEqual(logs, []);
+  });
+
+  test('an invalid switch is logged once with its reason and the default is used', async () => {
+    const cases: Array<[Partial<AnalyticsEnv>, RegExp]> = [
+      [{ ANALYTICS_SAMPLE_RATE: 'abc' }, /ANALYTICS_SAMPLE_RATE="abc" ignored: it must be a number from 0 to 1; using 1$/],
+      [{ ANALYTICS_SAMPLE_RATE: '2' }, /ANALYTICS_SAMPLE_RATE="2" ignored: .*using 1$/],
+      [{ ANALYTICS_SAMPLE_RATE: -0.5 } as Partial<AnalyticsEnv>, /ANALYTICS_SAMPLE_RATE="-0.5" ignored/],
+      [{ ANALYTICS_MAX_QUERY_LENGTH: '-5' }, /ANALYTICS_MAX_QUERY_LENGTH="-5" ignored: it must be a whole number of characters from 1 to 100000; using 1000$/],
+      [{ ANALYTICS_MAX_QUERY_LENGTH: '0' }, /ANALYTICS_MAX_QUERY_LENGTH="0" ignored/],
+      [{ ANALYTICS_MAX_QUERY_LENGTH: 'many' }, /ANALYTICS_MAX_QUERY_LENGTH="many" ignored/],
+      [{ ANALYTICS_TIMEOUT_MS: '0' }, /ANALYTICS_TIMEOUT_MS="0" ignored: it must be milliseconds from 1 to 30000; using 3000$/],
+    ];
+    for (const [switches, expected] of cases) {
+      const logs: string[] = [];
+      const sqs = fakeSqs();
+      const ctx = fakeContext();
+      for (let i = 0; i < 3; i += 1) {
+        const analytics = createAnalytics({ ...TEST_ENV, ...switches }, { fetch: sqs.fetch, log: (l) => logs.push(l) });
+        assert.equal(analytics.enabled, true);
+        analytics.query(ctx, { requestId: `r-${i}`, query: 'q'.repeat(1500) });
+      }
+      await ctx.settled();
+      assert.equal(logs.length, 1, `${JSON.stringify(switches)}: ${logs.join(' | ')}`);
+      assert.match(logs[0]!, /^cv-analytics: /);
+      assert.match(logs[0]!, expected);
+      const sent = sqs.messages();
+      assert.equal(sent.length, 3, 'the default sample rate records every request');
+      assert.ok(sent.every(({ event }) => event.eventType === 'query' && event.query.length === 1000));
+    }
   });
 
   test('legacy and China queue URLs name their region when AWS_REGION is unset', async () => {
