@@ -162,19 +162,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("command", choices=("init", "plan", "apply", "destroy", "output"))
     parser.add_argument("--env", required=True)
     parser.add_argument("--stack", required=True, choices=("state", "infra", "processor", "reporter"))
-    parser.add_argument("arguments", nargs="*", help="passed on to terraform")
+    parser.add_argument(
+        "--outdir", type=Path, default=OUTDIR, help="the synth's folder (terraform/cdktf.out)"
+    )
+    parser.add_argument("arguments", nargs="*", help="passed on to terraform (after --)")
     parsed = parser.parse_args(argv)
     env = Environment.load(parsed.env)
     terraform_command()
     if parsed.command == "output":
-        print(json.dumps(outputs(env, parsed.stack), indent=2))
+        print(json.dumps(outputs(env, parsed.stack, outdir=parsed.outdir), indent=2))
         return 0
-    terraform(env, parsed.stack, ["init", "-input=false"])
+    terraform(env, parsed.stack, ["init", "-input=false"], outdir=parsed.outdir)
     if parsed.command == "init":
         return 0
-    return terraform(
-        env, parsed.stack, [parsed.command, "-input=false", *parsed.arguments], check=False
-    ).returncode
+    command = [parsed.command, "-input=false", *parsed.arguments]
+    return terraform(env, parsed.stack, command, outdir=parsed.outdir, check=False).returncode
 
 
 if __name__ == "__main__":

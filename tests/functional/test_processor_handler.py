@@ -17,11 +17,11 @@ from pynamodb.exceptions import UpdateError
 from contract.config import load_settings
 from contract.keys import GUARD_SORT_KEY
 from contract.tables import COMPLETE, CORRELATED, ORPHANED, QUERY_ONLY, RESPONSE_ONLY, InterimRequest
-from cv_analytics.local.resources import create_tables
 from processor.records import HALF_JSON_LIMIT, TEXT_LIMIT, cut
 from processor.repository import Repository
 from processor.settings import ProcessorSettings
 from tests.fixtures import worker_today_events, worker_today_sqs_event
+from tests.moto_resources import create_tables
 from tests.processor_support import (
     SqsMessage,
     all_records,

@@ -23,7 +23,7 @@ import shutil
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager, redirect_stdout
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -37,6 +37,7 @@ from rich.progress import (
     MofNCompleteColumn,
     Progress,
     SpinnerColumn,
+    TaskID,
     TextColumn,
     TimeElapsedColumn,
 )
@@ -67,6 +68,9 @@ class DemoOptions:
     questions: int = 150
     out_dir: Path = Path("out")
     now: datetime | None = None  # the wall clock's "now"; the report covers the week before it
+    # Run on this twin and deployment instead of a twin of the demo's own (the tests share one).
+    twin: Twin | None = None
+    deployment: LocalDeployment | None = None
 
 
 @dataclass
@@ -93,13 +97,6 @@ def report_week(now: datetime | None) -> ReportWeek:
     """The week the reporter reports on by default: the last full Monday-to-Sunday week before now."""
     zone: ZoneInfo = load_settings(ReporterSettings, {}).zone
     return ReportWeek.previous_to(now or datetime.now(UTC), zone)
-
-
-def replay_clock(week: ReportWeek, wall: Callable[[], int]) -> Callable[[], int]:
-    """Milliseconds that start half an hour before the week ends and advance with the wall clock."""
-    started = wall()
-    base = week.end_ms - REPLAY_ENDS_BEFORE_WEEK_END_MS
-    return lambda: base + (wall() - started)
 
 
 SQS_TIME_ATTRIBUTES = ("SentTimestamp", "ApproximateFirstReceiveTimestamp")
@@ -250,16 +247,21 @@ def run_demo(options: DemoOptions, console: Console) -> DemoResult:
     )
     logs = options.out_dir / "logs"
     work = options.out_dir / "demo-twin"
-    shutil.rmtree(work, ignore_errors=True)
+    if options.twin is None:
+        shutil.rmtree(work, ignore_errors=True)
     with _progress(pinned(console)) as progress, functions_output(logs / "functions.log"):
-        current: list[int] = [progress.add_task("Start the local AWS twin (TLS, IAM on)", total=1)]
+        current: list[TaskID] = [progress.add_task("Start the local AWS twin (TLS, IAM on)", total=1)]
 
         def on_step(step: str) -> None:
             progress.update(current[0], completed=1)
             current[0] = progress.add_task(STEPS[step], total=1)
 
         with running_stack(
-            log_dir=logs, deployment=LocalDeployment.under(work), twin_folder=work / "twin", on_step=on_step
+            log_dir=logs,
+            deployment=options.deployment or LocalDeployment.under(work),
+            twin_folder=work / "twin",
+            on_step=on_step,
+            twin=options.twin,
         ) as stack:
             progress.update(current[0], completed=1)
             processed = _process(stack, week, plan, progress)

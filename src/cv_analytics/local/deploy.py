@@ -43,9 +43,10 @@ def port_of(twin: Twin) -> str:
     return twin.endpoint_url.rsplit(":", 1)[1]
 
 
-def synth_local(twin: Twin, deployment: LocalDeployment) -> None:
-    """Build both zips and synthesize the local stacks for this twin's port."""
-    for function in packaging.FUNCTIONS:
+def synth_local(twin: Twin, deployment: LocalDeployment, *, build: bool = True) -> None:
+    """Build both zips (unless `build` is false: the zips in dist/ as they are) and synthesize the local
+    stacks for this twin's port."""
+    for function in packaging.FUNCTIONS if build else ():
         packaging.build(function)
     deployment.bootstrap_state_dir.mkdir(parents=True, exist_ok=True)
     subprocess.run(  # noqa: S603 - the project's own synth

@@ -39,8 +39,7 @@ def sqs_compact_json_attributes() -> None:
     """
     from moto.sqs.models import Queue
 
-    original = Queue.attributes.fget
-    assert original is not None
+    original = Queue.__dict__["attributes"].fget
 
     def attributes(self: Queue) -> dict[str, Any]:
         result: dict[str, Any] = original(self)
@@ -95,10 +94,13 @@ def lambda_event_source_mapping_function_arn() -> None:
 
     moto resolves an alias to the version behind it and stores that version's ARN, so the provider sees the
     mapping's function change on every plan, and a local poller following the mapping would keep invoking
-    the version of the day it was created instead of following the alias through a rollback.
+    the version of the day it was created instead of following the alias through a rollback. moto also
+    hooks the mapping into the queue and invokes the function on each SendMessage, in Docker; the twin
+    leaves delivery to the local event source, as AWS leaves it to Lambda's pollers.
     """
     from moto.awslambda.models import LambdaBackend
     from moto.awslambda.utils import make_function_arn
+    from moto.sqs.models import sqs_backends
 
     original = LambdaBackend.create_event_source_mapping
 
@@ -108,6 +110,10 @@ def lambda_event_source_mapping_function_arn() -> None:
         arn = (
             given if given.startswith("arn:") else make_function_arn(self.region_name, self.account_id, given)
         )
+        # moto would also invoke the function itself on every SendMessage, in Docker (not on these machines);
+        # on AWS the mapping's poller is not part of SQS: the local event source plays it instead.
+        for queue in sqs_backends[self.account_id][self.region_name].queues.values():
+            queue.lambda_event_source_mappings.pop(mapping.function_arn, None)
         mapping.function_arn = arn
         return mapping
 
@@ -127,7 +133,7 @@ def iam_bool_condition() -> None:
         wanted = [expected] if isinstance(expected, str) else expected
         return actual.lower() in {str(value).lower() for value in wanted}
 
-    policy_conditions.CONDITION_OPERATIONS["Bool"] = bool_operation
+    policy_conditions.CONDITION_OPERATIONS["Bool"] = bool_operation  # type: ignore[assignment]
     original = policy_conditions.TrustCondition.verify_condition
 
     def verify_condition(self: policy_conditions.TrustCondition, actual_values: list[str]) -> bool:
@@ -285,13 +291,17 @@ def dynamodb_request_resources() -> None:
         body = self.body if isinstance(self.body, dict) else {}
         action = self._get_action()
         for item_action, arn in checks(self, action, body):
-            self._get_action = lambda name=item_action: name  # type: ignore[method-assign]
+            self._get_action = _returning(item_action)  # type: ignore[method-assign]
             try:
                 original(self, arn)
             finally:
                 del self._get_action
 
-    DynamoHandler._authenticate_and_authorize_normal_action = authorize  # type: ignore[method-assign]
+    DynamoHandler._authenticate_and_authorize_normal_action = authorize  # type: ignore[method-assign,assignment]
+
+
+def _returning(value: str) -> Callable[[], str]:
+    return lambda: value
 
 
 def ses_identity_resource() -> None:
@@ -332,7 +342,7 @@ def lambda_code_location() -> None:
 
     def get_code(self: LambdaFunction) -> dict[str, Any]:
         response: dict[str, Any] = original(self)
-        if "Code" not in response and getattr(self, "code_bytes", b""):
+        if "Code" not in response and bytes(getattr(self, "code_bytes", None) or b""):
             base = f"https://127.0.0.1:{os.environ['MOTO_PORT']}{CODE_PATH}"
             digest = quote(self.code_sha_256, safe="")
             path = f"{self.account_id}/{self.region}/{self.function_name}/{self.version}/{digest}"

@@ -16,7 +16,7 @@ from typing import Any
 
 from cv_analytics.local.deploy import LocalDeployment, deploy_local
 from cv_analytics.local.pipeline import InfraOutputs, publisher_key
-from cv_analytics.local.twin import DEFAULT_FOLDER, Credentials, Twin, connect, running_twin, start
+from cv_analytics.local.twin import Credentials, Twin, connect, default_folder, running_twin, start
 from cv_analytics.local.worker import ExampleWorker, running_example_worker
 from terraform.environment import Environment
 
@@ -63,20 +63,25 @@ def worker_bindings(
 
 
 @contextmanager
-def twin_for(folder: Path | None, port: int | None) -> Iterator[Twin]:
-    """A twin of the caller's own in `folder` (stopped afterwards), or the shared one `twin-up` starts
-    (started if needed, left running afterwards)."""
+def twin_for(folder: Path | None, port: int | None, given: Twin | None = None) -> Iterator[Twin]:
+    """`given`; or a twin of the caller's own in `folder` (stopped afterwards); or the shared one
+    `twin-up` starts (started if needed, left running afterwards)."""
+    if given is not None:
+        yield given
+        return
     env = Environment.load("local")
     identity = str(env.reporter.extra["ses_identity"])
     if folder is not None:
         with running_twin(folder, port=port, region=env.region, ses_identity=identity) as twin:
             yield twin
         return
-    twin = connect()
-    if twin is None:
+    running = connect()
+    if running is None:
         assert env.local_aws is not None
-        twin, _ = start(port or env.local_aws.port, DEFAULT_FOLDER, region=env.region, ses_identity=identity)
-    yield twin
+        running, _ = start(
+            port or env.local_aws.port, default_folder(), region=env.region, ses_identity=identity
+        )
+    yield running
 
 
 @contextmanager
@@ -87,19 +92,20 @@ def running_stack(
     twin_folder: Path | None,
     demo_switches: bool = True,
     on_step: Callable[[str], None] = lambda _: None,
+    twin: Twin | None = None,
 ) -> Iterator[LocalStack]:
     """Twin up, `local` applied, the Worker started with the publisher's key; the Worker stops at the end."""
     log_dir.mkdir(parents=True, exist_ok=True)
-    with twin_for(twin_folder, None) as twin:
-        outputs = deploy_local(twin, deployment, on_step=on_step)
-        key = publisher_key(twin, outputs.edge_publisher_user)
-        bindings = worker_bindings(outputs, twin, key, demo_switches=demo_switches)
+    with twin_for(twin_folder, None, twin) as local:
+        outputs = deploy_local(local, deployment, on_step=on_step)
+        key = publisher_key(local, outputs.edge_publisher_user)
+        bindings = worker_bindings(outputs, local, key, demo_switches=demo_switches)
         on_step("worker")
         with running_example_worker(
-            bindings, log=log_dir / "worker.log", ca_file=twin.tls.ca_certificate
+            bindings, log=log_dir / "worker.log", ca_file=local.tls.ca_certificate
         ) as worker:
             yield LocalStack(
-                twin,
+                local,
                 Environment.load("local"),
                 deployment,
                 outputs,

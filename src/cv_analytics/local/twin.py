@@ -37,6 +37,14 @@ from cv_analytics.local.twin_tls import TlsFiles, ensure_tls_files
 
 ROOT = Path(__file__).resolve().parents[3]
 DEFAULT_FOLDER = ROOT / ".cache" / "twin"
+
+
+def default_folder() -> Path:
+    """The twin's folder: TWIN_FOLDER points the twin's commands (and Terraform runs of ENV=local) at a
+    twin started elsewhere, .cache/twin otherwise."""
+    return Path(os.environ.get("TWIN_FOLDER") or DEFAULT_FOLDER)
+
+
 DEFAULT_PORT = 4566
 ADMIN_USER = "twin-administrator"
 ADMIN_POLICY = json.dumps(
@@ -246,8 +254,9 @@ def start(port: int, folder: Path, *, region: str, ses_identity: str) -> tuple[T
     return twin, process
 
 
-def connect(folder: Path = DEFAULT_FOLDER) -> Twin | None:
-    """The twin `twin-up` started in `folder`, if it still runs."""
+def connect(folder: Path | None = None) -> Twin | None:
+    """The twin `twin-up` started in `folder` (`default_folder()`), if it still runs."""
+    folder = folder or default_folder()
     path = _state_file(folder)
     if not path.exists():
         return None
@@ -272,8 +281,9 @@ def _is_twin_process(pid: int) -> bool:
     return b"cv_analytics.local.twin" in command and b"serve" in command
 
 
-def stop(folder: Path = DEFAULT_FOLDER) -> bool:
-    """Stop the twin started in `folder`; whether one was running."""
+def stop(folder: Path | None = None) -> bool:
+    """Stop the twin started in `folder` (`default_folder()`); whether one was running."""
+    folder = folder or default_folder()
     twin = connect(folder)
     _state_file(folder).unlink(missing_ok=True)
     if twin is None:
@@ -369,7 +379,7 @@ def main(argv: list[str] | None = None) -> int:
         assert env.local_aws is not None
         twin, _ = start(
             env.local_aws.port,
-            DEFAULT_FOLDER,
+            default_folder(),
             region=env.region,
             ses_identity=str(env.reporter.extra["ses_identity"]),
         )
