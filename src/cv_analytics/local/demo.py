@@ -23,7 +23,7 @@ import shutil
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager, redirect_stdout
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -121,13 +121,30 @@ def on_replay_clock(function: Handler, shift_ms: int) -> Handler:
 
 
 @contextmanager
-def polling(mapping: EventSourceMapping) -> Iterator[None]:
-    """The event source polls in the background while the block sends, so the queue stays shallow."""
+def polling(mapping: EventSourceMapping) -> Iterator[Callable[[], None]]:
+    """The event source polls in the background while the block sends, so the queue stays shallow.
+
+    Yields a check that raises what stopped the poller, if it stopped: a sender waiting for the queue to
+    drain must not wait for a poller that died (a refused DeleteMessage, say).
+    """
     stop = threading.Event()
-    poller = threading.Thread(target=mapping.run, args=(stop,), name="event-source", daemon=True)
+    failures: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            mapping.run(stop)
+        except BaseException as error:
+            failures.append(error)
+            raise
+
+    def check() -> None:
+        if failures:
+            raise RuntimeError(f"the event source stopped: {failures[0]}") from failures[0]
+
+    poller = threading.Thread(target=run, name="event-source", daemon=True)
     poller.start()
     try:
-        yield
+        yield check
     finally:
         stop.set()
         poller.join()
@@ -204,14 +221,15 @@ def _process(stack: LocalStack, week: ReportWeek, plan: TrafficPlan, progress: P
             answered[0] += 1
             progress.advance(asking)
 
-        with polling(mapping):
+        with polling(mapping) as alive:
+
+            def ready() -> bool:
+                alive()
+                return mapping.keeps_up(2 * answered[0], backlog=60)
+
             send_malformed(publisher, stack.outputs.queue_url)
-            statuses = replay(
-                stack.worker.chat_url,
-                plan.requests,
-                ready=lambda: mapping.keeps_up(2 * answered[0], backlog=60),
-                on_answer=on_answer,
-            )
+            statuses = replay(stack.worker.chat_url, plan.requests, ready=ready, on_answer=on_answer)
+            alive()
         with _step(progress, "The event source drains the queue"):
             mapping.drain(timeout=60)
     with _step(progress, "The sweep schedule runs once: crashed requests become orphans"):

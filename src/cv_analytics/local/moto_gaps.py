@@ -304,6 +304,39 @@ def _returning(value: str) -> Callable[[], str]:
     return lambda: value
 
 
+# SQS's batch calls are authorised as the action of each entry: there is no sqs:DeleteMessageBatch in IAM.
+SQS_BATCH_ACTIONS = {
+    "DeleteMessageBatch": "DeleteMessage",
+    "ChangeMessageVisibilityBatch": "ChangeMessageVisibility",
+    "SendMessageBatch": "SendMessage",
+}
+
+
+def sqs_batch_actions() -> None:
+    """SQS authorises DeleteMessageBatch, ChangeMessageVisibilityBatch and SendMessageBatch as DeleteMessage,
+    ChangeMessageVisibility and SendMessage: the batch names are not IAM actions.
+
+    moto checked the batch name itself, so a role allowed `sqs:DeleteMessage` (all a Lambda event source
+    needs) was refused the poller's DeleteMessageBatch.
+    """
+    from moto.sqs.responses import SQSResponse
+
+    original = SQSResponse._authenticate_and_authorize_normal_action
+
+    def authorize(self: SQSResponse, resource: str = "*") -> None:
+        action = self._get_action()
+        if action not in SQS_BATCH_ACTIONS:
+            original(self, resource)
+            return
+        self._get_action = _returning(SQS_BATCH_ACTIONS[action])  # type: ignore[method-assign]
+        try:
+            original(self, resource)
+        finally:
+            del self._get_action
+
+    SQSResponse._authenticate_and_authorize_normal_action = authorize  # type: ignore[method-assign,assignment]
+
+
 def ses_identity_resource() -> None:
     """SES authorises a send against the identity that covers its `Source`: that address or its domain.
 
@@ -329,7 +362,8 @@ CODE_PATH = "/_twin/lambda-code/"
 def lambda_code_location() -> None:
     """GetFunction returns `Code.Location`, a URL the function's zip (of that version) downloads from.
 
-    AWS always returns one (a presigned S3 URL); moto returns none for code uploaded as a zip. The local
+    AWS always returns one (a presigned S3 URL); moto returns none, or a URL of a bucket that does not
+    exist, for code uploaded as a zip. The local
     Lambda runtime downloads each version's code from it, so it runs the version an alias points to, not
     the working tree. `with_code_downloads` serves the URLs.
     """
@@ -342,7 +376,7 @@ def lambda_code_location() -> None:
 
     def get_code(self: LambdaFunction) -> dict[str, Any]:
         response: dict[str, Any] = original(self)
-        if "Code" not in response and bytes(getattr(self, "code_bytes", None) or b""):
+        if self.package_type == "Zip" and bytes(getattr(self, "code_bytes", None) or b""):
             base = f"https://127.0.0.1:{os.environ['MOTO_PORT']}{CODE_PATH}"
             digest = quote(self.code_sha_256, safe="")
             path = f"{self.account_id}/{self.region}/{self.function_name}/{self.version}/{digest}"
@@ -384,6 +418,7 @@ PATCHES: tuple[Callable[[], None], ...] = (
     service_principals,
     dynamodb_request_resources,
     ses_identity_resource,
+    sqs_batch_actions,
     lambda_code_location,
 )
 
