@@ -18,6 +18,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -158,15 +159,21 @@ def outputs(
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m terraform.run")
+    parser = argparse.ArgumentParser(
+        prog="python -m terraform.run", epilog="Arguments after -- are passed on to terraform."
+    )
     parser.add_argument("command", choices=("init", "plan", "apply", "destroy", "output"))
     parser.add_argument("--env", required=True)
     parser.add_argument("--stack", required=True, choices=("state", "infra", "processor", "reporter"))
     parser.add_argument(
         "--outdir", type=Path, default=OUTDIR, help="the synth's folder (terraform/cdktf.out)"
     )
-    parser.add_argument("arguments", nargs="*", help="passed on to terraform (after --)")
-    parsed = parser.parse_args(argv)
+    given = list(sys.argv[1:] if argv is None else argv)
+    # Everything after `--` goes to Terraform as it is (argparse would take `-auto-approve` for its own).
+    passed = given[given.index("--") + 1 :] if "--" in given else []
+    own = given[: given.index("--")] if "--" in given else given
+    parsed = parser.parse_args(own)
+    parsed.arguments = passed
     env = Environment.load(parsed.env)
     terraform_command()
     if parsed.command == "output":

@@ -59,10 +59,28 @@ def synth_local(twin: Twin, deployment: LocalDeployment, *, build: bool = True) 
     )  # fmt: skip
 
 
-def apply_stack(twin: Twin, deployment: LocalDeployment, kind: str, *extra: str) -> None:
+def init_stack(twin: Twin, deployment: LocalDeployment, kind: str) -> None:
+    """`terraform init` (one at a time: the plug-in cache is not safe for two inits at once)."""
+    result = terraform(
+        Environment.load(LOCAL),
+        kind,
+        ["init", "-input=false", "-no-color"],
+        outdir=deployment.outdir,
+        twin=twin,
+        capture=True,
+        check=False,
+    )
+    if result.returncode != 0:
+        raise RuntimeError(
+            f"terraform init of {kind}-{LOCAL} failed:\n{result.stdout[-4000:]}\n{result.stderr[-4000:]}"
+        )
+
+
+def apply_stack(twin: Twin, deployment: LocalDeployment, kind: str, *extra: str, init: bool = True) -> None:
     env = Environment.load(LOCAL)
     common = {"outdir": deployment.outdir, "twin": twin, "capture": True}
-    terraform(env, kind, ["init", "-input=false", "-no-color"], **common)  # type: ignore[arg-type]
+    if init:
+        init_stack(twin, deployment, kind)
     result = terraform(
         env,
         kind,
@@ -86,8 +104,11 @@ def deploy_local(
         on_step(kind)
         apply_stack(twin, deployment, kind)
     on_step("processor and reporter")
+    for kind in FUNCTION_STACKS:
+        init_stack(twin, deployment, kind)
     with ThreadPoolExecutor(max_workers=len(FUNCTION_STACKS)) as pool:
-        for future in [pool.submit(apply_stack, twin, deployment, kind) for kind in FUNCTION_STACKS]:
+        applies = [pool.submit(apply_stack, twin, deployment, kind, init=False) for kind in FUNCTION_STACKS]
+        for future in applies:
             future.result()
     return infra_outputs(twin, deployment)
 

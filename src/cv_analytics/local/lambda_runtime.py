@@ -15,6 +15,7 @@ import hashlib
 import io
 import json
 import os
+import platform
 import subprocess
 import sys
 import threading
@@ -73,9 +74,27 @@ def code_folder(twin: Twin, function: DeployedFunction, cache: Path) -> Path:
         )
     folder.mkdir(parents=True, exist_ok=True)
     with zipfile.ZipFile(io.BytesIO(body)) as archive:
-        archive.extractall(folder)
+        foreign = foreign_native_packages(archive.namelist())
+        archive.extractall(folder, [m for m in archive.namelist() if _top_level(m) not in foreign])
+    (folder / ".from-this-machine").write_text("".join(f"{name}\n" for name in sorted(foreign)))
     (folder / ".complete").touch()
     return folder
+
+
+def _top_level(member: str) -> str:
+    first = member.split("/", 1)[0]
+    return first.split(".", 1)[0] if "/" not in member else first
+
+
+def foreign_native_packages(members: list[str]) -> set[str]:
+    """Top-level packages of the zip with compiled extensions for another machine (Lambda's arm64).
+
+    They cannot load here; this machine's own copy of the same pinned version (the dev lock pins what the
+    function locks) is imported instead, and `.from-this-machine` in the code folder lists them. Everything
+    else, the function's own code first, comes from the zip.
+    """
+    machine = platform.machine()
+    return {_top_level(m) for m in members if m.endswith(".so") and machine not in m.rsplit("/", 1)[-1]}
 
 
 def function_environment(

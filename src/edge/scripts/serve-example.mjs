@@ -10,6 +10,17 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const here = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+// The Worker's outbound request, made by Node (whose TLS trusts NODE_EXTRA_CA_CERTS), body read whole.
+async function fetchFromNode(request) {
+  const body = ['GET', 'HEAD'].includes(request.method) ? undefined : await request.arrayBuffer();
+  try {
+    return await fetch(request.url, { method: request.method, headers: request.headers, body });
+  } catch (error) {
+    console.error(`outbound ${request.method} ${request.url} failed: ${error.cause ?? error}`);
+    throw error;
+  }
+}
+
 const bindings = JSON.parse(process.env.CV_ANALYTICS_WORKER_BINDINGS ?? '{}');
 const mf = new Miniflare({
   modules: true,
@@ -18,7 +29,7 @@ const mf = new Miniflare({
   host: '127.0.0.1',
   port: Number(process.env.CV_ANALYTICS_WORKER_PORT ?? 0),
   bindings,
-  ...(process.env.CV_ANALYTICS_WORKER_CA ? { outboundService: (request) => fetch(request) } : {}),
+  ...(process.env.CV_ANALYTICS_WORKER_CA ? { outboundService: fetchFromNode } : {}),
 });
 
 let stopping = false;
