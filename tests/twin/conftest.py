@@ -65,6 +65,16 @@ def _apply(root: Path) -> None:
         _BACKGROUND.done.set()
 
 
+# The first twin test waits for the apply, and the demo's own apply finds the stacks up to date: minutes.
+TWIN_TEST_TIMEOUT_SECONDS = 900
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if "tests/twin/" in item.nodeid:
+            item.add_marker(pytest.mark.timeout(TWIN_TEST_TIMEOUT_SECONDS))
+
+
 def pytest_collection_finish(session: pytest.Session) -> None:
     if any("tests/twin/" in item.nodeid for item in session.items) and _BACKGROUND.thread is None:
         root = Path(session.config._tmp_path_factory.mktemp("twin"))  # type: ignore[attr-defined]

@@ -386,12 +386,33 @@ def lambda_code_location() -> None:
     LambdaFunction.get_code = get_code  # type: ignore[method-assign]
 
 
+# The mail SES accepted (what moto lists in /moto-api/data.json, which fails on the twin: listing Lambda
+# functions there reaches for Docker). Read only by the local runtime, as a recipient's mailbox.
+MAIL_PATH = "/_twin/ses/raw-messages"
+
+
+def _sent_mail(start_response: Callable[..., Any]) -> list[bytes]:
+    from moto.core.models import DEFAULT_ACCOUNT_ID
+    from moto.ses.models import ses_backends
+
+    messages = []
+    for region, backend in ses_backends[DEFAULT_ACCOUNT_ID].items():
+        for message in backend.sent_messages:
+            if hasattr(message, "raw_data"):
+                messages.append({"region": region, "raw_data": message.raw_data})
+    body = json.dumps({"ses": {"RawMessage": messages}}).encode()
+    start_response("200 OK", [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
+    return [body]
+
+
 def with_code_downloads(application: Callable[..., Any]) -> Callable[..., Any]:
     """The WSGI application that serves `lambda_code_location`'s URLs and hands everything else to moto."""
     from moto.awslambda.models import lambda_backends
 
     def serve(environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
         path = str(environ.get("PATH_INFO", ""))
+        if path == MAIL_PATH:
+            return _sent_mail(start_response)
         if not path.startswith(CODE_PATH):
             return application(environ, start_response)
         try:

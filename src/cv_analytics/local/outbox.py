@@ -17,7 +17,8 @@ from typing import Any
 def sent_messages(endpoint_url: str, ca_file: str | None = None) -> list[Message]:
     """Every raw email moto's SES accepted, parsed, oldest first; `ca_file` is the CA of a TLS endpoint."""
     context = ssl.create_default_context(cafile=ca_file) if ca_file else None
-    url = f"{endpoint_url}/moto-api/data.json"
+    # The twin (TLS, `ca_file`) serves the sent mail on its own path; a bare moto server in data.json.
+    url = f"{endpoint_url}/_twin/ses/raw-messages" if ca_file else f"{endpoint_url}/moto-api/data.json"
     with urllib.request.urlopen(url, timeout=10, context=context) as response:  # noqa: S310
         data = json.load(response)
     raw: list[dict[str, Any]] = data.get("ses", {}).get("RawMessage", [])

@@ -162,6 +162,13 @@ def _account(twin: Twin) -> str:
 
 
 def publisher_key(twin: Twin, user: str) -> Credentials:
-    """A new access key of the edge publisher user (what the operator pipes into `wrangler secret put`)."""
-    key = twin.client("iam").create_access_key(UserName=user)["AccessKey"]
+    """A new access key of the edge publisher user (what the operator pipes into `wrangler secret put`).
+
+    IAM allows two keys per user: as in a rotation, the oldest goes when there are two already.
+    """
+    iam = twin.client("iam")
+    keys = sorted(iam.list_access_keys(UserName=user)["AccessKeyMetadata"], key=lambda k: k["CreateDate"])
+    if len(keys) >= 2:
+        iam.delete_access_key(UserName=user, AccessKeyId=keys[0]["AccessKeyId"])
+    key = iam.create_access_key(UserName=user)["AccessKey"]
     return Credentials(key["AccessKeyId"], key["SecretAccessKey"])
