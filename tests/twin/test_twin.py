@@ -252,8 +252,8 @@ def _without(document: dict[str, Any], action: str) -> dict[str, Any]:
     statements = []
     for statement in document["Statement"]:
         actions = [a for a in statement["Action"] if a != action]
-        if actions:
-            statements.append({**statement, "Action": actions})
+        # A statement left with no action would be malformed: it keeps one that grants nothing we send.
+        statements.append({**statement, "Action": actions or ["sqs:GetQueueUrl"]})
     return {**document, "Statement": statements}
 
 
