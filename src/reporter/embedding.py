@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from functools import cached_property, lru_cache
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -154,11 +154,7 @@ class MiniLM:
     def knows(self, word: str) -> bool:
         """True when `word` (lower case) is one token of the model's vocabulary: the model has learnt what
         it means, rather than reading it as pieces."""
-        return word in self._vocabulary
-
-    @cached_property
-    def _vocabulary(self) -> frozenset[str]:
-        return frozenset(self.tokenizer.get_vocab())
+        return self.tokenizer.token_to_id(word) is not None
 
     def embed(self, texts: list[str]) -> Vectors:
         """One unit vector per text, in the order given. Texts are batched by token count, so a batch pads

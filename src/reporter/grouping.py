@@ -8,7 +8,7 @@ products on all-MiniLM-L6-v2 embeddings (`reporter.embedding`):
    unlike each other (short, long, other languages), so only the closest one says anything. The
    comparison is made after removing what every recruiter question shares: the mean of the catalogue's
    examples (the frame "does she ...", which makes unrelated questions score 0.5 raw) and their first
-   principal component (15 % of their spread, and it is the language: English examples at one end,
+   principal component (17 % of their spread, and it is the language: English examples at one end,
    French, German and Spanish at the other). What is left is what a question asks about, so "Does she
    know TypeScript?" no longer looks like "Has she led a team?" for sharing a frame, and a question in
    German is compared by its content rather than by being German. Before embedding, a word the model
