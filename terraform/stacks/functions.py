@@ -29,7 +29,7 @@ from processor.settings import ProcessorSettings
 from reporter.settings import ReporterSettings
 from terraform.environment import ROOT, Environment, FunctionConfig
 from terraform.environment_schema import check_sender_identity, unknown_variables
-from terraform.stacks.base import ProjectStack
+from terraform.stacks.base import ProjectStack, s3_state_settings
 
 DIST = ROOT / "dist"
 PENDING_INDEX = PendingIndex.Meta.index_name
@@ -79,11 +79,7 @@ class FunctionStack(ProjectStack):
         self.stack_dir = stack_dir
         self.account = DataAwsCallerIdentity(self, "account")
         self.infra = DataTerraformRemoteStateS3(
-            self,
-            "infra",
-            bucket=env.state_bucket,
-            key=env.state_key("infra"),
-            region=env.region,
+            self, "infra", key=env.state_key("infra"), **s3_state_settings(env)
         )
         self.interim_arn = self.infra.get_string("query_events_table_arn")
         self.analytics_arn = self.infra.get_string("analytics_table_arn")
