@@ -43,6 +43,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory, applied: AppliedTwin) -> Demo
         now=NOW,
         twin=applied.twin,
         deployment=applied.deployment,
+        apply=False,  # the session's apply from nothing made it; the twin tests check it plans clean
     )
     result = run_demo(options, Console(file=io.StringIO(), width=120))
     assert dict(os.environ) == before

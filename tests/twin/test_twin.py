@@ -23,7 +23,7 @@ from contract.resources import LIVE_ALIAS
 from cv_analytics import packaging
 from cv_analytics.local.deploy import FUNCTION_STACKS, apply_stack, synth_local
 from cv_analytics.local.deployed import live_function
-from cv_analytics.local.lambda_runtime import running_function
+from cv_analytics.local.lambda_runtime import FunctionError, running_function
 from cv_analytics.local.pipeline import deployed_event_source, publisher_key
 from cv_analytics.local.twin import inventory
 from terraform import rollback
@@ -80,9 +80,9 @@ def test_the_state_bucket_refuses_requests_that_do_not_come_over_tls(applied: Ap
 
 
 @pytest.fixture
-def changed_processor_zip() -> Iterator[Path]:
-    """dist/processor.zip with one more module in it (a code change), put back afterwards."""
-    built = packaging.build("processor")
+def changed_processor_zip(applied: AppliedTwin) -> Iterator[Path]:
+    """The deployment's processor.zip with one more module in it (a code change), put back afterwards."""
+    built = packaging.build("processor", applied.deployment.zip_of("processor"))
     saved = built.read_bytes()
     with zipfile.ZipFile(built, "a") as archive:
         archive.writestr("processor/_changed.py", "CHANGED = True\n")
@@ -156,7 +156,7 @@ def test_a_code_change_deploys_the_processor_alone_and_rollback_moves_what_the_e
                for name in ("cv-analytics-local-processor", "cv-analytics-local-sweep")}  # fmt: skip
     assert aliases == {"cv-analytics-local-processor": "1", "cv-analytics-local-sweep": "1"}
     # Back to the working tree's code and a clean plan for the tests after this one.
-    changed_processor_zip.write_bytes(packaging.build("processor").read_bytes())
+    packaging.build("processor", changed_processor_zip)
 
 
 def test_put_the_processor_back(twin_env: AppliedTwin) -> None:
@@ -208,8 +208,9 @@ def test_a_changed_table_key_is_planned_as_a_replacement(applied: AppliedTwin, t
     [table] = [
         t for t in config["resource"]["aws_dynamodb_table"].values() if t["name"].endswith("query-events")
     ]
-    table["attribute"].append({"name": "tenant", "type": "S"})
-    table["hash_key"] = "tenant"
+    # The partition key renamed (every attribute must stay indexed): the provider must replace the table.
+    [key] = [a for a in table["attribute"] if a["name"] == table["hash_key"]]
+    key["name"] = table["hash_key"] = "tenant_request_id"
     (copy / "cdk.tf.json").write_text(json.dumps(config))
     result = terraform(
         local(),
@@ -257,13 +258,14 @@ def _without(document: dict[str, Any], action: str) -> dict[str, Any]:
     return {**document, "Statement": statements}
 
 
+# The query half exactly as the Worker sends it today (a request id of its own per run).
 QUERY_EVENT = {
-    "schemaVersion": 1,
-    "type": "query",
+    "eventType": "query",
     "requestId": "iam-negative-request",
+    "timestamp": 1764154800123,
     "sessionId": "iam-negative",
-    "timestamp": "2026-11-20T10:00:00.000Z",
     "query": "Has she led a team?",
+    "metadata": {"userAgent": "Mozilla/5.0", "referer": "https://example.dev/cv"},
 }
 
 
@@ -285,21 +287,35 @@ def test_the_processor_without_updateitem_on_its_table_is_refused(applied: Appli
     original = _policy(iam, role, name)
     function = live_function(applied.twin.client("lambda"), "cv-analytics-local-processor")
     log = applied.root / "logs" / "iam-negative-processor.log"
-    results = []
+    refused_id = "iam-negative-request-refused"
     try:
-        # A new request each time: a duplicate of one already stored is settled without a write.
-        for run, document in enumerate((original, _without(original, "dynamodb:UpdateItem"))):
-            iam.put_role_policy(RoleName=role, PolicyName=name, PolicyDocument=json.dumps(document))
-            with running_function(applied.twin, function, cache=applied.root / "code", log=log) as running:
-                results.append(running.invoke(_sqs_event(applied, f"iam-negative-request-{run}")))
+        with running_function(applied.twin, function, cache=applied.root / "code", log=log) as running:
+            allowed = running.invoke(_sqs_event(applied, "iam-negative-request-allowed"))
+        iam.put_role_policy(
+            RoleName=role,
+            PolicyName=name,
+            PolicyDocument=json.dumps(_without(original, "dynamodb:UpdateItem")),
+        )
+        # A new request: a duplicate of one already stored would be settled without a write.
+        with (
+            running_function(applied.twin, function, cache=applied.root / "code", log=log) as running,
+            pytest.raises(FunctionError) as refused,
+        ):
+            running.invoke(_sqs_event(applied, refused_id))
     finally:
         iam.put_role_policy(RoleName=role, PolicyName=name, PolicyDocument=json.dumps(original))
-    allowed, refused = results
     assert allowed == {"batchItemFailures": []}
-    assert refused == {"batchItemFailures": [{"itemIdentifier": "iam-negative-1"}]}
+    # Every record of the batch failed, so the invocation fails and Lambda retries the batch.
+    assert "All records failed processing" in str(refused.value)
     refusal = next(line for line in log.read_text().splitlines() if "AccessDenied" in line)
-    print(f"processor without dynamodb:UpdateItem: {refusal[:400]}")
-    assert "dynamodb:UpdateItem" in refusal
+    denied = refusal[refusal.index("An error occurred") :].split("\\n")[0]
+    print(f"processor without dynamodb:UpdateItem: {denied}")
+    assert "(AccessDeniedException)" in denied
+    assert "not authorized to perform: dynamodb:UpdateItem" in denied
+    interim = applied.twin.client("dynamodb").get_item(
+        TableName=applied.outputs.query_events_table, Key={"request_id": {"S": refused_id}}
+    )
+    assert "Item" not in interim
 
 
 def test_the_edge_publisher_without_sendmessage_is_refused(applied: AppliedTwin) -> None:

@@ -71,6 +71,8 @@ class DemoOptions:
     # Run on this twin and deployment instead of a twin of the demo's own (the tests share one).
     twin: Twin | None = None
     deployment: LocalDeployment | None = None
+    # False: `deployment` is already applied to `twin`; read its outputs instead of applying it again.
+    apply: bool = True
 
 
 @dataclass
@@ -249,8 +251,8 @@ def wall_ms() -> int:
 
 STEPS = {
     "synth": "Synthesize the local stacks",
-    "state": "terraform apply state-local (the state bucket)",
-    "infra": "terraform apply infra-local (queues, tables, alarms, edge publisher)",
+    "state": "terraform apply state-local until the state bucket exists",
+    "infra": "terraform apply infra-local (queues, tables, alarms, publisher), state-local beside it",
     "processor and reporter": "terraform apply processor-local and reporter-local",
     "worker": "Start the example Worker with the edge publisher's key",
 }
@@ -280,6 +282,7 @@ def run_demo(options: DemoOptions, console: Console) -> DemoResult:
             twin_folder=work / "twin",
             on_step=on_step,
             twin=options.twin,
+            apply=options.apply,
         ) as stack:
             progress.update(current[0], completed=1)
             processed = _process(stack, week, plan, progress)

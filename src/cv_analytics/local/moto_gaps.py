@@ -35,7 +35,9 @@ def sqs_compact_json_attributes() -> None:
     """SQS returns `RedrivePolicy` as compact JSON (`{"deadLetterTargetArn":"...","maxReceiveCount":5}`).
 
     moto writes it with `json.dumps` defaults (spaces after `:` and `,`), so the provider's state holds a
-    string that differs from the configuration and every later plan shows a change.
+    string that differs from the configuration and every later plan shows a change. And a policy set to the
+    empty string is removed, so GetQueueAttributes no longer names it; moto returned `"RedriveAllowPolicy":
+    ""`, which the provider's destroy of `aws_sqs_queue_redrive_allow_policy` waited on until it timed out.
     """
     from moto.sqs.models import Queue
 
@@ -45,8 +47,9 @@ def sqs_compact_json_attributes() -> None:
         result: dict[str, Any] = original(self)
         if self.redrive_policy:
             result["RedrivePolicy"] = _compact(self.redrive_policy)
-        if result.get("RedriveAllowPolicy") is None:
-            result.pop("RedriveAllowPolicy", None)
+        for removed in ("RedrivePolicy", "RedriveAllowPolicy"):
+            if not result.get(removed):
+                result.pop(removed, None)
         return result
 
     Queue.attributes = property(attributes)  # type: ignore[assignment,method-assign]
@@ -257,6 +260,32 @@ def service_principals() -> None:
     IAMPolicyStatement._check_principal = check_principal  # type: ignore[method-assign]
 
 
+def json_protocol_access_denied() -> None:
+    """A JSON-protocol service (DynamoDB, SQS, Scheduler, Logs, ...) refuses a request in JSON:
+    `{"__type": "...#AccessDeniedException", "message": ...}` with HTTP 400.
+
+    moto answered every refusal with the Query protocol's XML and HTTP 403, which the SDK cannot parse for
+    these services: the caller saw "An error occurred (403)" with no error code, so code that tells an
+    access problem from a throttle or a failed condition by its code could not. Installed first: the
+    per-service authorisation patches below call through it.
+    """
+    from moto.core.authorization import ActionAuthenticatorMixin
+    from moto.core.exceptions import AccessDeniedError, JsonRESTError
+
+    original = ActionAuthenticatorMixin._authenticate_and_authorize_normal_action
+
+    def authorize(self: Any, resource: str = "*") -> None:
+        try:
+            original(self, resource)
+        except AccessDeniedError as denied:
+            content_type = str(self.headers.get("Content-Type", ""))
+            if "X-Amz-Target" not in self.headers and not content_type.startswith("application/x-amz-json"):
+                raise
+            raise JsonRESTError("AccessDeniedException", denied.message) from denied
+
+    ActionAuthenticatorMixin._authenticate_and_authorize_normal_action = authorize  # type: ignore[method-assign]
+
+
 def dynamodb_request_resources() -> None:
     """DynamoDB authorises a request against the table (or index) it names, and a batch or transaction per
     table and item action.
@@ -429,6 +458,7 @@ def with_code_downloads(application: Callable[..., Any]) -> Callable[..., Any]:
 
 
 PATCHES: tuple[Callable[[], None], ...] = (
+    json_protocol_access_denied,
     sqs_redrive_allow_policy,
     sqs_compact_json_attributes,
     lambda_logging_config,

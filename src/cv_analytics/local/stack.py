@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from cv_analytics.local.deploy import LocalDeployment, deploy_local
+from cv_analytics.local.deploy import LocalDeployment, deploy_local, infra_outputs
 from cv_analytics.local.pipeline import InfraOutputs, publisher_key
 from cv_analytics.local.twin import Credentials, Twin, connect, default_folder, running_twin, start
 from cv_analytics.local.worker import ExampleWorker, running_example_worker
@@ -93,11 +93,19 @@ def running_stack(
     demo_switches: bool = True,
     on_step: Callable[[str], None] = lambda _: None,
     twin: Twin | None = None,
+    apply: bool = True,
 ) -> Iterator[LocalStack]:
-    """Twin up, `local` applied, the Worker started with the publisher's key; the Worker stops at the end."""
+    """Twin up, `local` applied, the Worker started with the publisher's key; the Worker stops at the end.
+
+    `apply=False` runs on a deployment already applied to `twin` (the tests' shared one) and only reads its
+    outputs: applying it again would plan four stacks to find nothing to change.
+    """
     log_dir.mkdir(parents=True, exist_ok=True)
     with twin_for(twin_folder, None, twin) as local:
-        outputs = deploy_local(local, deployment, on_step=on_step)
+        if apply:
+            outputs = deploy_local(local, deployment, on_step=on_step)
+        else:
+            outputs = infra_outputs(local, deployment)
         key = publisher_key(local, outputs.edge_publisher_user)
         bindings = worker_bindings(outputs, local, key, demo_switches=demo_switches)
         on_step("worker")
