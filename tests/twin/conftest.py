@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -124,6 +125,14 @@ def plan_exit_code(applied: AppliedTwin, kind: str, *extra: str) -> tuple[int, s
         check=False,
     )
     return result.returncode, result.stdout + result.stderr
+
+
+def plans_of(applied: AppliedTwin, kinds: tuple[str, ...]) -> dict[str, tuple[int, str]]:
+    """`plan -detailed-exitcode` of several stacks at once (each has its own state and lock): the exit code
+    and output of each. Most of a plan is the provider refreshing resources, so they overlap well."""
+    with ThreadPoolExecutor(max_workers=len(kinds)) as pool:
+        results = pool.map(lambda kind: plan_exit_code(applied, kind), kinds)
+        return dict(zip(kinds, results, strict=True))
 
 
 def show_json(applied: AppliedTwin, kind: str, *arguments: str) -> Any:

@@ -13,6 +13,7 @@ import subprocess
 import time
 import zipfile
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +29,7 @@ from cv_analytics.local.pipeline import deployed_event_source, publisher_key
 from cv_analytics.local.twin import inventory
 from terraform import rollback
 from terraform.run import outputs, terraform, terraform_command
-from tests.twin.conftest import AppliedTwin, local, plan_exit_code, show_json
+from tests.twin.conftest import AppliedTwin, local, plan_exit_code, plans_of, show_json
 
 pytestmark = pytest.mark.integration
 STACKS = ("state", "infra", *FUNCTION_STACKS)
@@ -36,8 +37,7 @@ STACKS = ("state", "infra", *FUNCTION_STACKS)
 
 def test_a_second_plan_of_every_stack_is_empty(applied: AppliedTwin) -> None:
     print(f"apply of all four stacks from nothing: {applied.apply_seconds:.1f} s, steps {applied.steps}")
-    for kind in STACKS:
-        code, text = plan_exit_code(applied, kind)
+    for kind, (code, text) in plans_of(applied, STACKS).items():
         assert code == 0, f"{kind}-local plans changes after its apply:\n{text[-3000:]}"
 
 
@@ -124,8 +124,8 @@ def test_a_code_change_deploys_the_processor_alone_and_rollback_moves_what_the_e
     types = {address.split(".")[0] for address in changes}
     assert types == {"aws_lambda_function", "aws_lambda_alias"}, changes
     apply_stack(applied.twin, applied.deployment, "processor")
-    for kind in ("infra", "reporter"):
-        assert plan_exit_code(applied, kind)[0] == 0, f"{kind}-local changed with the processor's deploy"
+    for kind, (code, _) in plans_of(applied, ("infra", "reporter")).items():
+        assert code == 0, f"{kind}-local changed with the processor's deploy"
     lambda_client = applied.twin.client("lambda")
     assert live_function(lambda_client, "cv-analytics-local-processor").version == "2"
 
@@ -351,13 +351,17 @@ def test_the_edge_publisher_without_sendmessage_is_refused(applied: AppliedTwin)
 
 
 def test_destroy_leaves_no_resource_the_stacks_create(twin_env: AppliedTwin) -> None:
-    """Last: the destroy task's order (reporter, processor, infra); only the state bucket stays."""
+    """Last: the destroy task's order (the function stacks, then infra); only the state bucket stays."""
     from terraform.run import main
 
-    for kind in ("reporter", "processor", "infra"):
+    def destroy(kind: str) -> int:
         outdir = str(twin_env.deployment.outdir)
-        arguments = ["destroy", "--env", "local", "--stack", kind, "--outdir", outdir, "--", "-auto-approve"]
-        assert main(arguments) == 0
+        return main(["destroy", "--env", "local", "--stack", kind, "--outdir", outdir, "--", "-auto-approve"])
+
+    # The two function stacks depend on infra alone: they go together, as the deploy applies them.
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        assert list(pool.map(destroy, ("reporter", "processor"))) == [0, 0]
+    assert destroy("infra") == 0
     left = inventory(twin_env.twin)
     assert left.pop("state buckets") == ["cv-analytics-local-terraform-state"]
     assert left == {kind: [] for kind in left}
