@@ -179,7 +179,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     if parsed.command == "output":
         print(json.dumps(outputs(env, parsed.stack, outdir=parsed.outdir), indent=2))
         return 0
-    terraform(env, parsed.stack, ["init", "-input=false"], outdir=parsed.outdir)
+    initialised = terraform(env, parsed.stack, ["init", "-input=false"], outdir=parsed.outdir, check=False)
+    if initialised.returncode != 0:
+        # Terraform has printed why; one line says which step failed, and the usual cause of a first run.
+        hint = (
+            ""
+            if parsed.stack == "state"
+            else f" (is the state bucket there? ./taskw deploy-state ENV={env.name})"
+        )
+        print(f"terraform init of {env.stack_name(parsed.stack)} failed{hint}", file=sys.stderr)
+        return initialised.returncode
     if parsed.command == "init":
         return 0
     command = [parsed.command, "-input=false", *parsed.arguments]
