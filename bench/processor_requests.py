@@ -18,11 +18,11 @@ from pathlib import Path
 from typing import Any
 
 from moto import mock_aws
+from tests.moto_resources import create_tables
 
 from bench.processor_common import batches, count_dynamodb_calls, lambda_event
 from contract.config import load_settings
 from cv_analytics.local.event_source import LocalLambdaContext
-from cv_analytics.local.resources import create_tables
 from cv_analytics.local.sample_traffic import Outgoing, sample_messages, sample_requests
 from processor.settings import ProcessorSettings
 

@@ -17,10 +17,10 @@ from cdktn_provider_aws.lambda_alias import LambdaAlias
 from cdktn_provider_aws.lambda_function import LambdaFunction
 from constructs import Construct
 
+from contract.resources import LIVE_ALIAS
 from cv_analytics.packaging import sha256_base64
 from modules.policy import Statement, assume_role_json, policy_json
 
-LIVE_ALIAS = "live"
 RUNTIME = "python3.12"
 
 

@@ -11,7 +11,7 @@ from cdktn import App
 from terraform.environment import OUTDIR, TERRAFORM_DIR, Environment, environment_names
 from terraform.stacks.functions import ProcessorStack, ReporterStack
 from terraform.stacks.infra import InfraStack
-from terraform.stacks.state import StateStack
+from terraform.stacks.state import BOOTSTRAP_STATE_DIR, StateStack
 
 
 def target_versions() -> dict[str, str]:
@@ -23,12 +23,18 @@ def target_versions() -> dict[str, str]:
     return {str(k): str(v) for k, v in config["targetVersions"].items()}
 
 
-def build_app(environments: Sequence[str] | None = None, outdir: Path = OUTDIR) -> App:
+def build_app(
+    environments: Sequence[str] | None = None,
+    outdir: Path = OUTDIR,
+    bootstrap_state_dir: Path = BOOTSTRAP_STATE_DIR,
+) -> App:
     app = App(outdir=str(outdir), context={"targetVersions": target_versions()})
     stacks_dir = outdir / "stacks"
     for name in environments or environment_names():
         env = Environment.load(name)
-        state = StateStack(app, env, stack_dir=stacks_dir / env.stack_name("state"))
+        state = StateStack(
+            app, env, stack_dir=stacks_dir / env.stack_name("state"), bootstrap_state_dir=bootstrap_state_dir
+        )
         infra = InfraStack(app, env)
         infra.add_dependency(state)
         for stack_class in (ProcessorStack, ReporterStack):

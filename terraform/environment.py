@@ -1,4 +1,4 @@
-"""One deployment environment (dev, prod) as read from terraform/environments/<env>.json.
+"""One deployment environment (dev, prod, local) as read from terraform/environments/<env>.json.
 
 Plain Python, no CDK: the stacks, the tests and the deploy tasks all read environments through this, and
 every file is checked against `environment.schema.json` first (`terraform.environment_schema`), so the
@@ -7,9 +7,11 @@ values below have their exact types and a mistake is an `EnvironmentFileError` n
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 from terraform.environment_schema import load_document
 
@@ -42,6 +44,55 @@ class FunctionConfig:
         )
 
 
+# The variable that moves the local AWS to another port (tests pick a free one; users may have 4566 taken).
+TWIN_PORT_VARIABLE = "TWIN_PORT"
+
+
+@dataclass(frozen=True)
+class LocalAws:
+    """The `local_aws` block of an environment that targets the local AWS twin instead of an AWS account.
+
+    Every key here is what the provider, the S3 backend and the remote-state reads need to reach the twin;
+    dev and prod have no such block and get the provider's defaults (the real AWS endpoints).
+
+    - `endpoint`: the twin's base URL, served over TLS (the state bucket's TLS-only policy holds there
+      too). `TWIN_PORT`, when set, replaces its port: a synth for another port needs no second file.
+    - `provider_version`: the AWS provider constraint of the local stacks (see the README's "Provider
+      version"); dev and prod keep the exact version the bindings were generated for.
+    - `services`: the provider endpoints pointed at the twin (one URL serves them all).
+    """
+
+    endpoint: str
+    provider_version: str
+    services: tuple[str, ...]
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> LocalAws:
+        return cls(
+            endpoint=str(data["endpoint"]),
+            provider_version=str(data["provider_version"]),
+            services=tuple(str(s) for s in data["services"]),
+        )
+
+    @property
+    def endpoint_url(self) -> str:
+        """`endpoint`, on the port `TWIN_PORT` names when it is set."""
+        port = os.environ.get(TWIN_PORT_VARIABLE, "").strip()
+        if not port:
+            return self.endpoint
+        if not port.isdigit() or not 0 < int(port) < 65536:
+            raise ValueError(f"{TWIN_PORT_VARIABLE}={port!r} is not a port number")
+        parts = urlsplit(self.endpoint)
+        return urlunsplit(parts._replace(netloc=f"{parts.hostname}:{port}"))
+
+    @property
+    def port(self) -> int:
+        port = urlsplit(self.endpoint_url).port
+        if port is None:
+            raise ValueError(f"the local AWS endpoint {self.endpoint_url} names no port")
+        return port
+
+
 @dataclass(frozen=True)
 class Environment:
     name: str
@@ -56,6 +107,7 @@ class Environment:
     oldest_message_alarm_seconds: int
     processor: FunctionConfig
     reporter: FunctionConfig
+    local_aws: LocalAws | None = None
 
     @classmethod
     def load(cls, name: str) -> Environment:
@@ -73,6 +125,7 @@ class Environment:
             oldest_message_alarm_seconds=data["oldest_message_alarm_seconds"],
             processor=FunctionConfig.from_json(data["processor"]),
             reporter=FunctionConfig.from_json(data["reporter"]),
+            local_aws=LocalAws.from_json(data["local_aws"]) if "local_aws" in data else None,
         )
 
     def stack_name(self, kind: str) -> str:

@@ -1,12 +1,12 @@
 """Environment files checked against `environment.schema.json`, each mistake as one line naming the key.
 
-The schema is the one list of keys: every key is required unless it has a default, unknown keys are refused,
-types are exact (`"false"` is not a boolean, `"5"` is not a number), and each property's description says
-what a right value is, which the error quotes. What JSON Schema cannot say is checked by the formats below
-(AWS region names from botocore's endpoint data, IANA time zones, EventBridge Scheduler expressions, e-mail
-addresses and SES identities) and by `_function_problems` (each function's variables against its settings
-class, the sender against the SES identity). A new key is one new property in the schema; a new kind of
-value, one more format here.
+The schema is the one list of keys: every key is required unless it has a default (or is marked optional),
+unknown keys are refused, types are exact (`"false"` is not a boolean, `"5"` is not a number), and each
+property's description says what a right value is, which the error quotes. What JSON Schema cannot say is
+checked by the formats below (AWS region names from botocore's endpoint data, IANA time zones, EventBridge
+Scheduler expressions, e-mail addresses and SES identities) and by `_function_problems` (each function's
+variables against its settings class, the sender against the SES identity). A new key is one new property in
+the schema; a new kind of value, one more format here.
 
 `python -m terraform.environment_schema [ENV or FILE ...]` (`./taskw check-env`) checks every environment
 file, or the ones named; synth runs the same check through `Environment.load`.
@@ -172,7 +172,11 @@ def schedule_problem(expression: str) -> str | None:
 
 @cache
 def schema() -> dict[str, Any]:
-    """The schema with its local `$ref`s inlined and `required` derived: every property without a default."""
+    """The schema with its local `$ref`s inlined and `required` derived.
+
+    Every property is required unless it has a default or is marked `"x-optional": true` (a block only some
+    environments have, such as `local_aws`, whose absence means something rather than a default value).
+    """
     raw: dict[str, Any] = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
     definitions = raw.pop("$defs", {})
 
@@ -183,7 +187,11 @@ def schema() -> dict[str, Any]:
             resolved = {key: resolve(value) for key, value in node.items()}
             if "properties" in resolved and "required" not in resolved:
                 properties = resolved["properties"]
-                resolved["required"] = [key for key, value in properties.items() if "default" not in value]
+                resolved["required"] = [
+                    key
+                    for key, value in properties.items()
+                    if "default" not in value and not value.get("x-optional", False)
+                ]
             return resolved
         if isinstance(node, list):
             return [resolve(item) for item in node]

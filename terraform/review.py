@@ -34,6 +34,7 @@ REPLACED_BY: dict[str, frozenset[str]] = {
     "aws_dynamodb_table": frozenset({"name", "hash_key", "range_key", "local_secondary_index"}),
     "aws_sqs_queue": frozenset({"name", "name_prefix", "fifo_queue"}),
     "aws_sqs_queue_redrive_allow_policy": frozenset({"queue_url"}),
+    "aws_sqs_queue_redrive_policy": frozenset({"queue_url"}),
     "aws_lambda_function": frozenset({"function_name"}),
     "aws_lambda_alias": frozenset({"name", "function_name"}),
     "aws_lambda_event_source_mapping": frozenset({"event_source_arn", "starting_position"}),

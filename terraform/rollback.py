@@ -12,10 +12,9 @@ import argparse
 from collections.abc import Sequence
 from typing import Any
 
-import boto3
-
-from modules.python_function import LIVE_ALIAS
+from contract.resources import LIVE_ALIAS
 from terraform.environment import Environment
+from terraform.run import aws_client
 
 FUNCTIONS_OF_PACKAGE = {"processor": ("processor", "sweep"), "reporter": ("reporter",)}
 
@@ -49,7 +48,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--version", required=True, help="published version number to make live")
     arguments = parser.parse_args(argv)
     env = Environment.load(arguments.env)
-    client = boto3.client("lambda", region_name=env.region)
+    client = aws_client(env, "lambda")
     names = [env.function_name(f) for f in FUNCTIONS_OF_PACKAGE[arguments.package]]
     for name, version in rollback(client, names, arguments.version).items():
         print(f"{name}:{LIVE_ALIAS} -> version {version}")

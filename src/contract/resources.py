@@ -121,3 +121,6 @@ def table_names(name_prefix: str) -> dict[str, str]:
 
 
 EVENT_SOURCE = EventSourceSpec()
+
+# The alias every trigger (event source mapping, schedules) invokes: a deploy or a rollback moves it.
+LIVE_ALIAS = "live"

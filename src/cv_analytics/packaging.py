@@ -30,7 +30,10 @@ from cv_analytics import model_files
 ROOT = Path(__file__).resolve().parents[2]
 SOURCE = ROOT / "src"
 REQUIREMENTS = ROOT / "requirements"
-DIST = ROOT / "dist"
+# Where the zips are built and the function stacks take them from. A deployment of its own (the demo's, the
+# twin tests') points this at its own folder, so a code change it builds never reaches another's stacks.
+DIST_VARIABLE = "CV_ANALYTICS_DIST"
+DIST = Path(os.environ.get(DIST_VARIABLE) or ROOT / "dist")
 DEPENDENCY_CACHE = ROOT / ".cache" / "lambda-deps"
 
 FUNCTIONS = ("processor", "reporter")
@@ -152,7 +155,13 @@ def cached_dependencies(function: str, platform: Platform, cache_root: Path = DE
         staging = Path(tempfile.mkdtemp(prefix=f".{function}-", dir=cache_root))
         install_dependencies(requirements, staging, platform)
         (staging / ".complete").write_text("", encoding="utf-8")
-        staging.rename(directory)
+        try:
+            staging.rename(directory)
+        except OSError:
+            # Another build installed the same lock meanwhile: its copy is as good as this one.
+            shutil.rmtree(staging, ignore_errors=True)
+            if not (directory / ".complete").exists():
+                raise
     return directory
 
 
@@ -180,14 +189,22 @@ def zip_entries(function: str, dependencies: Path) -> dict[str, Path]:
 def write_zip(entries: dict[str, Path], output: Path) -> None:
     """Sorted entries, fixed time and mode: the bytes depend on the contents only."""
     output.parent.mkdir(parents=True, exist_ok=True)
-    partial = output.with_suffix(".zip.partial")
-    with zipfile.ZipFile(partial, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=9) as archive:
-        for name in sorted(entries):
-            info = zipfile.ZipInfo(name, date_time=ZIP_EPOCH)
-            info.external_attr = 0o644 << 16
-            info.compress_type = zipfile.ZIP_DEFLATED
-            archive.writestr(info, entries[name].read_bytes(), compresslevel=9)
-    partial.replace(output)
+    # A partial file of this build's own: two builds at once (a deploy beside the tests) each replace the
+    # zip whole, with the same bytes, and never write into each other's file.
+    handle, name = tempfile.mkstemp(prefix=f".{output.name}.", suffix=".partial", dir=output.parent)
+    os.close(handle)
+    partial = Path(name)
+    try:
+        with zipfile.ZipFile(partial, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=9) as archive:
+            for entry in sorted(entries):
+                info = zipfile.ZipInfo(entry, date_time=ZIP_EPOCH)
+                info.external_attr = 0o644 << 16
+                info.compress_type = zipfile.ZIP_DEFLATED
+                archive.writestr(info, entries[entry].read_bytes(), compresslevel=9)
+        partial.chmod(0o644)
+        partial.replace(output)
+    finally:
+        partial.unlink(missing_ok=True)
 
 
 def build(

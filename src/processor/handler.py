@@ -28,8 +28,17 @@ from processor.repository import Repository
 from processor.service import Correlator, Message, Outcome
 from processor.settings import ProcessorSettings
 
-# Stop the sweep this long before the Lambda times out; the next run carries on from the oldest item.
+# Stop the sweep this long before the Lambda times out; the next run carries on from the oldest item. A
+# fixed margin alone would stop a function whose timeout is no longer than it before its first item, every
+# run, silently: the margin is at most a fifth of the time the run starts with.
 SWEEP_TIME_MARGIN_MS = 10_000
+SWEEP_TIME_MARGIN_SHARE = 5
+
+
+def sweep_margin_ms(remaining_at_start_ms: int) -> int:
+    """How long before the timeout a sweep that starts with this much time stops taking items."""
+    return min(SWEEP_TIME_MARGIN_MS, remaining_at_start_ms // SWEEP_TIME_MARGIN_SHARE)
+
 
 METRIC_OF_OUTCOME = {
     Outcome.COMPLETED: "Completed",
@@ -144,9 +153,10 @@ def sweep(event: dict[str, Any], context: Any) -> dict[str, int]:
     """
     cutoff = now_ms() - runtime.settings.orphan_after_seconds * 1000
     counts = {outcome.value: 0 for outcome in Outcome} | {"failed": 0}
+    margin_ms = sweep_margin_ms(context.get_remaining_time_in_millis()) if context is not None else 0
     for state in runtime.correlator.store.pending_before(cutoff):
-        if context is not None and context.get_remaining_time_in_millis() < SWEEP_TIME_MARGIN_MS:
-            logger.info("sweep stopped early to finish before the timeout", extra={"counts": counts})
+        if context is not None and context.get_remaining_time_in_millis() < margin_ms:
+            logger.warning("sweep stopped early to finish before the timeout", extra={"counts": counts})
             break
         try:
             outcome = runtime.correlator.record_orphan(state)

@@ -22,16 +22,16 @@ from constructs import Construct
 from contract.config import as_environment, environment_variables, load_settings
 from contract.resources import EVENT_SOURCE
 from contract.tables import PendingIndex
+from cv_analytics.packaging import DIST
 from modules.policy import Statement
 from modules.python_function import FunctionSpec, PythonFunction
 from modules.schedule import SCHEDULED_TIME_INPUT, Schedule
 from processor.settings import ProcessorSettings
 from reporter.settings import ReporterSettings
-from terraform.environment import ROOT, Environment, FunctionConfig
+from terraform.environment import Environment, FunctionConfig
 from terraform.environment_schema import check_sender_identity, unknown_variables
-from terraform.stacks.base import ProjectStack
+from terraform.stacks.base import ProjectStack, s3_state_settings
 
-DIST = ROOT / "dist"
 PENDING_INDEX = PendingIndex.Meta.index_name
 
 # Exactly the item actions each function's code calls, per table and index: no Scan, no table management,
@@ -79,11 +79,7 @@ class FunctionStack(ProjectStack):
         self.stack_dir = stack_dir
         self.account = DataAwsCallerIdentity(self, "account")
         self.infra = DataTerraformRemoteStateS3(
-            self,
-            "infra",
-            bucket=env.state_bucket,
-            key=env.state_key("infra"),
-            region=env.region,
+            self, "infra", key=env.state_key("infra"), **s3_state_settings(env)
         )
         self.interim_arn = self.infra.get_string("query_events_table_arn")
         self.analytics_arn = self.infra.get_string("analytics_table_arn")

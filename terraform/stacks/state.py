@@ -40,9 +40,16 @@ NONCURRENT_STATE_DAYS = 90
 class StateStack(ProjectStack):
     kind = "state"
 
-    def __init__(self, scope: Construct, env: Environment, *, stack_dir: Path) -> None:
+    def __init__(
+        self,
+        scope: Construct,
+        env: Environment,
+        *,
+        stack_dir: Path,
+        bootstrap_state_dir: Path = BOOTSTRAP_STATE_DIR,
+    ) -> None:
         super().__init__(scope, env)
-        state_file = BOOTSTRAP_STATE_DIR / f"{self.env.stack_name(self.kind)}.tfstate"
+        state_file = bootstrap_state_dir / f"{self.env.stack_name(self.kind)}.tfstate"
         LocalBackend(self, path=os.path.relpath(state_file, stack_dir))
         bucket = S3Bucket(self, "bucket", bucket=env.state_bucket)
         S3BucketVersioningA(

@@ -9,8 +9,8 @@ import pytest
 from moto import mock_aws
 
 from contract.config import load_settings
-from cv_analytics.local.resources import create_tables
 from processor.settings import ProcessorSettings
+from tests.moto_resources import create_tables
 
 
 @pytest.fixture

@@ -15,6 +15,7 @@ from pynamodb.exceptions import UpdateError
 from contract.config import load_settings
 from contract.keys import GUARD_SORT_KEY
 from contract.tables import COMPLETE, CORRELATED, ORPHANED, QUERY_ONLY, RESPONSE_ONLY, InterimRequest
+from cv_analytics.local.event_source import LocalLambdaContext
 from processor.records import HALF_JSON_LIMIT, TEXT_LIMIT, cut
 from processor.repository import Repository
 from processor.settings import ProcessorSettings
@@ -240,6 +241,20 @@ def test_the_sweep_leaves_requests_younger_than_orphan_after_seconds(
     assert sweep(handler)["orphaned"] == 0
     assert all_records() == []
     assert interim_statuses() == {"young": "pending"}
+
+
+def test_a_sweep_with_a_timeout_no_longer_than_its_margin_still_records_orphans(handler: ModuleType) -> None:
+    """A 10 s function (the local environment's) once stopped before its first item on every run."""
+    run(handler, [SqsMessage(query("crashed"))])
+    time.sleep(0.002)  # first_seen must be strictly before the sweep's cutoff
+    result = handler.sweep({}, LocalLambdaContext("sweep", timeout_ms=10_000))
+    assert result["orphaned"] == 1
+    assert interim_statuses() == {"crashed": ORPHANED}
+
+
+def test_the_sweep_stops_taking_items_a_fifth_of_a_short_run_before_its_timeout(handler: ModuleType) -> None:
+    assert handler.sweep_margin_ms(10_000) == 2_000
+    assert handler.sweep_margin_ms(900_000) == handler.SWEEP_TIME_MARGIN_MS
 
 
 def test_the_sweep_completes_a_request_whose_record_was_interrupted(

@@ -23,10 +23,10 @@ from moto import mock_aws
 
 from contract.config import load_settings
 from contract.tables import COMPLETE, QUERY_ONLY, RESPONSE_ONLY, bind_tables
-from cv_analytics.local.resources import create_tables
 from processor.repository import Repository
 from processor.service import Correlator, Message, Outcome
 from processor.settings import ProcessorSettings
+from tests.moto_resources import create_tables
 from tests.processor_support import empty_tables, guard_of, interim_statuses, quarantined, records_by_request
 
 START = 1764201590000  # ten seconds before midnight UTC: some halves land on the next day

@@ -59,7 +59,7 @@ def test_the_committed_environment_files_are_valid() -> None:
             lambda d: d.update(colour="blue"),
             "colour: unknown key: the keys here are environment, region, name_prefix, owner, "
             "state_bucket, alert_email, log_retention_days, deletion_protection, "
-            "max_receive_count, oldest_message_alarm_seconds, processor, reporter",
+            "max_receive_count, oldest_message_alarm_seconds, processor, reporter, local_aws",
             id="an unknown key",
         ),
         pytest.param(

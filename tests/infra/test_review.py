@@ -101,7 +101,7 @@ def test_diff_reports_a_table_key_change_as_a_replacement_and_a_wider_policy(
         in out
     )
     assert "+ added    aws_scheduler_schedule." in out
-    assert "3 of 8 stacks differ" in out
+    assert "3 of 12 stacks differ" in out
 
 
 def _write(directory: Path, stacks: dict[str, dict[str, object]]) -> Path:

@@ -68,7 +68,10 @@ def test_fifo_queue_redrives_to_a_fifo_dlq_after_max_receive_count(synth: Synth,
     dlq_id, dlq = queues[spec.dead_letter.name]
     assert dlq["message_retention_seconds"] == FOURTEEN_DAYS_SECONDS
     queue_id, main_queue = queues[spec.queue.name]
-    redrive = json.loads(main_queue["redrive_policy"])
+    assert "redrive_policy" not in main_queue  # its own resource, so both queues are created at once
+    (policy,) = synth.resources(f"infra-{env_name}", "aws_sqs_queue_redrive_policy").values()
+    assert policy["queue_url"] == f"${{aws_sqs_queue.{queue_id}.url}}"
+    redrive = json.loads(policy["redrive_policy"])
     assert redrive == {
         "deadLetterTargetArn": f"${{aws_sqs_queue.{dlq_id}.arn}}",
         "maxReceiveCount": env.max_receive_count,

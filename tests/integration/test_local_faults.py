@@ -23,7 +23,6 @@ from contract.tables import COMPLETE, QUERY_ONLY, AnalyticsItem, InterimRequest
 from cv_analytics.local.event_source import EventSourceMapping, LocalLambdaContext
 from cv_analytics.local.fault_proxy import running_fault_proxy
 from cv_analytics.local.moto_server import MotoServer
-from cv_analytics.local.resources import EventQueue, create_event_queue, create_tables
 from cv_analytics.local.sample_traffic import (
     SampleRequest,
     deliver,
@@ -32,6 +31,7 @@ from cv_analytics.local.sample_traffic import (
     send_all,
 )
 from processor.settings import ProcessorSettings
+from tests.moto_resources import EventQueue, create_event_queue, create_tables
 from tests.processor_support import quarantined, records_by_request
 
 pytestmark = pytest.mark.integration

@@ -22,10 +22,10 @@ from contract.config import load_settings
 from contract.tables import COMPLETE, QUERY_ONLY, RESPONSE_ONLY
 from cv_analytics.local.event_source import EventSourceMapping, LocalLambdaContext, lambda_record
 from cv_analytics.local.moto_server import MotoServer
-from cv_analytics.local.resources import EventQueue, create_event_queue, create_tables
 from cv_analytics.local.sample_traffic import deliver, sample_messages, sample_requests
 from processor.service import Correlator, Message, Result
 from processor.settings import ProcessorSettings
+from tests.moto_resources import EventQueue, create_event_queue, create_tables
 from tests.processor_support import quarantined, records_by_request
 
 pytestmark = pytest.mark.integration

@@ -18,6 +18,8 @@ is due and recorded as an orphan.
 
 from __future__ import annotations
 
+import os
+import shutil
 import threading
 import time
 from collections import Counter
@@ -35,18 +37,23 @@ from rich.progress import (
     MofNCompleteColumn,
     Progress,
     SpinnerColumn,
+    TaskID,
     TextColumn,
     TimeElapsedColumn,
 )
 from rich.table import Table
 
 from contract.config import load_settings
-from cv_analytics.local.event_source import EventSourceMapping, Handler, LocalLambdaContext, PollStats
+from cv_analytics.local.deploy import LocalDeployment
+from cv_analytics.local.deployed import DeployedSchedule, schedules
+from cv_analytics.local.event_source import EventSourceMapping, Handler, PollStats
 from cv_analytics.local.outbox import part, sent_messages
+from cv_analytics.local.pipeline import deployed_event_source, fire_schedule
 from cv_analytics.local.replay import Duplicator, replay, send_malformed
+from cv_analytics.local.scheduler import next_fire
 from cv_analytics.local.stack import LocalStack, running_stack
 from cv_analytics.local.traffic import Fate, TrafficPlan, plan_traffic
-from processor.settings import ProcessorSettings
+from cv_analytics.local.twin import Twin
 from reporter.period import ReportWeek
 from reporter.settings import ReporterSettings
 from reporter.store import AnalyticsReader
@@ -61,6 +68,11 @@ class DemoOptions:
     questions: int = 150
     out_dir: Path = Path("out")
     now: datetime | None = None  # the wall clock's "now"; the report covers the week before it
+    # Run on this twin and deployment instead of a twin of the demo's own (the tests share one).
+    twin: Twin | None = None
+    deployment: LocalDeployment | None = None
+    # False: `deployment` is already applied to `twin`; read its outputs instead of applying it again.
+    apply: bool = True
 
 
 @dataclass
@@ -89,13 +101,6 @@ def report_week(now: datetime | None) -> ReportWeek:
     return ReportWeek.previous_to(now or datetime.now(UTC), zone)
 
 
-def replay_clock(week: ReportWeek, wall: Callable[[], int]) -> Callable[[], int]:
-    """Milliseconds that start half an hour before the week ends and advance with the wall clock."""
-    started = wall()
-    base = week.end_ms - REPLAY_ENDS_BEFORE_WEEK_END_MS
-    return lambda: base + (wall() - started)
-
-
 SQS_TIME_ATTRIBUTES = ("SentTimestamp", "ApproximateFirstReceiveTimestamp")
 
 
@@ -118,13 +123,30 @@ def on_replay_clock(function: Handler, shift_ms: int) -> Handler:
 
 
 @contextmanager
-def polling(mapping: EventSourceMapping) -> Iterator[None]:
-    """The event source polls in the background while the block sends, so the queue stays shallow."""
+def polling(mapping: EventSourceMapping) -> Iterator[Callable[[], None]]:
+    """The event source polls in the background while the block sends, so the queue stays shallow.
+
+    Yields a check that raises what stopped the poller, if it stopped: a sender waiting for the queue to
+    drain must not wait for a poller that died (a refused DeleteMessage, say).
+    """
     stop = threading.Event()
-    poller = threading.Thread(target=mapping.run, args=(stop,), name="event-source", daemon=True)
+    failures: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            mapping.run(stop)
+        except BaseException as error:
+            failures.append(error)
+            raise
+
+    def check() -> None:
+        if failures:
+            raise RuntimeError(f"the event source stopped: {failures[0]}") from failures[0]
+
+    poller = threading.Thread(target=run, name="event-source", daemon=True)
     poller.start()
     try:
-        yield
+        yield check
     finally:
         stop.set()
         poller.join()
@@ -163,40 +185,77 @@ def _step(progress: Progress, description: str) -> Iterator[None]:
     progress.update(task, completed=1)
 
 
+def _schedule(stack: LocalStack, kind: str) -> DeployedSchedule:
+    """The schedule Terraform created for `kind` (sweep or weekly-report)."""
+    name = f"{stack.environment.name_prefix}-{kind}"
+    found = [s for s in schedules(stack.twin.client("scheduler")) if s.name == name]
+    if not found:
+        raise RuntimeError(f"no schedule {name} on the local AWS: was the stack applied?")
+    return found[0]
+
+
 def _process(stack: LocalStack, week: ReportWeek, plan: TrafficPlan, progress: Progress) -> dict[str, Any]:
-    """Ask the plan's questions through the Worker while the processor consumes the queue; then sweep."""
-    from processor import handler  # imported here: it reads its settings from the stack's environment
+    """Ask the plan's questions through the Worker while the deployed event source feeds the processor;
+    then one run of the deployed sweep schedule."""
+    publisher = stack.publisher_sqs()
+    offset = (week.end_ms - REPLAY_ENDS_BEFORE_WEEK_END_MS) - wall_ms()
+    duplicated = frozenset(request.request_id for request in plan.requests if request.duplicated)
+    holder: list[Duplicator] = []
 
-    handler.configure(load_settings(ProcessorSettings))
-    clock = replay_clock(week, handler.now_ms)
-    handler.runtime.correlator.clock = clock
-    duplicator = Duplicator(
-        stack.sqs,
-        stack.queue.url,
-        on_replay_clock(handler.handle, clock() - handler.now_ms()),
-        frozenset(request.request_id for request in plan.requests if request.duplicated),
-    )
-    mapping = EventSourceMapping(stack.sqs, stack.queue.url, duplicator)
-    asking = progress.add_task("Recruiters ask through the Worker", total=len(plan.requests))
-    answered = [0]
-
-    def on_answer(*_: object) -> None:
-        answered[0] += 1
-        progress.advance(asking)
-
-    with polling(mapping):
-        send_malformed(stack.sqs, stack.queue.url)
-        statuses = replay(
-            stack.worker.chat_url,
-            plan.requests,
-            ready=lambda: mapping.keeps_up(2 * answered[0], backlog=60),
-            on_answer=on_answer,
+    def wrap(function: Handler) -> Handler:
+        holder.append(
+            Duplicator(publisher, stack.outputs.queue_url, on_replay_clock(function, offset), duplicated)
         )
-    with _step(progress, "The event source drains the queue"):
-        mapping.drain(timeout=60)
-    with _step(progress, "The orphan sweep records crashed requests"):
-        swept = handler.sweep({}, LocalLambdaContext("sweep", timeout_ms=60_000))
-    return {"statuses": statuses, "stats": mapping.stats, "swept": swept, "copies": len(duplicator.copied)}
+        return holder[0]
+
+    with deployed_event_source(
+        stack.twin,
+        stack.outputs.queue_arn,
+        cache=stack.code_cache,
+        log_dir=stack.log_dir,
+        clock_offset_ms=offset,
+        wrap=wrap,
+    ) as (mapping, _):
+        asking = progress.add_task("Recruiters ask through the Worker", total=len(plan.requests))
+        answered = [0]
+
+        def on_answer(*_: object) -> None:
+            answered[0] += 1
+            progress.advance(asking)
+
+        with polling(mapping) as alive:
+
+            def ready() -> bool:
+                alive()
+                return mapping.keeps_up(2 * answered[0], backlog=60)
+
+            send_malformed(publisher, stack.outputs.queue_url)
+            statuses = replay(stack.worker.chat_url, plan.requests, ready=ready, on_answer=on_answer)
+            alive()
+        with _step(progress, "The event source drains the queue"):
+            mapping.drain(timeout=60)
+    with _step(progress, "The sweep schedule runs once: crashed requests become orphans"):
+        swept = fire_schedule(
+            stack.twin,
+            _schedule(stack, "sweep"),
+            datetime.now(UTC),
+            cache=stack.code_cache,
+            log_dir=stack.log_dir,
+        )
+    return {"statuses": statuses, "stats": mapping.stats, "swept": swept, "copies": len(holder[0].copied)}
+
+
+def wall_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+STEPS = {
+    "synth": "Synthesize the local stacks",
+    "state": "terraform apply state-local until the state bucket exists",
+    "infra": "terraform apply infra-local (queues, tables, alarms, publisher), state-local beside it",
+    "processor and reporter": "terraform apply processor-local and reporter-local",
+    "worker": "Start the example Worker with the edge publisher's key",
+}
 
 
 def run_demo(options: DemoOptions, console: Console) -> DemoResult:
@@ -206,24 +265,36 @@ def run_demo(options: DemoOptions, console: Console) -> DemoResult:
     plan = plan_traffic(
         seed=options.seed, sessions=options.sessions, questions=options.questions, end=week.end, days=7
     )
-    # The scheduled run names no week and gets the previous one; a run for another "now" names it.
-    reporter_event = {} if options.now is None else {"week": str(week)}
     logs = options.out_dir / "logs"
+    work = options.out_dir / "demo-twin"
+    if options.twin is None:
+        shutil.rmtree(work, ignore_errors=True)
     with _progress(pinned(console)) as progress, functions_output(logs / "functions.log"):
-        starting = progress.add_task("Start moto server, provision, start the Worker", total=1)
-        with running_stack(log_dir=logs) as stack:
-            progress.update(starting, completed=1)
-            processed = _process(stack, week, plan, progress)
-            with _step(progress, f"The reporter sends the email for {week}"):
-                from reporter import handler as reporter_handler
+        current: list[TaskID] = [progress.add_task("Start the local AWS twin (TLS, IAM on)", total=1)]
 
-                context = LocalLambdaContext("reporter", timeout_ms=60_000)
-                report = reporter_handler.handle(reporter_event, context)
-            email = sent_messages(stack.server.endpoint_url)[-1]
-            # Counted from the table, not from what was sent: the summary says what the processor recorded.
-            quarantined = len(AnalyticsReader(load_settings(ReporterSettings)).quarantined(week.utc_days()))
-            dead = stack.sqs.get_queue_attributes(
-                QueueUrl=stack.queue.dead_letter_url, AttributeNames=["ApproximateNumberOfMessages"]
+        def on_step(step: str) -> None:
+            progress.update(current[0], completed=1)
+            current[0] = progress.add_task(STEPS[step], total=1)
+
+        with running_stack(
+            log_dir=logs,
+            deployment=options.deployment or LocalDeployment.under(work),
+            twin_folder=work / "twin",
+            on_step=on_step,
+            twin=options.twin,
+            apply=options.apply,
+        ) as stack:
+            progress.update(current[0], completed=1)
+            processed = _process(stack, week, plan, progress)
+            with _step(progress, f"The weekly schedule fires the reporter for {week}"):
+                scheduled = next_fire(
+                    (weekly := _schedule(stack, "weekly-report")).expression, weekly.timezone, week.end
+                )
+                report = fire_schedule(stack.twin, weekly, scheduled, cache=stack.code_cache, log_dir=logs)
+            email = sent_messages(stack.twin.endpoint_url, str(stack.twin.tls.ca_certificate))[-1]
+            quarantined = _quarantined(stack, week)
+            dead = stack.twin.client("sqs").get_queue_attributes(
+                QueueUrl=stack.outputs.dlq_url, AttributeNames=["ApproximateNumberOfMessages"]
             )["Attributes"]["ApproximateNumberOfMessages"]
     html, text = part(email, "text/html"), part(email, "text/plain")
     options.out_dir.mkdir(parents=True, exist_ok=True)
@@ -241,13 +312,40 @@ def run_demo(options: DemoOptions, console: Console) -> DemoResult:
         swept=processed["swept"],
         report=report,
         dead_letters=int(dead),
-        recipients=stack.environment["REPORT_RECIPIENTS"],
+        recipients=stack.recipients,
         html_path=html_path,
         text_path=text_path,
         seconds=time.monotonic() - started,
         email_text=text,
         email_html=html,
     )
+
+
+def _quarantined(stack: LocalStack, week: ReportWeek) -> int:
+    """Counted from the table, not from what was sent: what the processor recorded."""
+    settings = load_settings(
+        ReporterSettings,
+        {
+            **stack.twin.environment(),
+            "QUERY_EVENTS_TABLE": stack.outputs.query_events_table,
+            "ANALYTICS_TABLE": stack.outputs.analytics_table,
+            "DLQ_URL": stack.outputs.dlq_url,
+        },
+    )
+    with twin_environment(stack.twin):
+        return len(AnalyticsReader(settings).quarantined(week.utc_days()))
+
+
+@contextmanager
+def twin_environment(twin: Twin) -> Iterator[None]:
+    """This process's boto3 and PynamoDB pointed at the twin as its administrator, for the block only."""
+    saved = dict(os.environ)
+    os.environ.update(twin.environment())
+    try:
+        yield
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
 
 
 def summary_table(result: DemoResult) -> Table:

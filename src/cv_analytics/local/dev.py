@@ -1,8 +1,11 @@
-"""`cv-analytics dev`: the demo's stack left running, for asking the bot by hand and watching what it records.
+"""`cv-analytics dev`: the local environment deployed on the twin and left running, to ask the bot by hand.
 
-The Worker runs without its demo switches (questions are dated now); the processor consumes the queue in
-the background and the orphan sweep runs every minute with the real settings, so a crashed request becomes
-an orphan after ORPHAN_AFTER_SECONDS. Ctrl-C (or SIGTERM) stops everything.
+It starts the twin `./taskw twin-up` starts (or uses the one already running), applies the local stacks
+with the project's Terraform path, starts the example Worker (without its demo switches: questions are
+dated now) and runs the deployed event source and schedules: the processor consumes the queue in the
+background and the sweep schedule fires at its own rate. Ctrl-C (or SIGTERM) stops the Worker and the
+functions; the twin stays up, so `./taskw plan ENV=local` and `./taskw twin-status` work against what was
+deployed, and `./taskw twin-down` stops it.
 """
 
 from __future__ import annotations
@@ -16,28 +19,24 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from contract.config import load_settings
-from cv_analytics.local.demo import functions_output, pinned, polling
-from cv_analytics.local.event_source import EventSourceMapping, LocalLambdaContext
+from cv_analytics.local.demo import _schedule, functions_output, pinned, polling
+from cv_analytics.local.deploy import LocalDeployment
+from cv_analytics.local.pipeline import deployed_event_source, fire_schedule
+from cv_analytics.local.scheduler import next_fire
 from cv_analytics.local.stack import LocalStack, running_stack
-from processor.settings import ProcessorSettings
-from reporter.period import ReportWeek
-from reporter.settings import ReporterSettings
-
-SWEEP_EVERY_SECONDS = 60
+from terraform.environment import OUTDIR
+from terraform.stacks.state import BOOTSTRAP_STATE_DIR
 
 
 def endpoints(stack: LocalStack) -> Table:
-    table = Table(title="cv-analytics dev stack", show_header=False, box=None, padding=(0, 2))
+    table = Table(title="cv-analytics dev stack (ENV=local)", show_header=False, box=None, padding=(0, 2))
     table.add_column(style="bold")
     table.add_column()
     table.add_row("chat (Worker)", stack.worker.chat_url)
-    table.add_row("moto server", stack.server.endpoint_url)
-    table.add_row("event queue", stack.queue.url)
-    table.add_row("dead-letter queue", stack.queue.dead_letter_url)
-    table.add_row(
-        "tables", f"{stack.environment['QUERY_EVENTS_TABLE']}, {stack.environment['ANALYTICS_TABLE']}"
-    )
+    table.add_row("local AWS", stack.twin.endpoint_url)
+    table.add_row("event queue", stack.outputs.queue_url)
+    table.add_row("dead-letter queue", stack.outputs.dlq_url)
+    table.add_row("tables", f"{stack.outputs.query_events_table}, {stack.outputs.analytics_table}")
     return table
 
 
@@ -46,49 +45,49 @@ def curl_line(stack: LocalStack) -> str:
     return f"curl -s {stack.worker.chat_url} -H 'content-type: application/json' -d {shlex.quote(body)}"
 
 
-def report_line(stack: LocalStack) -> str:
-    """The command that previews this week's email from the running stack's tables."""
-    week = ReportWeek.containing(datetime.now(UTC), load_settings(ReporterSettings).zone)
-    variables = " ".join(
-        f"{name}={shlex.quote(stack.environment[name])}"
-        for name in ("AWS_ENDPOINT_URL", "AWS_REGION", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY",
-                     "QUERY_EVENTS_TABLE", "ANALYTICS_TABLE", "DLQ_URL")
-    )  # fmt: skip
-    return f"{variables} .venv/bin/cv-analytics report preview --week {week} --out out/dev-report.html"
+def plan_line() -> str:
+    """How to see what Terraform would change on the running twin."""
+    return "./taskw plan ENV=local        # or STACK=infra|processor|reporter|state; ./taskw twin-status"
 
 
-def _sweep_periodically(stop: threading.Event) -> None:
-    from processor import handler
-
-    while not stop.wait(SWEEP_EVERY_SECONDS):
-        handler.sweep({}, LocalLambdaContext("sweep", timeout_ms=60_000))
+def _fire_sweeps(stack: LocalStack, stop: threading.Event) -> None:
+    """The deployed sweep schedule, fired at its own rate until `stop`."""
+    schedule = _schedule(stack, "sweep")
+    due = next_fire(schedule.expression, schedule.timezone, datetime.now(UTC))
+    while not stop.wait(max(0.0, (due - datetime.now(UTC)).total_seconds())):
+        fire_schedule(stack.twin, schedule, due, cache=stack.code_cache, log_dir=stack.log_dir)
+        due = next_fire(schedule.expression, schedule.timezone, due)
 
 
 def run_dev(console: Console, log_dir: Path = Path("out/logs")) -> None:
-    """Start the stack and keep it running until interrupted."""
+    """Deploy and keep the stack running until interrupted."""
     console = pinned(console)
-    starting = console.status("Starting moto server, provisioning, starting the Worker")
+    starting = console.status(
+        "Starting the local AWS twin and applying the local stacks (about a minute or two)"
+    )
     starting.start()
+    deployment = LocalDeployment(OUTDIR, BOOTSTRAP_STATE_DIR)
     try:
         with (
             functions_output(log_dir / "functions.log"),
-            running_stack(log_dir=log_dir, demo_switches=False) as stack,
+            running_stack(
+                log_dir=log_dir, deployment=deployment, twin_folder=None, demo_switches=False
+            ) as stack,
+            deployed_event_source(
+                stack.twin, stack.outputs.queue_arn, cache=stack.code_cache, log_dir=log_dir
+            ) as (mapping, _),
         ):
             starting.stop()
-            from processor import handler
-
-            handler.configure(load_settings(ProcessorSettings))
-            mapping = EventSourceMapping(stack.sqs, stack.queue.url, handler.handle)
             stop = threading.Event()
-            sweeper = threading.Thread(target=_sweep_periodically, args=(stop,), name="sweep", daemon=True)
+            sweeper = threading.Thread(target=_fire_sweeps, args=(stack, stop), name="sweep", daemon=True)
             sweeper.start()
             with polling(mapping):
                 console.print(endpoints(stack))
                 console.print("\nAsk the bot a question:")
                 console.print(curl_line(stack), soft_wrap=True, markup=False, highlight=False)
-                console.print("\nPreview this week's email from these tables:")
-                console.print(report_line(stack), soft_wrap=True, markup=False, highlight=False)
-                console.print(f"\nLogs in {log_dir}/. Press Ctrl-C to stop everything.")
+                console.print("\nSee what Terraform would change on this twin (it stays up after Ctrl-C):")
+                console.print(plan_line(), soft_wrap=True, markup=False, highlight=False)
+                console.print(f"\nLogs in {log_dir}/. Press Ctrl-C to stop the Worker and the functions.")
                 try:
                     threading.Event().wait()
                 finally:

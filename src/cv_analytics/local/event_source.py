@@ -114,6 +114,9 @@ class EventSourceMapping:
     visibility_timeout: int | None = None  # None: the queue's own, as Lambda's poller uses
     function_timeout_ms: int = 60_000
     wait_time_seconds: int = 1
+    # Without ReportBatchItemFailures in the mapping's response types, Lambda ignores the handler's
+    # `batchItemFailures` and deletes the whole batch when the handler returns.
+    report_batch_item_failures: bool = True
     stats: PollStats = field(default_factory=PollStats)
 
     def __post_init__(self) -> None:
@@ -171,6 +174,8 @@ class EventSourceMapping:
             log.exception("the handler raised: the whole batch fails and is retried")
             self.stats.handler_errors += 1
             return every_id
+        if not self.report_batch_item_failures:
+            return set()
         failed = {item["itemIdentifier"] for item in response.get("batchItemFailures", [])}
         if not failed <= every_id:
             log.error("batchItemFailures names messages outside the batch: the whole batch fails")

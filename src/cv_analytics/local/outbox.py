@@ -7,15 +7,19 @@ demo writes the email exactly as it was sent, and how tests check what a recipie
 from __future__ import annotations
 
 import json
+import ssl
 import urllib.request
 from email import message_from_bytes, policy
 from email.message import Message
 from typing import Any
 
 
-def sent_messages(endpoint_url: str) -> list[Message]:
-    """Every raw email moto's SES accepted, parsed, oldest first."""
-    with urllib.request.urlopen(f"{endpoint_url}/moto-api/data.json", timeout=10) as response:  # noqa: S310
+def sent_messages(endpoint_url: str, ca_file: str | None = None) -> list[Message]:
+    """Every raw email moto's SES accepted, parsed, oldest first; `ca_file` is the CA of a TLS endpoint."""
+    context = ssl.create_default_context(cafile=ca_file) if ca_file else None
+    # The twin (TLS, `ca_file`) serves the sent mail on its own path; a bare moto server in data.json.
+    url = f"{endpoint_url}/_twin/ses/raw-messages" if ca_file else f"{endpoint_url}/moto-api/data.json"
+    with urllib.request.urlopen(url, timeout=10, context=context) as response:  # noqa: S310
         data = json.load(response)
     raw: list[dict[str, Any]] = data.get("ses", {}).get("RawMessage", [])
     return [message_from_bytes(str(item["raw_data"]).encode(), policy=policy.default) for item in raw]

@@ -88,10 +88,12 @@ def replay(
     """
     statuses: Counter[int] = Counter()
     lock = threading.Lock()
+    stopping = threading.Event()  # set when the caller gives up: a waiting sender must not wait forever
 
     def one(planned: PlannedRequest) -> None:
         while not ready():
-            threading.Event().wait(0.01)
+            if stopping.wait(0.01):
+                return
         status = ask(chat_url, planned)
         with lock:
             statuses[status] += 1
@@ -103,6 +105,7 @@ def replay(
             for future in futures:
                 future.result()
         except BaseException:
+            stopping.set()
             pool.shutdown(wait=True, cancel_futures=True)
             raise
     return statuses

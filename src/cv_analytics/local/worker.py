@@ -90,16 +90,20 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
 
 
 @contextmanager
-def running_example_worker(bindings: dict[str, str], *, log: Path | None = None) -> Iterator[ExampleWorker]:
-    """Build and serve the example Worker with these env bindings until the block ends."""
+def running_example_worker(
+    bindings: dict[str, str], *, log: Path | None = None, ca_file: Path | None = None
+) -> Iterator[ExampleWorker]:
+    """Build and serve the example Worker with these env bindings until the block ends; `ca_file` is a CA
+    its outbound HTTPS requests trust (the local AWS twin's)."""
     build_worker()
+    trust = {"CV_ANALYTICS_WORKER_CA": str(ca_file), "NODE_EXTRA_CA_CERTS": str(ca_file)} if ca_file else {}
     process = subprocess.Popen(  # noqa: S603 - fixed argument list
         ["node", str(LAUNCHER)],  # noqa: S607
         cwd=EDGE_DIR,
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
-        env={**os.environ, "CV_ANALYTICS_WORKER_BINDINGS": json.dumps(bindings)},
+        env={**os.environ, **trust, "CV_ANALYTICS_WORKER_BINDINGS": json.dumps(bindings)},
         start_new_session=True,  # its own group: stopped as a whole, and Ctrl-C reaches it through us only
     )
     try:

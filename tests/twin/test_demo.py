@@ -1,7 +1,8 @@
 """`./taskw demo` end to end at a smaller scale: what the email says is what was sent through the Worker.
 
-Runs the real stack: moto server, the example Worker in workerd, the processor behind the local event
-source, the sweep and the reporter; then reads the email moto's SES accepted.
+Runs the real stack on the shared twin (the demo's apply finds it up to date): the example Worker in
+workerd sending with the edge publisher's key, the processor version behind the deployed event source
+mapping, the deployed sweep and weekly schedules; then reads the email the twin's SES accepted.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from cv_analytics.local.demo import DemoOptions, DemoResult, run_demo
 from cv_analytics.local.replay import EXPECTED_STATUS
 from cv_analytics.local.traffic import HTML_INJECTION, Fate
 from cv_analytics.local.worker import LAUNCHER
+from tests.twin.conftest import AppliedTwin
 
 pytestmark = pytest.mark.integration
 
@@ -30,10 +32,19 @@ SEED, SESSIONS, QUESTIONS = 9, 6, 30  # a seed whose small plan has every fate a
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> DemoResult:
+def demo(tmp_path_factory: pytest.TempPathFactory, applied: AppliedTwin) -> DemoResult:
     before = dict(os.environ)
     out = tmp_path_factory.mktemp("demo")
-    options = DemoOptions(seed=SEED, sessions=SESSIONS, questions=QUESTIONS, out_dir=out, now=NOW)
+    options = DemoOptions(
+        seed=SEED,
+        sessions=SESSIONS,
+        questions=QUESTIONS,
+        out_dir=out,
+        now=NOW,
+        twin=applied.twin,
+        deployment=applied.deployment,
+        apply=False,  # the session's apply from nothing made it; the twin tests check it plans clean
+    )
     result = run_demo(options, Console(file=io.StringIO(), width=120))
     assert dict(os.environ) == before
     return result
@@ -134,28 +145,33 @@ def _alive(pid: int) -> bool:
     return state != "Z"
 
 
-def test_ctrl_c_stops_moto_and_workerd(tmp_path: Path) -> None:
-    command = [
-        str(Path(sys.executable).with_name("cv-analytics")),
-        "demo",
-        "--out",
-        str(tmp_path),
-        "--questions",
-        "60",
-    ]
-    demo = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+def test_ctrl_c_during_the_apply_stops_terraform_and_the_twin(tmp_path: Path) -> None:
+    """Ctrl-C as a terminal sends it, to the demo's whole process group, while Terraform applies."""
+    command = [str(Path(sys.executable).with_name("cv-analytics")), "demo", "--out", str(tmp_path)]
+    demo = subprocess.Popen(
+        command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, start_new_session=True
+    )
     try:
-        worker_log = tmp_path / "logs" / "worker.log"
-        deadline = time.monotonic() + 60
-        while not worker_log.exists() and time.monotonic() < deadline:
-            time.sleep(0.1)
-        assert worker_log.exists(), "the Worker never started"
-        started = _descendants(demo.pid)
-        assert len(started) >= 3  # moto server, the launcher, workerd
-        demo.send_signal(signal.SIGINT)
-        _, errors = demo.communicate(timeout=30)
+        deadline = time.monotonic() + 120
+        started: set[int] = set()
+        while time.monotonic() < deadline:
+            started = _descendants(demo.pid)
+            if any(b"terraform" in _command(pid) and b"apply" in _command(pid) for pid in started):
+                break
+            time.sleep(0.2)
+        assert any(b"cv_analytics.local.twin" in _command(pid) for pid in started), "the twin never started"
+        assert any(b"terraform" in _command(pid) for pid in started), "Terraform never started"
+        os.killpg(demo.pid, signal.SIGINT)
+        _, errors = demo.communicate(timeout=60)
     finally:
         demo.kill()
     assert demo.returncode == 130
     assert "Interrupted" in errors
     assert [pid for pid in started if _alive(pid)] == []
+
+
+def _command(pid: int) -> bytes:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return b""

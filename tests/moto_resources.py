@@ -1,8 +1,10 @@
-"""The queue and tables the processor needs, created on a local AWS (moto server) as the infrastructure would.
+"""Queues and tables made directly on a bare moto server, for the tests of the processor's own semantics.
 
-Only for local runs and tests. The queue comes from the same `contract.resources` spec the infrastructure
-builds Terraform from, and the tables from the same PynamoDB models, so what is tested locally is delivered
-and stored the way it is on AWS.
+The demo, `./taskw dev` and the twin tests run on what Terraform creates (tests/twin). These tests instead
+need what no environment file has, in-process and in milliseconds: a queue that redrives after two
+receives with a one-second visibility timeout, and tables reset between every test. The queue still
+comes from the `contract.resources` spec the stacks are built from, and the tables from the PynamoDB
+models, so their delivery semantics and keys are the deployed ones.
 """
 
 from __future__ import annotations
