@@ -20,6 +20,7 @@ from typing import Any
 from bench.processor_common import batches, lambda_event
 from contract.events import EventType
 from contract.parsing import parse_event
+from contract.rollup import Delta
 from contract.tables import COMPLETE, CORRELATED, ORPHANED, PENDING
 from cv_analytics.local.event_source import LocalLambdaContext
 from cv_analytics.local.sample_traffic import sample_messages, sample_requests
@@ -65,6 +66,7 @@ class MemoryStore:
         *,
         expect_missing: EventType | None = None,
         store_halves: bool = False,
+        rollup: list[Delta] | None = None,
     ) -> bool:
         if record.request_id in self.guards:
             return False
@@ -76,7 +78,9 @@ class MemoryStore:
         )
         return True
 
-    def heal(self, record: FinalRecord, orphan: GuardState, now_ms: int) -> bool:
+    def heal(
+        self, record: FinalRecord, orphan: GuardState, now_ms: int, *, rollup: list[Delta] | None = None
+    ) -> bool:
         if self.guards.get(record.request_id) != orphan:
             return False
         self.records.pop((orphan.record_partition, record.request_id), None)

@@ -12,7 +12,9 @@ from typing import Any
 
 from moto.core.model_instances import reset_model_data
 
+from contract.facts import facts_of
 from contract.keys import GUARD_SORT_KEY, guard_partition
+from contract.rollup import ROLLUP_PREFIX, Item, RollupItems, Value, canonical, from_wire
 from contract.tables import AnalyticsItem, InterimRequest, QuarantinedEvent, RequestGuard, RequestRecord
 from cv_analytics.local.event_source import LocalLambdaContext
 
@@ -75,6 +77,24 @@ def records_by_request() -> dict[str, list[RequestRecord]]:
     for record in all_records():
         result.setdefault(record.request_id, []).append(record)
     return result
+
+
+def stored_rollups() -> dict[tuple[str, str], dict[str, Value]]:
+    """Every rollup item in Analytics, as `contract.rollup.canonical` compares them (a test may Scan)."""
+    client = AnalyticsItem._get_connection().connection.client
+    items: dict[tuple[str, str], Item] = {}
+    for page in client.get_paginator("scan").paginate(TableName=AnalyticsItem.Meta.table_name):
+        for raw in page["Items"]:
+            if raw["pk"]["S"].startswith(ROLLUP_PREFIX):
+                key, values = from_wire(raw)
+                items[key] = values
+    return canonical(items)
+
+
+def rollups_of_records(shards: int) -> dict[tuple[str, str], dict[str, Value]]:
+    """What the rollups must be: the records in Analytics, aggregated in memory."""
+    rollups = RollupItems().add_all((facts_of(record) for record in all_records()), shards=shards)
+    return canonical(rollups.items)
 
 
 def quarantined() -> list[QuarantinedEvent]:

@@ -159,6 +159,12 @@ class QuarantinedEvent(AnalyticsItem, discriminator="quarantine"):
     day = UnicodeAttribute()
 
 
+class RollupItem(AnalyticsItem, discriminator="rollup"):
+    """An hour's counters or a wording's day tally (see `contract.rollup`): open-ended attributes, one per
+    counter, which no model declares; the processor and the reporter read and write them at a lower level.
+    """
+
+
 class ReportMarker(AnalyticsItem, discriminator="report"):
     """One per ISO week: pending when claimed, sending just before SES is called, then sent (with the SES
     message id), rejected, or in_doubt when an attempt died while sending (see reporter/marker.py)."""

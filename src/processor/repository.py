@@ -18,12 +18,14 @@ from pynamodb.transactions import TransactWrite
 
 from contract.events import EventType
 from contract.keys import GUARD_SORT_KEY, guard_partition, request_sort_key
+from contract.rollup import ROLLUP_KIND, Delta
 from contract.tables import (
     COMPLETE,
     CORRELATED,
     ORPHANED,
     PENDING,
     PENDING_BUCKET,
+    AnalyticsItem,
     InterimRequest,
     QuarantinedEvent,
     RequestGuard,
@@ -81,6 +83,51 @@ def _guard(request_id: str, correlation: str, record_partition: str) -> RequestG
         correlation=correlation,
         record_partition=record_partition,
     )
+
+
+def rollup_update(delta: Delta) -> dict[str, Any]:
+    """One rollup item's UpdateItem in DynamoDB's wire format: ADD for every counter and set entry, DELETE
+    for the entries a subtraction takes out. Counters are attributes of their own, created by ADD when
+    missing, so nothing has to exist or be read first. (No PynamoDB model can name them: they are keyed by
+    country, model, source, hour.)"""
+    names: dict[str, str] = {}
+    values: dict[str, Any] = {}
+    adds: list[str] = []
+    deletes: list[str] = []
+
+    def placeholder(name: str, value: Any, clause: list[str]) -> None:
+        index = len(names)
+        names[f"#a{index}"] = name
+        values[f":v{index}"] = value
+        clause.append(f"#a{index} :v{index}")
+
+    for name, amount in delta.numbers.items():
+        placeholder(name, {"N": str(amount)}, adds)
+    for name, entries in delta.added.items():
+        placeholder(name, {"SS": sorted(entries)}, adds)
+    for name, entries in delta.removed.items():
+        placeholder(name, {"SS": sorted(entries)}, deletes)
+    names["#kind"] = "kind"
+    values[":kind"] = {"S": ROLLUP_KIND}
+    clauses = ["SET #kind = :kind"]
+    if adds:
+        clauses.append(f"ADD {', '.join(adds)}")
+    if deletes:
+        clauses.append(f"DELETE {', '.join(deletes)}")
+    return {
+        "TableName": AnalyticsItem.Meta.table_name,
+        "Key": {"pk": {"S": delta.pk}, "sk": {"S": delta.sk}},
+        "UpdateExpression": " ".join(clauses),
+        "ExpressionAttributeNames": names,
+        "ExpressionAttributeValues": values,
+    }
+
+
+class _Transaction(TransactWrite):
+    """PynamoDB's TransactWrite, plus the rollup updates no model describes (`rollup_update`)."""
+
+    def add_rollup(self, deltas: list[Delta]) -> None:
+        self._update_items.extend(rollup_update(delta) for delta in deltas if not delta.empty)
 
 
 class Repository:
@@ -167,8 +214,11 @@ class Repository:
         *,
         expect_missing: EventType | None = None,
         store_halves: bool = False,
+        rollup: list[Delta] | None = None,
     ) -> bool:
-        """Write a request's first record, its guard and the interim status in one transaction.
+        """Write a request's first record, its guard, the interim status and the record's addition to its
+        rollups (`rollup`, one update per item) in one transaction: the rollup counts the record exactly
+        when the record exists.
 
         The guard's `attribute_not_exists` is what makes the record unique. For an orphan (`expect_missing`
         names the half it lacks) the interim item must still be pending and still lack that half, so a half
@@ -192,7 +242,7 @@ class Repository:
                 ),
             ]
         try:
-            with TransactWrite(connection=self._connection()) as transaction:
+            with _Transaction(connection=self._connection()) as transaction:
                 transaction.save(
                     _guard(record.request_id, record.correlation, record.partition),
                     condition=RequestGuard.pk.does_not_exist(),
@@ -203,20 +253,25 @@ class Repository:
                     actions=actions,
                     condition=interim_condition,
                 )
+                transaction.add_rollup(rollup or [])
         except TransactWriteError as error:
             if _cancelled_by_condition(error):
                 return False
             raise
         return True
 
-    def heal(self, record: FinalRecord, orphan: GuardState, now_ms: int) -> bool:
-        """Replace an orphan record by the complete one, moving the guard with it (one transaction).
+    def heal(
+        self, record: FinalRecord, orphan: GuardState, now_ms: int, *, rollup: list[Delta] | None = None
+    ) -> bool:
+        """Replace an orphan record by the complete one, moving the guard with it (one transaction), and
+        move the request from orphan to complete in the rollups in the same transaction (`rollup`: the
+        orphan's contribution taken out and the complete one's added, one update per item).
 
         Conditioned on the guard still holding that orphan, so two heals of one request cannot both win.
         The complete record may live in another day partition than the orphan, hence delete and put.
         """
         try:
-            with TransactWrite(connection=self._connection()) as transaction:
+            with _Transaction(connection=self._connection()) as transaction:
                 transaction.update(
                     RequestGuard(guard_partition(record.request_id), GUARD_SORT_KEY),
                     actions=[
@@ -235,6 +290,7 @@ class Repository:
                     InterimRequest(record.request_id),
                     actions=self._interim_actions(CORRELATED, record.partition, now_ms),
                 )
+                transaction.add_rollup(rollup or [])
         except TransactWriteError as error:
             if _cancelled_by_condition(error):
                 return False

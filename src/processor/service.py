@@ -15,7 +15,9 @@ from typing import Protocol
 
 from contract.errors import ContractError
 from contract.events import Event, EventType, QueryEvent, ResponseEvent
+from contract.facts import facts_of
 from contract.parsing import parse_event
+from contract.rollup import Delta, contributions, merge, negated
 from processor.correlation import (
     GuardState,
     InterimState,
@@ -70,8 +72,11 @@ class Store(Protocol):
         *,
         expect_missing: EventType | None = None,
         store_halves: bool = False,
+        rollup: list[Delta] | None = None,
     ) -> bool: ...
-    def heal(self, record: FinalRecord, orphan: GuardState, now_ms: int) -> bool: ...
+    def heal(
+        self, record: FinalRecord, orphan: GuardState, now_ms: int, *, rollup: list[Delta] | None = None
+    ) -> bool: ...
     def settle_interim(
         self,
         request_id: str,
@@ -187,7 +192,7 @@ class Correlator:
         if not isinstance(query, QueryEvent) or not isinstance(response, ResponseEvent):
             raise TypeError(f"batch pair of {event.request_id} is not a query and a response")
         record = build_record(query, response, shards=self.shards, recorded_at=self.clock())
-        if self.store.record_first(record, self.clock(), store_halves=True):
+        if self.store.record_first(record, self.clock(), store_halves=True, rollup=self._rollup(record)):
             self.batch.recorded.add(event.request_id)
             return Outcome.COMPLETED
         return self.correlate(event)  # recorded before (an orphan to heal, or a redelivered batch)
@@ -218,7 +223,17 @@ class Correlator:
             missing = "query"
         elif response_json is None:
             missing = "response"
-        return self.store.record_first(record, self.clock(), expect_missing=missing)
+        return self.store.record_first(
+            record, self.clock(), expect_missing=missing, rollup=self._rollup(record)
+        )
+
+    def _rollup(self, record: FinalRecord, replacing: FinalRecord | None = None) -> list[Delta]:
+        """What writing `record` (instead of `replacing`, when healing) changes in the rollups."""
+        added = contributions(facts_of(record), shards=self.shards)
+        if replacing is None:
+            return merge(added)
+        taken = [negated(delta) for delta in contributions(facts_of(replacing), shards=self.shards)]
+        return merge([*taken, *added])
 
     def _build(
         self, query_json: str | None, response_json: str | None, *, healed: bool = False
@@ -271,7 +286,8 @@ class Correlator:
                 raise ConcurrentChangeError(
                     f"orphan record of {request_id} is missing at {guard.record_partition}"
                 )
-            if self.store.heal(self._build(query_json, response_json, healed=True), guard, self.clock()):
+            healed = self._build(query_json, response_json, healed=True)
+            if self.store.heal(healed, guard, self.clock(), rollup=self._rollup(healed, replacing=orphan)):
                 return Outcome.HEALED
         raise ConcurrentChangeError(f"request {request_id} changed {MAX_ATTEMPTS} times while being recorded")
 

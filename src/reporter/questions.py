@@ -8,24 +8,30 @@ period?" and "When is she available to join?" are one line with their counts add
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
-_NOT_WORD = re.compile(r"[^\w\s]+")
+from contract.wording import normalise
+
+# `normalise` lives in the contract (the processor keys its tallies by it) and is used from here as before.
+__all__ = [
+    "Closest",
+    "Grouper",
+    "QuestionGroup",
+    "QuestionTally",
+    "display_text",
+    "group_tallies",
+    "normalise",
+    "question_groups",
+    "tally_questions",
+]
+
 _SPACE = re.compile(r"\s+")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
 CLOSEST_SOURCES = 3
 CLOSEST_TEXT_LIMIT = 40
-
-
-def normalise(question: str) -> str:
-    """The grouping key of a question: case-folded, punctuation dropped, whitespace collapsed."""
-    text = unicodedata.normalize("NFKC", question).casefold()
-    text = _NOT_WORD.sub("", text)
-    return _SPACE.sub(" ", text).strip()
 
 
 def display_text(text: str, limit: int) -> str:

@@ -27,9 +27,18 @@ from cv_analytics.local.resources import create_tables
 from processor.repository import Repository
 from processor.service import Correlator, Message, Outcome
 from processor.settings import ProcessorSettings
-from tests.processor_support import empty_tables, guard_of, interim_statuses, quarantined, records_by_request
+from tests.processor_support import (
+    empty_tables,
+    guard_of,
+    interim_statuses,
+    quarantined,
+    records_by_request,
+    rollups_of_records,
+    stored_rollups,
+)
 
 START = 1764201590000  # ten seconds before midnight UTC: some halves land on the next day
+SHARDS = 2
 WRITES = ("store_half", "record_first", "heal", "settle_interim", "quarantine")
 
 
@@ -88,13 +97,22 @@ class Scenario:
 
 
 def body(request_id: str, half: str, index: int, late: bool) -> str:
-    asked = START + index * 1000
+    """Requests differ in what the rollups count: match, outcome, cache, country, model; two share a
+    wording (in two spellings), and the ten seconds before midnight put some on the next UTC day."""
+    asked = START + index * 3000
     if half == "query":
         return json.dumps({"eventType": "query", "requestId": request_id, "timestamp": asked,
-                           "sessionId": f"s{index % 2}", "query": f"question {index}"})  # fmt: skip
+                           "sessionId": f"s{index % 2}",
+                           "query": "Notice period?" if index % 2 else f"question {index}",
+                           "metadata": {"country": ["GB", "FR"][index % 2],
+                                        "referer": f"https://site{index % 3}.example/cv?x=1"}})  # fmt: skip
     return json.dumps({"eventType": "response", "requestId": request_id,
                        "timestamp": asked + (20_000 if late else 1500), "sessionId": f"s{index % 2}",
-                       "matchType": "full", "matchScore": 90, "reasoning": "r"})  # fmt: skip
+                       "matchType": ["full", "partial", "none"][index % 3], "matchScore": 90 - 10 * index,
+                       "reasoning": "r", "model": "llama", "tokens": {"input": 10 + index, "output": 5},
+                       "outcome": "error" if index == 3 else "answered",
+                       "performance": {"totalTime": 900 + index, "cacheHit": index % 2 == 0},
+                       "metadata": {"sourcesUsed": ["Skills", "Experience"][: index % 3]}})  # fmt: skip
 
 
 @st.composite
@@ -147,7 +165,7 @@ def tables(monkeypatch: pytest.MonkeyPatch) -> Iterator[ProcessorSettings]:
 
 def run(scenario: Scenario, store: CrashingStore) -> dict[str, Counter[Outcome]]:
     clock = itertools.count(START + 60_000)
-    correlator = Correlator(store, shards=2, clock=lambda: next(clock))
+    correlator = Correlator(store, shards=SHARDS, clock=lambda: next(clock))
     counted: dict[str, Counter[Outcome]] = {}
 
     def count(key: str, outcome: Outcome) -> None:
@@ -223,6 +241,9 @@ def test_exactly_one_record_per_request_whatever_the_delivery(
         guard = guard_of(request_id)
         assert (guard.correlation, guard.record_partition) == (record.correlation, record.pk)
     assert "pending" not in interim_statuses().values()
+    # The rollups the report reads hold exactly the records: none counted twice, none missed, every heal
+    # moved from orphan to complete.
+    assert stored_rollups() == rollups_of_records(SHARDS)
     # A Counter, not a set: a poison message quarantined twice (under two keys) must show.
     assert Counter(item.message_id for item in quarantined()) == Counter(scenario.poison_ids)
 
