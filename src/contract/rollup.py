@@ -373,6 +373,21 @@ def from_wire(item: Mapping[str, Mapping[str, object]]) -> tuple[tuple[str, str]
     return (str(item["pk"]["S"]), str(item["sk"]["S"])), values
 
 
+def to_wire(key: tuple[str, str], item: Mapping[str, Decimal | set[str]]) -> dict[str, dict[str, object]]:
+    """A whole rollup item in DynamoDB's wire format, for a PutItem (`from_wire` reads it back)."""
+    wire: dict[str, dict[str, object]] = {
+        "pk": {"S": key[0]},
+        "sk": {"S": key[1]},
+        "kind": {"S": ROLLUP_KIND},
+    }
+    for name, value in item.items():
+        if isinstance(value, Decimal):
+            wire[name] = {"N": str(value)}
+        elif value:
+            wire[name] = {"SS": sorted(value)}
+    return wire
+
+
 def canonical(items: Mapping[tuple[str, str], Item]) -> dict[tuple[str, str], dict[str, Value]]:
     """Items as a comparable value: zero counters and empty items dropped (a heal can leave zeros)."""
     result: dict[tuple[str, str], dict[str, Value]] = {}

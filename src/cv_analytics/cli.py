@@ -159,6 +159,53 @@ def send(
             raise typer.Exit(1)
 
 
+@report_app.command("rebuild-rollups")
+def rebuild_rollups(
+    first: Annotated[str, typer.Option("--from", help=f"first ISO week to rebuild, {WEEK_FORMAT}")],
+    last: Annotated[
+        str | None, typer.Option("--to", help="last ISO week to rebuild (included); default: this week")
+    ] = None,
+) -> None:
+    """Recompute the rollups the report reads from the records (data written before rollups, or a repair).
+
+    Idempotent: each UTC day's rollups are replaced by what its records add up to.
+    """
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from reporter.rebuild import DayRebuilt, days_of, rebuild
+    from reporter.store import RollupWriter
+
+    with _failures():
+        settings = _settings()
+        try:
+            start = ReportWeek.parse(first, settings.zone)
+        except WeekError as error:
+            raise typer.BadParameter(str(error), param_hint="--from") from error
+        end = _week(last, settings) if last else ReportWeek.containing(datetime.now(UTC), settings.zone)
+        if end < start:
+            raise typer.BadParameter(f"{end} is before {start}", param_hint="--to")
+        days = days_of(start, end)
+        columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+        with Progress(*columns, console=console, transient=False) as progress:
+            task = progress.add_task(f"rebuilding {start} to {end}", total=len(days))
+
+            def done(day: DayRebuilt) -> None:
+                progress.update(task, advance=1, description=f"rebuilt {day.day} ({day.records:,} records)")
+
+            results = rebuild(
+                AnalyticsReader(settings), RollupWriter(settings), days, settings.analytics_write_shards, done
+            )
+        table = Table(show_header=False, box=None, padding=(0, 2))
+        table.add_column(style="bold")
+        table.add_column()
+        table.add_row("weeks", f"{start} to {end} ({_where(settings)})")
+        table.add_row("UTC days", f"{len(results):,}")
+        table.add_row("records read", f"{sum(result.records for result in results):,}")
+        table.add_row("rollup items written", f"{sum(result.items for result in results):,}")
+        table.add_row("stale items deleted", f"{sum(result.deleted for result in results):,}")
+        console.print(table)
+
+
 @app.command()
 def demo(
     seed: Annotated[

@@ -8,25 +8,77 @@ weeks plus the data-quality readings into the `WeekInsights` the templates rende
 
 from __future__ import annotations
 
-from array import array
 from bisect import bisect_right
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
-from urllib.parse import urlsplit
+from decimal import Decimal
+from functools import cached_property
 
-from contract.tables import QUERY_ONLY, RESPONSE_ONLY
+from contract.rollup import (
+    ASKED,
+    ASKED_SCORE,
+    ASKED_SCORED,
+    BEFORE_QUESTION,
+    CACHE_HITS,
+    CACHE_KNOWN,
+    COUNTRY,
+    DAY_MS,
+    DECIMALS,
+    ERROR_IDS,
+    ERRORS,
+    FATES,
+    HEALED,
+    HOUR_MS,
+    LATENCY,
+    MATCH_TYPES,
+    MATCHES,
+    MODEL_INPUT,
+    MODEL_OUTPUT,
+    MODEL_REQUESTS,
+    ORPHAN_IDS,
+    ORPHAN_QUERIES,
+    ORPHAN_RESPONSES,
+    PARTIAL,
+    PARTIAL_SCORE,
+    PARTIAL_SCORED,
+    QUESTIONS,
+    REFERRER,
+    REFUSED_ASKED,
+    REQUESTS,
+    SCORE_TOTAL,
+    SCORED,
+    SESSION,
+    SOURCE,
+    UNANSWERED,
+    UNANSWERED_SCORE,
+    UNANSWERED_SCORED,
+    ZERO_BUCKET,
+    HourRollup,
+    RollupItems,
+    WordingRollup,
+    bucket_value,
+    parse_listed_id,
+    read_items,
+    source_counts,
+)
 from reporter.grouping import QuestionGrouper, group_wordings
 from reporter.period import ReportWeek
-from reporter.questions import QuestionGroup, QuestionTally, display_text, normalise, question_groups
-from reporter.records import ANSWERED, ERROR, FAILED, MISSING, REFUSED, Quarantined, Request, fate
+from reporter.questions import QuestionGroup, QuestionTally, display_text, question_groups
+from reporter.records import ANSWERED, FAILED, MISSING, REFUSED, Quarantined, Request
 from reporter.settings import ModelPrice
-from reporter.stats import change, percentile
+from reporter.stats import change, histogram_percentile
 
-# The Worker sends this when it has no session; it says nothing about how many people asked.
-ANONYMOUS_SESSION = "anonymous"
-MATCH_TYPES = ("full", "partial", "none")
+_ASKED, _UNANSWERED, _PARTIAL, _REFUSED = "asked", "unanswered", "partial", "refused"
+# Per list, the wording item's fields (per hour) holding its count, score total and scored answers.
+_LISTS: dict[str, tuple[str, str | None, str | None]] = {
+    _ASKED: (ASKED, ASKED_SCORE, ASKED_SCORED),
+    _UNANSWERED: (UNANSWERED, UNANSWERED_SCORE, UNANSWERED_SCORED),
+    _PARTIAL: (PARTIAL, PARTIAL_SCORE, PARTIAL_SCORED),
+    _REFUSED: (REFUSED_ASKED, None, None),
+}
+_BUCKET_START = frozenset("-0123456789")
 TOP_QUESTIONS = 10
 TOP_UNANSWERED = 10
 TOP_WEAK = 5
@@ -189,6 +241,9 @@ class WeekInsights:
     history: list[WeekHeadline] = field(default_factory=list)
     # True when lists were cut below their usual length to keep the email under Gmail's clipping limit.
     shortened: bool = False
+    # Questions counted in the totals whose wordings were left out of the lists (a busy day's long tail of
+    # wordings asked once, see reporter.store.WORDING_BUDGET).
+    unlisted_questions: int = 0
 
     @property
     def empty(self) -> bool:
@@ -214,14 +269,44 @@ class WeekInsights:
         return sum(costs) if costs else None
 
 
-def _host(referer: str) -> str:
-    """Where a visitor came from, without the path (which can carry personal data)."""
-    host = urlsplit(referer if "//" in referer else f"//{referer}").hostname
-    return host or referer
+class _Tally:
+    """One wording's figures in one list, summed exactly (as DynamoDB sums them) before they are shown."""
+
+    __slots__ = ("best", "count", "scored", "sources", "total")
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.total = Decimal(0)
+        self.scored = 0
+        self.best: Decimal | None = None
+        self.sources: Counter[str] = Counter()
+
+    def add(self, count: Decimal, total: Decimal | None, scored: Decimal | None) -> None:
+        self.count += int(count)
+        if total is not None:
+            self.total = DECIMALS.add(self.total, total)
+        if scored is not None:
+            self.scored += int(scored)
+
+    def tally(self, example: str) -> QuestionTally:
+        return QuestionTally(
+            example,
+            count=self.count,
+            score_total=float(self.total),
+            scored=self.scored,
+            best_score=None if self.best is None else float(self.best),
+            sources=self.sources,
+        )
 
 
 class WeekAggregator:
-    """Counts one week's records in a single pass; records outside the week are ignored."""
+    """Adds up one week's rollups (`contract.rollup`): hour counters and wording tallies outside the week
+    are ignored, so a local week is an exact union of UTC hours whatever its DST change.
+
+    Memory grows with the number of distinct wordings and sessions, not with the number of requests. The
+    question lists (`questions`, `unanswered`, `partial`, `refused_questions`) are built when first read,
+    after everything is added.
+    """
 
     def __init__(self, week: ReportWeek) -> None:
         self.week = week
@@ -239,20 +324,18 @@ class WeekAggregator:
         self.healed = 0
         self.response_before_query = 0
         self.sessions: set[str] = set()
-        self.latencies = array("d")
+        self.latencies: Counter[str] = Counter()  # histogram bucket -> answers (contract.rollup)
         self.cache_hits = 0
         self.cache_known = 0
         self.match_counts = dict.fromkeys(MATCH_TYPES, 0)
-        self.score_total = 0.0
+        self.score_total = Decimal(0)
         self.scored = 0
         self.model_requests: Counter[str] = Counter()
         self.input_tokens: Counter[str] = Counter()
         self.output_tokens: Counter[str] = Counter()
-        # Per wording: every question not refused, the gaps, the partial matches, the refused ones.
-        self.questions: dict[str, QuestionTally] = {}
-        self.unanswered: dict[str, QuestionTally] = {}
-        self.partial: dict[str, QuestionTally] = {}
-        self.refused_questions: dict[str, QuestionTally] = {}
+        # Questions not refused, as the hours count them: more than the wordings hold when a long tail of
+        # wordings was left out of a busy day (see reporter.store.WORDING_BUDGET).
+        self.asked_questions = 0
         self.error_ids: list[tuple[int, str]] = []
         self.orphan_ids: list[tuple[int, str]] = []
         self.sources: Counter[str] = Counter()
@@ -260,114 +343,136 @@ class WeekAggregator:
         self.day_unanswered = [0] * 7
         self.countries: Counter[str] = Counter()
         self.referrers: Counter[str] = Counter()
-        self._keys: dict[str, str] = {}
-        self._hosts: dict[str, str] = {}
+        # The hour item's open-ended counters, by prefix (`m:<model>`, `c:<country>`, ...).
+        self._by_prefix: dict[str, Counter[str]] = {
+            prefix.rstrip(":"): counter
+            for prefix, counter in (
+                (MODEL_REQUESTS, self.model_requests),
+                (MODEL_INPUT, self.input_tokens),
+                (MODEL_OUTPUT, self.output_tokens),
+                (SOURCE, self.sources),
+                (COUNTRY, self.countries),
+                (REFERRER, self.referrers),
+            )
+        }
+        self._spellings: dict[str, str] = {}
+        self._lists: dict[str, dict[str, _Tally]] = {name: {} for name in _LISTS}
+
+    def contains(self, epoch_ms: int) -> bool:
+        return self._start <= epoch_ms < self._end
 
     def add_all(self, records: Iterable[Request]) -> WeekAggregator:
-        add = self.add
-        for record in records:
-            add(record)
+        """Add records directly: they are rolled up in memory exactly as the processor rolls them up."""
+        hours, wordings = read_items(RollupItems().add_all(records, shards=1).items)
+        self.add_rollups(hours, wordings)
         return self
 
-    def _key(self, question: str) -> str:
-        key = self._keys.get(question)
-        if key is None:
-            key = self._keys[question] = normalise(question)
-        return key
+    def add_rollups(self, hours: Iterable[HourRollup], wordings: Iterable[WordingRollup]) -> None:
+        for hour in hours:
+            self.add_hour(hour)
+        for wording in wordings:
+            self.add_wording(wording)
 
     @staticmethod
-    def _tally(tallies: dict[str, QuestionTally], key: str, example: str) -> QuestionTally:
-        tally = tallies.get(key)
-        if tally is None:
-            tally = tallies[key] = QuestionTally(example)
-        return tally
-
-    @staticmethod
-    def _remember(ids: list[tuple[int, str]], timestamp: int, request_id: str) -> None:
+    def _remember(ids: list[tuple[int, str]], entries: Iterable[str]) -> None:
         """Keep the earliest FAILED_IDS ids: the list stays small however many requests failed."""
-        ids.append((timestamp, request_id))
+        ids.extend(parse_listed_id(entry) for entry in entries)
         if len(ids) > 4 * FAILED_IDS:
             ids.sort()
             del ids[FAILED_IDS:]
 
-    def add(self, record: Request) -> None:  # noqa: PLR0912, PLR0915 - one branch per figure, in one pass
-        timestamp = record.timestamp
-        if not self._start <= timestamp < self._end:
+    def add_hour(self, hour: HourRollup) -> None:
+        if not self._start <= hour.start_ms < self._end:
             return
-        self.requests += 1
-        day = bisect_right(self._day_bounds, timestamp)
-        self.day_requests[day] += 1
-        correlation = record.correlation
-        if correlation == QUERY_ONLY:
-            self.query_only += 1
-            self._remember(self.orphan_ids, timestamp, record.request_id)
-        elif correlation == RESPONSE_ONLY:
-            self.response_only += 1
-        if record.healed:
-            self.healed += 1
-        session = record.session_id
-        if session and session != ANONYMOUS_SESSION:
-            self.sessions.add(session)
-        kind = fate(record)
-        if kind == ANSWERED:
-            self.answered += 1
-        elif kind == REFUSED:
-            self.refused += 1
-        elif kind == FAILED:
-            self.failed += 1
-            if record.outcome == ERROR:
-                self.errors += 1
-                self._remember(self.error_ids, timestamp, record.request_id)
-        else:
-            self.missing += 1
-            self.day_unanswered[day] += 1
-        match_type = record.match_type
-        if match_type in self.match_counts:
-            self.match_counts[match_type] += 1
-        score = record.match_score
-        if score is not None:
-            self.score_total += score
-            self.scored += 1
-        if record.response_before_query:
-            self.response_before_query += 1
-        elif record.latency_ms is not None:
-            self.latencies.append(record.latency_ms)
-        if record.cache_hit is not None:
-            self.cache_known += 1
-            if record.cache_hit:
-                self.cache_hits += 1
-        model = record.model
-        if model:
-            self.model_requests[model] += 1
-            if record.input_tokens:
-                self.input_tokens[model] += record.input_tokens
-            if record.output_tokens:
-                self.output_tokens[model] += record.output_tokens
-        question = record.question
-        if question is not None:
-            key = self._key(question)
-            if kind == REFUSED:
-                self._tally(self.refused_questions, key, question).add(score)
-            else:
-                tally = self._tally(self.questions, key, question)
-                tally.add(score)
-                if kind == MISSING:
-                    self._tally(self.unanswered, key, tally.example).add(score, record.sources)
-                elif kind == ANSWERED and match_type == "partial":
-                    self._tally(self.partial, key, tally.example).add(score, record.sources)
-        sources = record.sources
-        if sources:
-            counts = self.sources
-            for source in sources:  # a plain loop: Counter.update costs more than the counting
-                counts[source] = counts.get(source, 0) + 1
-        if record.country:
-            self.countries[record.country] += 1
-        referer = record.referer
-        if referer:
-            host = self._hosts.get(referer)
-            if host is None:
-                host = self._hosts[referer] = _host(referer)
-            self.referrers[host] += 1
+        count = hour.count
+        requests = count(REQUESTS)
+        self.requests += requests
+        day = bisect_right(self._day_bounds, hour.start_ms)
+        self.day_requests[day] += requests
+        self.day_unanswered[day] += count(FATES[MISSING])
+        self.answered += count(FATES[ANSWERED])
+        self.refused += count(FATES[REFUSED])
+        self.failed += count(FATES[FAILED])
+        self.missing += count(FATES[MISSING])
+        self.errors += count(ERRORS)
+        self.query_only += count(ORPHAN_QUERIES)
+        self.response_only += count(ORPHAN_RESPONSES)
+        self.healed += count(HEALED)
+        self.response_before_query += count(BEFORE_QUESTION)
+        self.cache_hits += count(CACHE_HITS)
+        self.cache_known += count(CACHE_KNOWN)
+        self.asked_questions += count(QUESTIONS)
+        for match_type, name in MATCHES.items():
+            self.match_counts[match_type] += count(name)
+        self.score_total = DECIMALS.add(self.score_total, hour.numbers.get(SCORE_TOTAL, Decimal(0)))
+        self.scored += count(SCORED)
+        for name, value in hour.numbers.items():
+            if not value:
+                continue
+            if name[0] == LATENCY and (name == ZERO_BUCKET or name[1:2] in _BUCKET_START):
+                self.latencies[name] += int(value)
+                continue
+            prefix, _, rest = name.partition(":")
+            counter = self._by_prefix.get(prefix)
+            if counter is not None and rest:
+                counter[rest] += int(value)
+        self.sessions.update(tag for tag, _ in hour.prefixed(SESSION))
+        self._remember(self.error_ids, hour.sets.get(ERROR_IDS, ()))
+        self._remember(self.orphan_ids, hour.sets.get(ORPHAN_IDS, ()))
+
+    def add_wording(self, wording: WordingRollup) -> None:
+        """A wording's day, counted in the hours of that day that fall in this week."""
+        first: str | None = None
+        for hour, fields in wording.hours.items():
+            if not self._start <= wording.hour_start_ms(hour) < self._end:
+                continue
+            first = first or hour
+            for name, (count, total, scored) in _LISTS.items():
+                asked = fields.get(count)
+                if not asked:
+                    continue
+                tally = self._lists[name].get(wording.key)
+                if tally is None:
+                    tally = self._lists[name][wording.key] = _Tally()
+                tally.add(asked, fields.get(total) if total else None, fields.get(scored) if scored else None)
+                if name == _UNANSWERED:
+                    tally.sources.update(source_counts(fields))
+                    best = max((Decimal(score) for score in wording.best.get(hour, ())), default=None)
+                    if best is not None and (tally.best is None or best > tally.best):
+                        tally.best = best
+        if first is not None and wording.spellings:
+            spelling = min(wording.spellings)
+            known = self._spellings.get(wording.key)
+            self._spellings[wording.key] = spelling if known is None else min(known, spelling)
+
+    def _list(self, name: str) -> dict[str, QuestionTally]:
+        return {
+            key: tally.tally(self._spellings.get(key, key))
+            for key, tally in self._lists[name].items()
+            if tally.count
+        }
+
+    @cached_property
+    def questions(self) -> dict[str, QuestionTally]:
+        """Per wording, every question not refused; the gaps, the partial matches and the refused follow."""
+        return self._list(_ASKED)
+
+    @cached_property
+    def unanswered(self) -> dict[str, QuestionTally]:
+        return self._list(_UNANSWERED)
+
+    @cached_property
+    def partial(self) -> dict[str, QuestionTally]:
+        return self._list(_PARTIAL)
+
+    @cached_property
+    def refused_questions(self) -> dict[str, QuestionTally]:
+        return self._list(_REFUSED)
+
+    @property
+    def unlisted_questions(self) -> int:
+        """Questions of the week whose wording was left out (a busy day's wordings asked only once)."""
+        return max(self.asked_questions - sum(tally.count for tally in self.questions.values()), 0)
 
     def totals(self) -> Totals:
         return Totals(
@@ -397,17 +502,19 @@ def _ranked(counter: Counter[str], limit: int, text_limit: int = NAME_TEXT_LIMIT
     return [Ranked(display_text(name, text_limit), count) for name, count in ordered]
 
 
-def _latency(values: array[float]) -> Latency | None:
-    if not values:
+def _latency(buckets: Counter[str]) -> Latency | None:
+    """Percentiles over the latency histogram: each within contract.rollup.RELATIVE_ACCURACY of the exact
+    figure over the same answers."""
+    ordered = sorted((bucket_value(bucket), count) for bucket, count in buckets.items() if count > 0)
+    if not ordered:
         return None
-    ordered = sorted(values)
     return Latency(
-        count=len(ordered),
-        p50=percentile(ordered, 50),
-        p95=percentile(ordered, 95),
-        p99=percentile(ordered, 99),
-        minimum=ordered[0],
-        maximum=ordered[-1],
+        count=sum(count for _, count in ordered),
+        p50=histogram_percentile(ordered, 50),
+        p95=histogram_percentile(ordered, 95),
+        p99=histogram_percentile(ordered, 99),
+        minimum=ordered[0][0],
+        maximum=ordered[-1][0],
     )
 
 
@@ -532,7 +639,7 @@ def build_insights(
             full=current.match_counts["full"],
             partial=current.match_counts["partial"],
             none=current.match_counts["none"],
-            average_score=current.score_total / current.scored if current.scored else None,
+            average_score=float(current.score_total) / current.scored if current.scored else None,
         ),
         top_questions=asked[:TOP_QUESTIONS],
         distinct_questions=len(current.questions),
@@ -554,6 +661,7 @@ def build_insights(
         referrers=_ranked(current.referrers, TOP_ORIGINS),
         data_quality=quality,
         history=[aggregator.headline(prices) for aggregator in weeks[-HISTORY_WEEKS:]],
+        unlisted_questions=current.unlisted_questions,
     )
 
 
@@ -566,16 +674,29 @@ def report_weeks(week: ReportWeek) -> list[ReportWeek]:
 
 
 class WeekRouter:
-    """Sends each record to the aggregator of the week it falls in: one pass over consecutive weeks."""
+    """Sends each rollup to the aggregators of the weeks it overlaps: an hour falls in one week, a
+    wording's UTC day in at most two (each takes only its own hours)."""
 
     def __init__(self, aggregators: list[WeekAggregator]) -> None:
         self.aggregators = aggregators
         self._starts = [aggregator.week.start_ms for aggregator in aggregators]
         self._end = aggregators[-1].week.end_ms
 
+    def _weeks(self, start_ms: int, end_ms: int) -> list[WeekAggregator]:
+        first = max(bisect_right(self._starts, start_ms) - 1, 0)
+        last = bisect_right(self._starts, end_ms - 1) - 1
+        if last < 0 or start_ms >= self._end:
+            return []
+        return self.aggregators[first : last + 1]
+
+    def add_rollups(self, hours: Iterable[HourRollup], wordings: Iterable[WordingRollup]) -> None:
+        for hour in hours:
+            for aggregator in self._weeks(hour.start_ms, hour.start_ms + HOUR_MS):
+                aggregator.add_hour(hour)
+        for wording in wordings:
+            for aggregator in self._weeks(wording.day_ms, wording.day_ms + DAY_MS):
+                aggregator.add_wording(wording)
+
     def add_all(self, records: Iterable[Request]) -> None:
-        starts, aggregators, end = self._starts, self.aggregators, self._end
-        for record in records:
-            index = bisect_right(starts, record.timestamp) - 1
-            if index >= 0 and record.timestamp < end:
-                aggregators[index].add(record)
+        """Records rolled up in memory, as the processor rolls them up, then routed."""
+        self.add_rollups(*read_items(RollupItems().add_all(records, shards=1).items))

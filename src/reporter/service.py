@@ -18,6 +18,7 @@ from reporter import marker
 from reporter.fitting import fit
 from reporter.grouping import QuestionGrouper, default_grouper
 from reporter.insights import (
+    NEW_TOPIC_WEEKS,
     WeekAggregator,
     WeekInsights,
     WeekRouter,
@@ -69,12 +70,14 @@ def collect(
     settings: ReporterSettings,
     grouper: QuestionGrouper | None = None,
 ) -> WeekInsights:
-    """The week's insights against the seven weeks before, from one parallel pass over their partitions."""
+    """The week's insights against the seven weeks before, from their rollups: the hours of all eight
+    weeks, and the wording tallies of the week and the NEW_TOPIC_WEEKS before it (the lists and the NEW
+    marks need them; the eight-week row does not)."""
     weeks = [WeekAggregator(each) for each in report_weeks(week)]
-    router = WeekRouter(weeks)
     days = sorted({day for aggregator in weeks for day in aggregator.week.utc_days()})
-    for batch in reader.requests(days):
-        router.add_all(batch)
+    listed = weeks[-1 - NEW_TOPIC_WEEKS :]
+    wording_days = sorted({day for aggregator in listed for day in aggregator.week.utc_days()})
+    WeekRouter(weeks).add_rollups(*reader.rollups(days, wording_days))
     quality = data_quality(
         weeks[-1], reader.quarantined(week.utc_days()), reader.dlq_depth(), reader.pending_requests()
     )

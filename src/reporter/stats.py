@@ -21,6 +21,30 @@ def percentile(ordered: Sequence[float], pct: float) -> float:
     return ordered[lower] + (ordered[upper] - ordered[lower]) * fraction
 
 
+def histogram_percentile(ordered: Sequence[tuple[float, int]], pct: float) -> float:
+    """`percentile` of the values a histogram stands for ((value, count) pairs, ascending values), without
+    expanding it: the same ranks, the same interpolation."""
+    total = sum(count for _, count in ordered)
+    if total == 0:
+        raise ValueError("percentile of no values")
+    if not 0 <= pct <= 100:
+        raise ValueError(f"percentile {pct} is outside 0 to 100")
+    rank = (total - 1) * pct / 100
+    lower = int(rank)
+    upper = min(lower + 1, total - 1)
+
+    def value_at(position: int) -> float:
+        seen = 0
+        for value, count in ordered:
+            seen += count
+            if position < seen:
+                return value
+        return ordered[-1][0]
+
+    low, high = value_at(lower), value_at(upper)
+    return low + (high - low) * (rank - lower)
+
+
 def change(current: float, previous: float) -> float | None:
     """Relative change from `previous` to `current` (0.25 is +25 %); None when there is no base."""
     if previous == 0:

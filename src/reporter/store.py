@@ -1,22 +1,55 @@
-"""Reading what the report needs from AWS: Analytics day partitions, the pending index and the DLQ depth.
+"""Reading what the report needs from AWS: Analytics rollups, quarantine, the pending index, the DLQ depth.
 
-Every read is a key-condition Query (never a Scan): one per UTC day partition and write shard, run in
-parallel, projecting only the attributes the insights use and following pagination (PynamoDB's result
-iterator does). The items become plain `Request` / `Quarantined` values here, so nothing past this module
-knows about DynamoDB.
+Every read is a key-condition Query (never a Scan), run in parallel and following pagination. A report
+reads rollups (`contract.rollup`), not records: per UTC day and write shard, one Query for its 24 hour
+items, and for the weeks whose questions the email lists one Query for its wording tallies. So what a
+report reads grows with the number of days and distinct wordings, not with the number of requests.
+
+A day's wording tallies are read in full while the day had at most WORDING_BUDGET requests per write
+shard, so every wording, each unanswered question included, reaches the lists at the owner's volume. Past
+that, only wordings asked more than once that day come back (a filter on the tally's day count): what the
+lists can show. The long tail of one-off wordings stays counted in every total, and the email says how
+many questions it holds.
+
+Records are still read here for `rebuild` (`records`), which recomputes rollups from them. The items become
+plain values here, so nothing past this module knows about DynamoDB.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+import time
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor, as_completed
-from datetime import date
-from typing import Any, TypeVar, cast
+from datetime import UTC, date, datetime
+from typing import Any, TypeVar
 
 import boto3
 
+from contract.facts import facts_of
 from contract.keys import QUARANTINE_PREFIX, REQUEST_PREFIX, day_partitions
-from contract.tables import PENDING_BUCKET, InterimRequest, QuarantinedEvent, RequestRecord, bind_tables
+from contract.rollup import (
+    HOUR_PREFIX,
+    REQUESTS,
+    WORDING_PREFIX,
+    WORDING_TOTAL,
+    HourRollup,
+    Item,
+    WordingRollup,
+    from_wire,
+    partition_day,
+    read_hour,
+    read_wording,
+    rollup_partitions,
+    to_wire,
+)
+from contract.tables import (
+    PENDING_BUCKET,
+    AnalyticsItem,
+    InterimRequest,
+    QuarantinedEvent,
+    RequestRecord,
+    bind_tables,
+)
 from reporter.records import Quarantined, Request
 from reporter.settings import ReporterSettings
 
@@ -24,6 +57,8 @@ _T = TypeVar("_T")
 
 # Parallel Queries; each is one HTTP request at a time, so threads are enough.
 QUERY_WORKERS = 8
+# Requests per UTC day and write shard up to which every wording of the day is read (see the docstring).
+WORDING_BUDGET = 2_000
 
 RECORD_ATTRIBUTES = (
     "kind",
@@ -53,38 +88,8 @@ RECORD_ATTRIBUTES = (
 QUARANTINE_ATTRIBUTES = ("kind", "message_id", "received_at", "reason", "path")
 
 
-def _int(value: float | None) -> int | None:
-    return None if value is None else int(value)
-
-
 def to_request(item: RequestRecord) -> Request:
-    """The report's view of a record: its time is when the question was asked (or answered, for an orphan
-    response), its latency the end-to-end time when known, else what the Worker measured."""
-    timestamp = item.query_time if item.query_time is not None else item.response_time
-    latency: float | None = item.latency_ms if item.latency_ms is not None else item.worker_total_ms
-    if item.response_before_query:  # impossible data: no latency figure rests on it
-        latency = None
-    return Request(
-        request_id=item.request_id,
-        correlation=item.correlation,
-        timestamp=int(timestamp if timestamp is not None else item.recorded_at),
-        session_id=item.session_id,
-        question=item.question,
-        match_type=item.match_type,
-        match_score=item.match_score,
-        latency_ms=latency,
-        cache_hit=item.cache_hit,
-        sources=tuple(cast(list[str], item.sources or [])),
-        model=item.model,
-        input_tokens=_int(item.input_tokens),
-        output_tokens=_int(item.output_tokens),
-        status=_int(item.status),
-        outcome=item.outcome,
-        country=item.country,
-        referer=item.referer,
-        healed=bool(item.healed),
-        response_before_query=bool(item.response_before_query),
-    )
+    return facts_of(item)
 
 
 def to_quarantined(item: QuarantinedEvent) -> Quarantined:
@@ -135,8 +140,59 @@ class AnalyticsReader:
         return [to_quarantined(item) for item in items]
 
     def requests(self, days: list[date]) -> Iterator[list[Request]]:
-        """The records of these UTC days, one batch per partition; the caller filters by week."""
+        """The records of these UTC days, one batch per partition (what rollups are rebuilt from)."""
         return self._in_parallel(self._partitions(days), self._request_partition)
+
+    def _query_rollups(self, partition: str, prefix: str, repeated_only: bool = False) -> list[Any]:
+        """Every item of a rollup partition under `prefix`, as DynamoDB sent it (all pages)."""
+        client = AnalyticsItem._get_connection().connection.client
+        arguments: dict[str, Any] = {
+            "TableName": AnalyticsItem.Meta.table_name,
+            "KeyConditionExpression": "pk = :pk AND begins_with(sk, :prefix)",
+            "ExpressionAttributeValues": {":pk": {"S": partition}, ":prefix": {"S": prefix}},
+        }
+        if repeated_only:
+            arguments["FilterExpression"] = "#total > :once"
+            arguments["ExpressionAttributeNames"] = {"#total": WORDING_TOTAL}
+            arguments["ExpressionAttributeValues"][":once"] = {"N": "1"}
+        items: list[Any] = []
+        for page in client.get_paginator("query").paginate(**arguments):
+            items.extend(page["Items"])
+        return items
+
+    def _hours(self, partition: str) -> list[HourRollup]:
+        return [
+            read_hour(*key, values)
+            for key, values in map(from_wire, self._query_rollups(partition, HOUR_PREFIX))
+        ]
+
+    def _wordings(self, partition: str, repeated_only: bool) -> list[WordingRollup]:
+        raw = self._query_rollups(partition, WORDING_PREFIX, repeated_only)
+        return [read_wording(*key, values) for key, values in map(from_wire, raw)]
+
+    def rollups(
+        self, days: list[date], wording_days: list[date]
+    ) -> tuple[list[HourRollup], list[WordingRollup]]:
+        """The hour items of `days` and the wording tallies of `wording_days` (UTC days; the caller keeps
+        what falls in each week). A wording day past WORDING_BUDGET requests per shard gets only its
+        wordings asked more than once."""
+        shards = max(self.settings.analytics_write_shards, 1)
+        partitions = [partition for day in days for partition in rollup_partitions(day, shards)]
+        hours = [hour for batch in self._in_parallel(partitions, self._hours) for hour in batch]
+        requests: dict[date, int] = {}
+        for hour in hours:
+            day = datetime.fromtimestamp(hour.start_ms // 1000, tz=UTC).date()
+            requests[day] = requests.get(day, 0) + hour.count(REQUESTS)
+        busy = {day for day, count in requests.items() if count > WORDING_BUDGET * shards}
+        wording_partitions = [
+            partition for day in wording_days for partition in rollup_partitions(day, shards)
+        ]
+
+        def read(partition: str) -> list[WordingRollup]:
+            return self._wordings(partition, partition_day(partition) in busy)
+
+        wordings = [wording for batch in self._in_parallel(wording_partitions, read) for wording in batch]
+        return hours, wordings
 
     def quarantined(self, days: list[date]) -> list[Quarantined]:
         return [item for batch in self._in_parallel(self._partitions(days), self._quarantine_partition)
@@ -157,3 +213,47 @@ class AnalyticsReader:
             QueueUrl=self.settings.dlq_url, AttributeNames=["ApproximateNumberOfMessages"]
         )["Attributes"]
         return int(attributes["ApproximateNumberOfMessages"])
+
+
+class RollupWriter:
+    """Replaces a day's rollup items wholesale (`reporter.rebuild`); the processor never uses it."""
+
+    BATCH = 25  # BatchWriteItem's limit
+
+    def __init__(self, settings: ReporterSettings) -> None:
+        self.settings = settings
+        bind_tables(settings)
+
+    def _keys(self, partition: str) -> list[tuple[str, str]]:
+        client = AnalyticsItem._get_connection().connection.client
+        keys: list[tuple[str, str]] = []
+        pages = client.get_paginator("query").paginate(
+            TableName=AnalyticsItem.Meta.table_name,
+            KeyConditionExpression="pk = :pk",
+            ExpressionAttributeValues={":pk": {"S": partition}},
+            ProjectionExpression="pk, sk",
+        )
+        for page in pages:
+            keys.extend((item["pk"]["S"], item["sk"]["S"]) for item in page["Items"])
+        return keys
+
+    def replace(self, partitions: list[str], items: Mapping[tuple[str, str], Item]) -> int:
+        """Make these partitions hold exactly `items`; returns how many stale items were deleted."""
+        stale = [key for partition in partitions for key in self._keys(partition) if key not in items]
+        requests: list[dict[str, Any]] = [
+            {"DeleteRequest": {"Key": {"pk": {"S": pk}, "sk": {"S": sk}}}} for pk, sk in stale
+        ]
+        requests += [{"PutRequest": {"Item": to_wire(key, item)}} for key, item in items.items()]
+        client: Any = AnalyticsItem._get_connection().connection.client
+        table = AnalyticsItem.Meta.table_name
+        for start in range(0, len(requests), self.BATCH):
+            pending: dict[str, Any] = {table: requests[start : start + self.BATCH]}
+            for attempt in range(8):
+                unprocessed = client.batch_write_item(RequestItems=pending).get("UnprocessedItems") or {}
+                if not unprocessed:
+                    break
+                pending = unprocessed
+                time.sleep(0.05 * 2**attempt)  # DynamoDB throttled part of the batch: back off, retry it
+            else:
+                raise RuntimeError(f"DynamoDB kept refusing part of a rollup batch for {partitions[0]}")
+        return len(stale)

@@ -7,6 +7,7 @@ from typing import Any
 
 import boto3
 
+from contract.config import load_settings
 from contract.keys import (
     day_partition,
     quarantine_sort_key,
@@ -21,8 +22,10 @@ from contract.tables import (
     QuarantinedEvent,
     RequestRecord,
 )
+from reporter.rebuild import rebuild
 from reporter.records import Quarantined, Request
 from reporter.settings import ReporterSettings
+from reporter.store import AnalyticsReader, RollupWriter
 
 
 def create_tables() -> None:
@@ -32,6 +35,15 @@ def create_tables() -> None:
 
 
 def put_requests(records: list[Request], shards: int) -> None:
+    """Write the records, then their days' rollups as `rebuild-rollups` computes them from the records."""
+    write_records(records, shards)
+    settings = load_settings(ReporterSettings)
+    days = sorted({utc_day(record.timestamp) for record in records})
+    rebuild(AnalyticsReader(settings), RollupWriter(settings), days, shards)
+
+
+def write_records(records: list[Request], shards: int) -> None:
+    """Records alone, as the processor wrote them before rollups existed."""
     with RequestRecord.batch_write() as batch:
         for record in records:
             day = utc_day(record.timestamp)
