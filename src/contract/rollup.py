@@ -16,13 +16,14 @@ owner's zone (Europe/London: +0 and +1) is a whole number of hours, so a local w
 UTC hours, across both DST changes, without reading a single record. (A zone with a half-hour offset, such
 as Asia/Kolkata, would need quarter-hour items; `reporter.period` refuses such a zone rather than be off.)
 
-Everything is a counter that DynamoDB's `ADD` creates when missing, or a string set that `ADD` and `DELETE`
-change, one attribute each, so one UpdateItem per item applies a record without reading anything first,
-inside the transaction that writes the record (see `processor.repository`). Healing subtracts the orphan's
-contribution and adds the complete record's in the same transaction (`merge` folds both into one update
-per item, since a transaction may touch an item only once). The same functions applied in memory
-(`RollupItems`) give what the table holds, which is how the reporter aggregates records directly and how
-`rebuild` recomputes rollups from records.
+Everything is a counter that DynamoDB's `ADD` creates when missing (one attribute each, the ids listed in
+data quality included: `E:<time> <id>` is 1 while that error is counted), or a string set that only ever
+grows by `ADD` (spellings, best scores), so one UpdateItem per item applies a record without reading
+anything first, inside the transaction that writes the record (see `processor.repository`). Healing
+subtracts the orphan's contribution and adds the complete record's in the same transaction (`merge` folds
+both into one update per item, since a transaction may touch an item only once). The same functions
+applied in memory (`RollupItems`) give what the table holds, which is how the reporter aggregates records
+directly and how `rebuild` recomputes rollups from records.
 
 Latency histogram: DDSketch's logarithmic buckets with relative accuracy a = RELATIVE_ACCURACY (2 %):
 bucket i holds (g^(i-1), g^i] with g = (1 + a) / (1 - a), and is read back as 2 g^i / (g + 1), within a of
@@ -91,12 +92,10 @@ MODEL_INPUT = "i:"
 MODEL_OUTPUT = "o:"
 SOURCE = "s:"
 SESSION = "u:"
-# String sets of an hour item: `<15-digit timestamp> <request id>` of each error / question never answered.
-ERROR_IDS = "E"
-ORPHAN_IDS = "O"
-# Sets whose entries belong to one request: subtracting the request removes its entry. Every other set is
-# a union (spellings, best scores) that a subtraction leaves alone; healing never takes anything from one.
-REQUEST_SETS = frozenset({ERROR_IDS, ORPHAN_IDS})
+# Counters of an hour item, one per request listed in data quality: `E:<15-digit time> <request id>` for
+# each error, `O:...` for each question never answered (a subtraction takes a healed one back to 0).
+ERROR_IDS = "E:"
+ORPHAN_IDS = "O:"
 
 # Attributes of a wording item: its spellings and day total, then per UTC hour `<hh><field>`.
 SPELLINGS = "sp"
@@ -176,7 +175,6 @@ class Delta:
     sk: str
     numbers: dict[str, Decimal] = field(default_factory=dict)
     added: dict[str, set[str]] = field(default_factory=dict)
-    removed: dict[str, set[str]] = field(default_factory=dict)
 
     @property
     def key(self) -> tuple[str, str]:
@@ -190,7 +188,7 @@ class Delta:
 
     @property
     def empty(self) -> bool:
-        return not (any(self.numbers.values()) or self.added or self.removed)
+        return not (any(self.numbers.values()) or self.added)
 
 
 def contributions(request: Request, *, shards: int) -> list[Delta]:  # noqa: PLR0912, PLR0915 - one branch per figure
@@ -202,7 +200,7 @@ def contributions(request: Request, *, shards: int) -> list[Delta]:  # noqa: PLR
     counters.count(REQUESTS)
     if request.correlation == QUERY_ONLY:
         counters.count(ORPHAN_QUERIES)
-        counters.include(ORPHAN_IDS, listed_id(timestamp, request.request_id))
+        counters.count(ORPHAN_IDS + listed_id(timestamp, request.request_id))
     elif request.correlation == RESPONSE_ONLY:
         counters.count(ORPHAN_RESPONSES)
     if request.healed:
@@ -214,7 +212,7 @@ def contributions(request: Request, *, shards: int) -> list[Delta]:  # noqa: PLR
     counters.count(FATES[kind])
     if kind == FAILED and request.outcome == ERROR:
         counters.count(ERRORS)
-        counters.include(ERROR_IDS, listed_id(timestamp, request.request_id))
+        counters.count(ERROR_IDS + listed_id(timestamp, request.request_id))
     if request.match_type in MATCHES:
         counters.count(MATCHES[request.match_type])
     score = request.match_score
@@ -282,21 +280,14 @@ def _wording(request: Request, kind: str, day: date, hour: str, shards: int) -> 
 
 
 def negated(delta: Delta) -> Delta:
-    """What takes a contribution back out: counters subtracted, the record's own set entries removed."""
-    return Delta(
-        delta.pk,
-        delta.sk,
-        numbers={name: -amount for name, amount in delta.numbers.items()},
-        removed={name: set(entries) for name, entries in delta.added.items() if name in REQUEST_SETS},
-    )
+    """What takes a contribution back out: its counters subtracted. Its set entries stay: spellings and best
+    scores are unions, and the record that replaces an orphan has the orphan's question (a response-only
+    orphan has none), so healing never has anything to take out of one."""
+    return Delta(delta.pk, delta.sk, numbers={name: -amount for name, amount in delta.numbers.items()})
 
 
 def merge(deltas: Iterable[Delta]) -> list[Delta]:
-    """One delta per item, in first-seen order: counters summed (zeros dropped), sets joined.
-
-    An entry both added and removed stays added (an ADD of what is there changes nothing), so no update
-    ever names one set in both its ADD and its DELETE clause.
-    """
+    """One delta per item, in first-seen order: counters summed (zeros dropped), sets joined."""
     merged: dict[tuple[str, str], Delta] = {}
     for delta in deltas:
         into = merged.setdefault(delta.key, Delta(delta.pk, delta.sk))
@@ -304,16 +295,9 @@ def merge(deltas: Iterable[Delta]) -> list[Delta]:
             into.count(name, amount)
         for name, entries in delta.added.items():
             into.added.setdefault(name, set()).update(entries)
-        for name, entries in delta.removed.items():
-            into.removed.setdefault(name, set()).update(entries)
     result = []
     for delta in merged.values():
         delta.numbers = {name: amount for name, amount in delta.numbers.items() if amount}
-        delta.removed = {
-            name: kept
-            for name, entries in delta.removed.items()
-            if (kept := entries - delta.added.get(name, set()))
-        }
         if not delta.empty:
             result.append(delta)
     return result
@@ -323,7 +307,7 @@ Item = dict[str, Decimal | set[str]]
 
 
 class RollupItems:
-    """Rollup items in memory, changed exactly as DynamoDB changes them (ADD, DELETE on sets).
+    """Rollup items in memory, changed exactly as DynamoDB's ADD changes them.
 
     What the reporter aggregates records with, what `rebuild` writes, and what the tests compare the table
     against.
@@ -342,12 +326,6 @@ class RollupItems:
             members = item.setdefault(name, set())
             assert isinstance(members, set)
             members.update(entries)
-        for name, entries in delta.removed.items():
-            present = item.get(name)
-            if isinstance(present, set):
-                present -= entries
-                if not present:
-                    del item[name]
 
     def add(self, request: Request, *, shards: int) -> None:
         for delta in contributions(request, shards=shards):

@@ -86,34 +86,30 @@ def _guard(request_id: str, correlation: str, record_partition: str) -> RequestG
 
 
 def rollup_update(delta: Delta) -> dict[str, Any]:
-    """One rollup item's UpdateItem in DynamoDB's wire format: ADD for every counter and set entry, DELETE
-    for the entries a subtraction takes out. Counters are attributes of their own, created by ADD when
-    missing, so nothing has to exist or be read first. (No PynamoDB model can name them: they are keyed by
-    country, model, source, hour.)"""
+    """One rollup item's UpdateItem in DynamoDB's wire format: ADD for every counter and set entry.
+
+    Counters are attributes of their own, created by ADD when missing, so nothing has to exist or be read
+    first. (No PynamoDB model can name them: they are keyed by country, model, source, hour.)
+    """
     names: dict[str, str] = {}
     values: dict[str, Any] = {}
     adds: list[str] = []
-    deletes: list[str] = []
 
-    def placeholder(name: str, value: Any, clause: list[str]) -> None:
+    def add(name: str, value: Any) -> None:
         index = len(names)
         names[f"#a{index}"] = name
         values[f":v{index}"] = value
-        clause.append(f"#a{index} :v{index}")
+        adds.append(f"#a{index} :v{index}")
 
     for name, amount in delta.numbers.items():
-        placeholder(name, {"N": str(amount)}, adds)
+        add(name, {"N": str(amount)})
     for name, entries in delta.added.items():
-        placeholder(name, {"SS": sorted(entries)}, adds)
-    for name, entries in delta.removed.items():
-        placeholder(name, {"SS": sorted(entries)}, deletes)
+        add(name, {"SS": sorted(entries)})
     names["#kind"] = "kind"
     values[":kind"] = {"S": ROLLUP_KIND}
     clauses = ["SET #kind = :kind"]
     if adds:
         clauses.append(f"ADD {', '.join(adds)}")
-    if deletes:
-        clauses.append(f"DELETE {', '.join(deletes)}")
     return {
         "TableName": AnalyticsItem.Meta.table_name,
         "Key": {"pk": {"S": delta.pk}, "sk": {"S": delta.sk}},

@@ -417,8 +417,8 @@ class WeekAggregator:
             if counter is not None and rest:
                 counter[rest] += int(value)
         self.sessions.update(tag for tag, _ in hour.prefixed(SESSION))
-        self._remember(self.error_ids, hour.sets.get(ERROR_IDS, ()))
-        self._remember(self.orphan_ids, hour.sets.get(ORPHAN_IDS, ()))
+        self._remember(self.error_ids, (entry for entry, _ in hour.prefixed(ERROR_IDS)))
+        self._remember(self.orphan_ids, (entry for entry, _ in hour.prefixed(ORPHAN_IDS)))
 
     def add_wording(self, wording: WordingRollup) -> None:
         """A wording's day, counted in the hours of that day that fall in this week."""
