@@ -14,7 +14,7 @@ partition prefix (`ROLLUP#<day>[#shard]`):
 Why per UTC hour: a report week runs from local midnight to local midnight, and every offset of the
 owner's zone (Europe/London: +0 and +1) is a whole number of hours, so a local week is an exact union of
 UTC hours, across both DST changes, without reading a single record. (A zone with a half-hour offset, such
-as Asia/Kolkata, would need quarter-hour items; `reporter.period` refuses such a zone rather than be off.)
+as Asia/Kolkata, would need quarter-hour items; `reporter.settings` refuses such a zone rather than be off.)
 
 Everything is a counter that DynamoDB's `ADD` creates when missing (one attribute each, the ids listed in
 data quality included: `E:<time> <id>` is 1 while that error is counted), or a string set that only ever

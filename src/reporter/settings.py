@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from contract.addresses import address_problem
@@ -27,6 +28,17 @@ class ModelPrice:
 
     input_per_million: float
     output_per_million: float
+
+
+def whole_hours(zone: ZoneInfo) -> bool:
+    """Whether every offset of `zone` from UTC, from 2000 to 2040, is a whole number of hours: then every
+    local midnight is the start of a UTC hour, and a local week an exact union of hourly rollups."""
+    moments = (datetime(year, month, 1, tzinfo=UTC) for year in range(2000, 2041) for month in (1, 4, 7, 10))
+    return all(
+        (offset := moment.astimezone(zone).utcoffset()) is not None
+        and offset % timedelta(hours=1) == timedelta(0)
+        for moment in moments
+    )
 
 
 @dataclass(frozen=True)
@@ -60,11 +72,17 @@ class ReporterSettings(FunctionSettings):
     def validate(self) -> None:
         super().validate()
         try:
-            ZoneInfo(self.report_timezone)
+            zone = ZoneInfo(self.report_timezone)
         except (ZoneInfoNotFoundError, ValueError) as error:
             raise SettingsError(
                 f"REPORT_TIMEZONE={self.report_timezone!r} is not an IANA time zone: use e.g. Europe/London"
             ) from error
+        if not whole_hours(zone):
+            raise SettingsError(
+                f"REPORT_TIMEZONE={self.report_timezone!r} is not a whole number of hours from UTC: the "
+                "report's rollups are per UTC hour, so its weeks can start only at a whole hour; use a zone "
+                "such as Europe/London"
+            )
         if len(self.report_currency) != 3 or not self.report_currency.isalpha():
             raise SettingsError(
                 f"REPORT_CURRENCY={self.report_currency!r} is not a currency code: use e.g. GBP"

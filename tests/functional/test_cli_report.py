@@ -15,7 +15,7 @@ from cv_analytics.local.outbox import sent_messages
 from reporter.settings import ReporterSettings
 from reporter.store import AnalyticsReader
 from tests.fixtures.reporter import WEEK, random_week
-from tests.functional.reporter_tables import create_tables, put_requests, verify_sender
+from tests.functional.reporter_tables import create_tables, put_requests, verify_sender, write_records
 
 RUNNER = CliRunner()
 _BOX = re.compile(r"[\s│╭╮╰╯─]+")
@@ -139,3 +139,29 @@ def test_a_bad_reporter_setting_is_one_line_naming_it_and_nothing_is_sent(
         (printed,) = result.output.splitlines()
         assert printed.startswith(line), printed
     assert sent_messages(moto_server.endpoint_url) == []
+
+
+def test_rebuild_rollups_recomputes_them_from_the_records_with_its_progress(
+    moto_server: MotoServer, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("COLUMNS", "120")
+    AnalyticsReader(load_settings(ReporterSettings))
+    create_tables()
+    write_records(random_week(40), shards=1)  # as written before rollups existed: the report sees nothing
+    out = tmp_path / "report.html"
+    before = RUNNER.invoke(app, ["report", "preview", "--week", str(WEEK), "--out", str(out)])
+    assert before.exit_code == 0 and re.search(r"questions\s+0\b", before.output)
+    for _ in range(2):  # a second run changes nothing
+        result = RUNNER.invoke(app, ["report", "rebuild-rollups", "--from", str(WEEK), "--to", str(WEEK)])
+        assert result.exit_code == 0, result.output
+        assert "rebuilt 2026-11-22" in result.output and "7/7" in result.output  # the bar, at its end
+        assert re.search(r"records read\s+40\b", result.output), result.output
+    after = RUNNER.invoke(app, ["report", "preview", "--week", str(WEEK), "--out", str(out)])
+    assert re.search(r"questions\s+40\b", after.output)
+
+
+def test_rebuild_rollups_names_a_malformed_week(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COLUMNS", "200")
+    result = RUNNER.invoke(app, ["report", "rebuild-rollups", "--from", "2026-1"])
+    assert result.exit_code == 2
+    assert "'2026-1' is not an ISO week: expected YYYY-Www" in _flat(result.output)

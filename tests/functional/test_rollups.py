@@ -26,13 +26,16 @@ from contract.tables import AnalyticsItem, bind_tables
 from cv_analytics.local.resources import create_tables
 from processor.repository import Repository
 from processor.service import Correlator, Message
-from reporter import service
+from reporter import service, store
 from reporter.insights import WeekAggregator, WeekRouter, build_insights, data_quality, report_weeks
 from reporter.period import ReportWeek
 from reporter.rebuild import rebuild
+from reporter.records import Request
+from reporter.render import render
 from reporter.settings import ReporterSettings
 from reporter.store import AnalyticsReader, RollupWriter, to_request
-from tests.fixtures.reporter import LONDON, grouper
+from tests.fixtures.reporter import LONDON, WEEK, at, grouper
+from tests.functional.reporter_tables import put_requests
 from tests.processor_support import all_records, stored_rollups
 
 SHARDS = 2
@@ -181,3 +184,25 @@ def test_rebuilding_rollups_from_records_gives_what_live_writing_gave(settings: 
     assert stored_rollups() == live
     rebuild(reader, writer, dates, SHARDS)  # again: nothing counted twice, nothing stale left
     assert stored_rollups() == live
+
+
+def test_a_busy_days_one_off_wordings_are_left_out_of_the_lists_and_the_email_says_so(
+    settings: ReporterSettings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(store, "WORDING_BUDGET", 3)  # 10 requests on one day, over 3 per shard
+    asked = ["Notice period?", "notice period", "Salary?", "Salary?"] + [f"One-off {n}?" for n in range(6)]
+    records = [
+        Request(f"r{index}", "complete", at(2, 9, index), question=text, match_type="full", match_score=80)
+        for index, text in enumerate(asked)
+    ]
+    put_requests(records, SHARDS)
+    insights = service.collect(AnalyticsReader(settings), WEEK, settings, grouper())
+    assert insights.totals.requests == 10
+    assert insights.distinct_questions == 2 and insights.unlisted_questions == 6
+    assert sum(group.count for group in insights.top_questions) == 4
+    text = " ".join(render(insights).text.split())
+    assert "A long tail of 6 questions, each worded as nobody else asked it that day" in text
+    monkeypatch.setattr(store, "WORDING_BUDGET", 5)  # at the owner's volume every wording is listed
+    quiet = service.collect(AnalyticsReader(settings), WEEK, settings, grouper())
+    assert (quiet.distinct_questions, quiet.unlisted_questions) == (8, 0)
+    assert "A long tail" not in render(quiet).text

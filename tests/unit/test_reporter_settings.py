@@ -42,6 +42,8 @@ NOT_FINITE = "has a price that is not a finite number"
         ({"REPORT_MODEL_PRICES": "m=nan:1"}, f"REPORT_MODEL_PRICES entry 'm=nan:1' {NOT_FINITE}"),
         ({"REPORT_MODEL_PRICES": "m=1:inf"}, f"REPORT_MODEL_PRICES entry 'm=1:inf' {NOT_FINITE}"),
         ({"REPORT_MODEL_PRICES": "m=-1:1"}, "REPORT_MODEL_PRICES entry 'm=-1:1' has a negative price"),
+        ({"REPORT_TIMEZONE": "Asia/Kolkata"},
+         "REPORT_TIMEZONE='Asia/Kolkata' is not a whole number of hours from UTC"),
     ],
 )  # fmt: skip
 def test_a_setting_ses_would_refuse_is_refused_at_load_with_its_variable(
