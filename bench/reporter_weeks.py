@@ -1,9 +1,10 @@
 """Reading eight weeks for the report: how many DynamoDB requests, and how long, at 10,000 questions a week.
 
-Eight weeks of 10,000 records each are written into moto server (the report reads only its eight weeks'
-day partitions, so the other 44 weeks of a year change neither figure), then `AnalyticsReader` reads them
-as `service.collect` does. Every DynamoDB request the reader sends is counted from botocore's events, so
-the count is what the code does, Queries and their follow-up pages apart. moto is slower than DynamoDB per
+Eight weeks of 10,000 records each are written into moto server with their rollups (the report reads only
+its eight weeks' rollup partitions, so the other 44 weeks of a year change neither figure), then
+`service.aggregate` reads the rollups as the report does. Every DynamoDB request the reader sends is
+counted from botocore's events, so the count is what the code does, Queries and their follow-up pages
+apart. moto is slower than DynamoDB per
 page and runs on this machine, so the time is an upper bound of the code's own cost, not of AWS latency.
 """
 
@@ -20,8 +21,9 @@ from tests.functional.reporter_tables import create_tables, put_requests
 
 from bench.reporter_data import synthetic_requests
 from cv_analytics.local.moto_server import running_moto_server
-from reporter.insights import WeekAggregator, WeekRouter, report_weeks
+from reporter.insights import report_weeks
 from reporter.period import ReportWeek
+from reporter.service import aggregate
 from reporter.settings import ReporterSettings
 from reporter.store import AnalyticsReader
 
@@ -46,22 +48,17 @@ def main() -> None:
         def count(model: Any, params: Any, **_: Any) -> None:
             calls["Query page" if params.get("ExclusiveStartKey") else "Query"] += 1
 
-        from contract.tables import RequestRecord
+        from contract.tables import AnalyticsItem
 
-        client = RequestRecord._get_connection().connection.client
+        client = AnalyticsItem._get_connection().connection.client
         client.meta.events.register("provide-client-params.dynamodb.Query", count)
-        aggregators = [WeekAggregator(each) for each in weeks]
-        router = WeekRouter(aggregators)
         days = sorted({day for each in weeks for day in each.utc_days()})
         started = time.perf_counter()
-        records = 0
-        for batch in reader.requests(days):
-            records += len(batch)
-            router.add_all(batch)
+        aggregators = aggregate(reader, week)
         read = time.perf_counter() - started
     print(f"eight weeks of {PER_WEEK:,} questions each in moto server (written in {written:.0f} s)")
     print(
-        f"  read {records:,} records from {len(days)} day partitions in {read:.1f} s: "
+        f"  read the rollups of {len(days)} UTC days in {read:.1f} s: "
         f"{calls['Query']} Queries and {calls['Query page']} follow-up pages, no Scan; "
         f"per week {[aggregator.requests for aggregator in aggregators]}"
     )

@@ -65,17 +65,22 @@ def _int(value: float | None) -> int | None:
     return None if value is None else int(value)
 
 
-def facts_of(item: Any) -> Request:
-    """The report's view of a record: its time is when the question was asked (or answered, for an orphan
-    response), its latency the end-to-end time when known, else what the Worker measured."""
+def time_of(item: Any) -> int:
+    """When a record counts: when the question was asked, or answered for an orphan response."""
     timestamp = item.query_time if item.query_time is not None else item.response_time
+    return int(timestamp if timestamp is not None else item.recorded_at)
+
+
+def facts_of(item: Any) -> Request:
+    """The report's view of a record: its time is `time_of`'s, its latency the end-to-end time when known,
+    else what the Worker measured."""
     latency: float | None = item.latency_ms if item.latency_ms is not None else item.worker_total_ms
     if item.response_before_query:  # impossible data: no latency figure rests on it
         latency = None
     return Request(
         request_id=item.request_id,
         correlation=item.correlation,
-        timestamp=int(timestamp if timestamp is not None else item.recorded_at),
+        timestamp=time_of(item),
         session_id=item.session_id,
         question=item.question,
         match_type=item.match_type,

@@ -35,7 +35,6 @@ own.
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import math
 from collections import Counter
@@ -91,7 +90,7 @@ MODEL_REQUESTS = "m:"
 MODEL_INPUT = "i:"
 MODEL_OUTPUT = "o:"
 SOURCE = "s:"
-SESSION = "u:"
+SESSIONS = "h"  # `h<register>:<rank>`: the sessions sketch (see `session_sketch`)
 # Counters of an hour item, one per request listed in data quality: `E:<15-digit time> <request id>` for
 # each error, `O:...` for each question never answered (a subtraction takes a healed one back to 0).
 ERROR_IDS = "E:"
@@ -141,10 +140,34 @@ def bucket_value(bucket: str) -> float:
     return 2 * GAMMA**index / (GAMMA + 1)
 
 
-def session_tag(session_id: str) -> str:
-    """A session's 64-bit hash (11 characters): the rollup counts sessions without keeping their ids."""
+# Sessions: a HyperLogLog sketch of SKETCH_REGISTERS registers (standard error 1.04 / sqrt(128) = 9.2 %),
+# kept as one counter per (register, rank) so that healing can take a request out again, and merged by
+# taking each register's highest rank with a count above zero. An hour item holds at most 128 registers
+# times the ranks its sessions reach (a few each: rank r is reached by one session in 2^r), however many
+# sessions it counts. A week small enough is counted exactly from its records instead (reporter.store).
+SKETCH_BITS = 7
+SKETCH_REGISTERS = 1 << SKETCH_BITS
+_REST_BITS = 64 - SKETCH_BITS
+
+
+def session_sketch(session_id: str) -> tuple[int, int]:
+    """The register and rank a session sets: the top bits of its 64-bit hash, and one more than the number
+    of leading zeros of the rest."""
     digest = hashlib.blake2b(session_id.encode("utf-8"), digest_size=8).digest()
-    return base64.urlsafe_b64encode(digest).decode("ascii").rstrip("=")
+    value = int.from_bytes(digest, "big")
+    rest = value & ((1 << _REST_BITS) - 1)
+    return value >> _REST_BITS, _REST_BITS - rest.bit_length() + 1
+
+
+def sessions_estimate(ranks: Mapping[int, int]) -> int:
+    """HyperLogLog's estimate from each register's highest rank (a register never set counts as 0)."""
+    m = SKETCH_REGISTERS
+    harmonic = sum(2.0 ** -ranks.get(register, 0) for register in range(m))
+    estimate = 0.7213 / (1 + 1.079 / m) * m * m / harmonic  # HyperLogLog's bias correction alpha
+    empty = m - sum(1 for register in range(m) if ranks.get(register, 0))
+    if estimate <= 2.5 * m and empty:
+        estimate = m * math.log(m / empty)  # the small-range correction: linear counting
+    return round(estimate)
 
 
 def referrer_host(referer: str) -> str:
@@ -207,7 +230,8 @@ def contributions(request: Request, *, shards: int) -> list[Delta]:  # noqa: PLR
         counters.count(HEALED)
     session = request.session_id
     if session and session != ANONYMOUS_SESSION:
-        counters.count(SESSION + session_tag(session))
+        register, rank = session_sketch(session)
+        counters.count(f"{SESSIONS}{register}:{rank}")
     kind = fate(request)
     counters.count(FATES[kind])
     if kind == FAILED and request.outcome == ERROR:

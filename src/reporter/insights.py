@@ -17,6 +17,7 @@ from decimal import Decimal
 from functools import cached_property
 
 from contract.rollup import (
+    ANONYMOUS_SESSION,
     ASKED,
     ASKED_SCORE,
     ASKED_SCORED,
@@ -49,7 +50,7 @@ from contract.rollup import (
     REQUESTS,
     SCORE_TOTAL,
     SCORED,
-    SESSION,
+    SESSIONS,
     SOURCE,
     UNANSWERED,
     UNANSWERED_SCORE,
@@ -61,6 +62,7 @@ from contract.rollup import (
     bucket_value,
     parse_listed_id,
     read_items,
+    sessions_estimate,
     source_counts,
 )
 from reporter.grouping import QuestionGrouper, group_wordings
@@ -323,7 +325,10 @@ class WeekAggregator:
         self.response_only = 0
         self.healed = 0
         self.response_before_query = 0
-        self.sessions: set[str] = set()
+        # Distinct sessions: exactly, from the records, when a week is small enough to read them
+        # (`count_sessions`); else estimated from the rollups' sketch (each register's highest rank).
+        self.exact_sessions: set[str] | None = None
+        self.session_ranks: dict[int, int] = {}
         self.latencies: Counter[str] = Counter()  # histogram bucket -> answers (contract.rollup)
         self.cache_hits = 0
         self.cache_known = 0
@@ -361,10 +366,29 @@ class WeekAggregator:
     def contains(self, epoch_ms: int) -> bool:
         return self._start <= epoch_ms < self._end
 
+    def count_sessions(self, records: Iterable[Request]) -> None:
+        """Count the week's sessions exactly from its records (the Worker's placeholder is no session)."""
+        self.exact_sessions = (self.exact_sessions or set()) | {
+            record.session_id
+            for record in records
+            if record.session_id
+            and record.session_id != ANONYMOUS_SESSION
+            and self.contains(record.timestamp)
+        }
+
+    @property
+    def sessions(self) -> int:
+        if self.exact_sessions is not None:
+            return len(self.exact_sessions)
+        return sessions_estimate(self.session_ranks) if self.session_ranks else 0
+
     def add_all(self, records: Iterable[Request]) -> WeekAggregator:
-        """Add records directly: they are rolled up in memory exactly as the processor rolls them up."""
+        """Add records directly: they are rolled up in memory exactly as the processor rolls them up, and
+        having them, the week's sessions are counted exactly."""
+        records = list(records)
         hours, wordings = read_items(RollupItems().add_all(records, shards=1).items)
         self.add_rollups(hours, wordings)
+        self.count_sessions(records)
         return self
 
     def add_rollups(self, hours: Iterable[HourRollup], wordings: Iterable[WordingRollup]) -> None:
@@ -416,7 +440,11 @@ class WeekAggregator:
             counter = self._by_prefix.get(prefix)
             if counter is not None and rest:
                 counter[rest] += int(value)
-        self.sessions.update(tag for tag, _ in hour.prefixed(SESSION))
+        for name, value in hour.prefixed(SESSIONS):
+            register, _, rank = name.partition(":")
+            if value > 0 and rank:
+                index = int(register)
+                self.session_ranks[index] = max(self.session_ranks.get(index, 0), int(rank))
         self._remember(self.error_ids, (entry for entry, _ in hour.prefixed(ERROR_IDS)))
         self._remember(self.orphan_ids, (entry for entry, _ in hour.prefixed(ORPHAN_IDS)))
 
@@ -478,7 +506,7 @@ class WeekAggregator:
         return Totals(
             self.requests,
             self.answered,
-            len(self.sessions) or None,
+            self.sessions or None,
             refused=self.refused,
             failed=self.failed,
             missing=self.missing,
@@ -698,5 +726,9 @@ class WeekRouter:
                 aggregator.add_wording(wording)
 
     def add_all(self, records: Iterable[Request]) -> None:
-        """Records rolled up in memory, as the processor rolls them up, then routed."""
+        """Records rolled up in memory, as the processor rolls them up, then routed; each week's sessions
+        are counted exactly from them."""
+        records = list(records)
         self.add_rollups(*read_items(RollupItems().add_all(records, shards=1).items))
+        for aggregator in self.aggregators:
+            aggregator.count_sessions(records)

@@ -30,7 +30,7 @@ from reporter.mailer import SesMailer, SesRejectedError, build_message
 from reporter.period import ReportWeek
 from reporter.render import RenderedEmail
 from reporter.settings import ReporterSettings
-from reporter.store import AnalyticsReader
+from reporter.store import EXACT_SESSIONS_LIMIT, AnalyticsReader
 
 logger = logging.getLogger(__name__)
 
@@ -64,20 +64,30 @@ class Outcome:
     error: str | None = None
 
 
+def aggregate(reader: AnalyticsReader, week: ReportWeek) -> list[WeekAggregator]:
+    """The week and the seven before it, from their rollups: the hours of all eight weeks, and the wording
+    tallies of the week and the NEW_TOPIC_WEEKS before it (the lists and the NEW marks need them; the
+    eight-week row does not). A week of at most EXACT_SESSIONS_LIMIT requests has its sessions counted
+    exactly from its records; a busier one from the rollups' sketch."""
+    weeks = [WeekAggregator(each) for each in report_weeks(week)]
+    days = sorted({day for aggregator in weeks for day in aggregator.week.utc_days()})
+    listed = weeks[-1 - NEW_TOPIC_WEEKS :]
+    wording_days = sorted({day for aggregator in listed for day in aggregator.week.utc_days()})
+    WeekRouter(weeks).add_rollups(*reader.rollups(days, wording_days))
+    for aggregator in weeks[-2:]:  # the email shows the week's sessions, and the week before is compared
+        if aggregator.requests <= EXACT_SESSIONS_LIMIT:
+            aggregator.count_sessions(reader.sessions(aggregator.week))
+    return weeks
+
+
 def collect(
     reader: AnalyticsReader,
     week: ReportWeek,
     settings: ReporterSettings,
     grouper: QuestionGrouper | None = None,
 ) -> WeekInsights:
-    """The week's insights against the seven weeks before, from their rollups: the hours of all eight
-    weeks, and the wording tallies of the week and the NEW_TOPIC_WEEKS before it (the lists and the NEW
-    marks need them; the eight-week row does not)."""
-    weeks = [WeekAggregator(each) for each in report_weeks(week)]
-    days = sorted({day for aggregator in weeks for day in aggregator.week.utc_days()})
-    listed = weeks[-1 - NEW_TOPIC_WEEKS :]
-    wording_days = sorted({day for aggregator in listed for day in aggregator.week.utc_days()})
-    WeekRouter(weeks).add_rollups(*reader.rollups(days, wording_days))
+    """The week's insights against the seven weeks before (see `aggregate`)."""
+    weeks = aggregate(reader, week)
     quality = data_quality(
         weeks[-1], reader.quarantined(week.utc_days()), reader.dlq_depth(), reader.pending_requests()
     )
