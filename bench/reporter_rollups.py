@@ -2,11 +2,12 @@
 
 The whole read path runs as in the Lambda: `AnalyticsReader.rollups` with its parallel, paginated Queries
 through a real botocore client, whose HTTP layer is replaced (a `before-send` hook) by a fake DynamoDB that
-answers with DynamoDB-shaped JSON bytes: pages of at most 1 MB of stored items, the reader's filter on busy
-days applied server-side as DynamoDB does. botocore parses every byte (the response parser the records
-path spent 164 us per record in); then the rollups are decoded, routed to the eight weeks, turned into
-insights and rendered with CSS inlining and the size fitting. Grouping by meaning is left out: it embeds
-at most 500 wordings whatever the volume and has its own benchmark (bench/reporter_grouping.py).
+answers with DynamoDB-shaped JSON bytes: pages of at most 1 MB of stored items, the reader's filter on
+busy days and its projection applied server-side as DynamoDB does. botocore parses every byte (the
+response parser the records path spent 164 us per record in); then the rollups are decoded, routed to
+the eight weeks, turned into insights and rendered with CSS inlining and the size fitting. Grouping by
+meaning is left out: it embeds at most 500 wordings whatever the volume and has its own benchmark
+(bench/reporter_grouping.py).
 
 Every UTC day of the eight weeks gets the same synthetic day (bench/rollup_writes.day_of_traffic: 40 % of
 questions from ten common wordings, the rest distinct). The day's rollup pages are built by a separate
@@ -55,12 +56,23 @@ def build_pages(per_week: int, path: Path) -> None:
                 size = 0
             chunks[-1].append(wire)
             size += encoded
-        pages[prefix] = [json.dumps(chunk).encode() for chunk in chunks]
-        pages[prefix + "repeated"] = [
-            json.dumps([wire for wire in chunk if int(str(wire[WORDING_TOTAL]["N"])) > 1]).encode()
-            for chunk in chunks
-        ]
+        for projected in (False, True):
+            kind = prefix + ("counts" if projected else "")
+            shown = [[_projected(wire) if projected else wire for wire in chunk] for chunk in chunks]
+            pages[kind] = [json.dumps(chunk).encode() for chunk in shown]
+            pages[kind + "repeated"] = [
+                json.dumps([shown_wire for wire, shown_wire in zip(chunk, page, strict=True)
+                            if int(str(wire[WORDING_TOTAL]["N"])) > 1]).encode()
+                for chunk, page in zip(chunks, shown, strict=True)
+            ]  # fmt: skip
     path.write_bytes(pickle.dumps(pages))
+
+
+def _projected(wire: dict[str, Any]) -> dict[str, Any]:
+    """What a ProjectionExpression of `reporter.store.COUNT_ATTRIBUTES` returns of an item."""
+    from reporter.store import COUNT_ATTRIBUTES
+
+    return {name: value for name, value in wire.items() if name in COUNT_ATTRIBUTES}
 
 
 class FakeDynamoDB:
@@ -84,7 +96,8 @@ class FakeDynamoDB:
             answer: dict[str, Any] = {"Items": [], "Count": 0, "ScannedCount": 0}
             raw = json.dumps(answer).encode()
         else:
-            kind = prefix + ("repeated" if "FilterExpression" in body else "")
+            kind = prefix + ("counts" if "ProjectionExpression" in body else "")
+            kind += "repeated" if "FilterExpression" in body else ""
             start = body.get("ExclusiveStartKey")
             index = int(start["sk"]["S"].rsplit("~", 1)[1]) if start else 0
             page = self.pages[kind][index].replace(f"ROLLUP#{TEMPLATE_DAY}".encode(), pk.encode())

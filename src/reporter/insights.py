@@ -329,6 +329,9 @@ class WeekAggregator:
         # (`count_sessions`); else estimated from the rollups' sketch (each register's highest rank).
         self.exact_sessions: set[str] | None = None
         self.session_ranks: dict[int, int] = {}
+        # Off for the weeks only the eight-week row shows: it has no sessions, and the sketch is most of
+        # what an hour item holds at volume.
+        self.keeps_sketch = True
         self.latencies: Counter[str] = Counter()  # histogram bucket -> answers (contract.rollup)
         self.cache_hits = 0
         self.cache_known = 0
@@ -430,23 +433,28 @@ class WeekAggregator:
             self.match_counts[match_type] += count(name)
         self.score_total = DECIMALS.add(self.score_total, hour.numbers.get(SCORE_TOTAL, Decimal(0)))
         self.scored += count(SCORED)
-        for name, value in hour.numbers.items():
+        ranks, sketch = self.session_ranks, self.keeps_sketch
+        for name, value in hour.numbers.items():  # one pass over the open-ended counters
             if not value:
                 continue
-            if name[0] == LATENCY and (name == ZERO_BUCKET or name[1:2] in _BUCKET_START):
+            head = name[0]
+            if head == SESSIONS and name[1:2].isdigit():  # not `hl`, the healed count
+                if sketch and value > 0:
+                    register, _, rank = name[1:].partition(":")
+                    index = int(register)
+                    ranks[index] = max(ranks.get(index, 0), int(rank))
+                continue
+            if head == LATENCY and (name == ZERO_BUCKET or name[1:2] in _BUCKET_START):
                 self.latencies[name] += int(value)
                 continue
             prefix, _, rest = name.partition(":")
             counter = self._by_prefix.get(prefix)
             if counter is not None and rest:
                 counter[rest] += int(value)
-        for name, value in hour.prefixed(SESSIONS):
-            register, _, rank = name.partition(":")
-            if value > 0 and rank:
-                index = int(register)
-                self.session_ranks[index] = max(self.session_ranks.get(index, 0), int(rank))
-        self._remember(self.error_ids, (entry for entry, _ in hour.prefixed(ERROR_IDS)))
-        self._remember(self.orphan_ids, (entry for entry, _ in hour.prefixed(ORPHAN_IDS)))
+            elif prefix == ERROR_IDS[:-1] and value > 0:
+                self._remember(self.error_ids, (rest,))
+            elif prefix == ORPHAN_IDS[:-1] and value > 0:
+                self._remember(self.orphan_ids, (rest,))
 
     def add_wording(self, wording: WordingRollup) -> None:
         """A wording's day, counted in the hours of that day that fall in this week."""

@@ -65,15 +65,25 @@ class Outcome:
 
 
 def aggregate(reader: AnalyticsReader, week: ReportWeek) -> list[WeekAggregator]:
-    """The week and the seven before it, from their rollups: the hours of all eight weeks, and the wording
-    tallies of the week and the NEW_TOPIC_WEEKS before it (the lists and the NEW marks need them; the
-    eight-week row does not). A week of at most EXACT_SESSIONS_LIMIT requests has its sessions counted
-    exactly from its records; a busier one from the rollups' sketch."""
+    """The week and the seven before it, from their rollups: the hours of all eight weeks, the wording
+    tallies of the week, and of the NEW_TOPIC_WEEKS before it how often each wording was asked (the NEW
+    marks and the grouping's weights need that; the eight-week row needs no wording). A week of at most
+    EXACT_SESSIONS_LIMIT requests has its sessions counted exactly from its records; a busier one from
+    the rollups' sketch."""
     weeks = [WeekAggregator(each) for each in report_weeks(week)]
+    for aggregator in weeks[:-2]:
+        aggregator.keeps_sketch = False
     days = sorted({day for aggregator in weeks for day in aggregator.week.utc_days()})
-    listed = weeks[-1 - NEW_TOPIC_WEEKS :]
-    wording_days = sorted({day for aggregator in listed for day in aggregator.week.utc_days()})
-    WeekRouter(weeks).add_rollups(*reader.rollups(days, wording_days))
+    earlier = weeks[-1 - NEW_TOPIC_WEEKS : -1]
+    counted_days = sorted({day for aggregator in earlier for day in aggregator.week.utc_days()})
+    router = WeekRouter(weeks)
+    reader.rollups(
+        days,
+        week.utc_days(),
+        counted_days,
+        lambda hours: router.add_rollups(hours, ()),
+        lambda wordings: router.add_rollups((), wordings),
+    )
     for aggregator in weeks[-2:]:  # the email shows the week's sessions, and the week before is compared
         if aggregator.requests <= EXACT_SESSIONS_LIMIT:
             aggregator.count_sessions(reader.sessions(aggregator.week))

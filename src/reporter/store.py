@@ -28,8 +28,10 @@ import boto3
 from contract.facts import facts_of, time_of
 from contract.keys import QUARANTINE_PREFIX, REQUEST_PREFIX, day_partitions
 from contract.rollup import (
+    ASKED,
     HOUR_PREFIX,
     REQUESTS,
+    SPELLINGS,
     WORDING_PREFIX,
     WORDING_TOTAL,
     HourRollup,
@@ -63,6 +65,8 @@ WORDING_BUDGET = 2_000
 # Requests in a week up to which its sessions are counted exactly from its records (the session and the
 # times of each, a few milliseconds a hundred records); past it, from the rollups' sketch (9.2 %).
 EXACT_SESSIONS_LIMIT = 5_000
+# What an earlier week needs of a wording's day: its key, spellings and how often it was asked per hour.
+COUNT_ATTRIBUTES = ("pk", "sk", SPELLINGS, *(f"{hour:02d}{ASKED}" for hour in range(24)))
 SESSION_ATTRIBUTES = ("request_id", "session_id", "query_time", "response_time", "recorded_at")
 
 RECORD_ATTRIBUTES = (
@@ -165,56 +169,81 @@ class AnalyticsReader:
         batches = self._in_parallel(self._partitions(week.utc_days()), self._session_partition)
         return [record for batch in batches for record in batch if week.contains_ms(record.timestamp)]
 
-    def _query_rollups(self, partition: str, prefix: str, repeated_only: bool = False) -> list[Any]:
-        """Every item of a rollup partition under `prefix`, as DynamoDB sent it (all pages)."""
+    def _query_rollups(
+        self,
+        partition: str,
+        prefix: str,
+        *,
+        repeated_only: bool = False,
+        attributes: tuple[str, ...] = (),
+    ) -> list[Any]:
+        """Every item of a rollup partition under `prefix`, as DynamoDB sent it (all pages); only
+        `attributes` when given, only wordings asked more than once that day when `repeated_only`."""
         client = AnalyticsItem._get_connection().connection.client
+        names: dict[str, str] = {}
+        values: dict[str, Any] = {":pk": {"S": partition}, ":prefix": {"S": prefix}}
         arguments: dict[str, Any] = {
             "TableName": AnalyticsItem.Meta.table_name,
             "KeyConditionExpression": "pk = :pk AND begins_with(sk, :prefix)",
-            "ExpressionAttributeValues": {":pk": {"S": partition}, ":prefix": {"S": prefix}},
         }
         if repeated_only:
+            names["#total"] = WORDING_TOTAL
+            values[":once"] = {"N": "1"}
             arguments["FilterExpression"] = "#total > :once"
-            arguments["ExpressionAttributeNames"] = {"#total": WORDING_TOTAL}
-            arguments["ExpressionAttributeValues"][":once"] = {"N": "1"}
+        if attributes:
+            names.update({f"#p{index}": name for index, name in enumerate(attributes)})
+            arguments["ProjectionExpression"] = ", ".join(f"#p{index}" for index in range(len(attributes)))
+        arguments["ExpressionAttributeValues"] = values
+        if names:
+            arguments["ExpressionAttributeNames"] = names
         items: list[Any] = []
         for page in client.get_paginator("query").paginate(**arguments):
             items.extend(page["Items"])
         return items
 
     def _hours(self, partition: str) -> list[HourRollup]:
-        return [
-            read_hour(*key, values)
-            for key, values in map(from_wire, self._query_rollups(partition, HOUR_PREFIX))
-        ]
+        raw = self._query_rollups(partition, HOUR_PREFIX)
+        return [read_hour(*key, values) for key, values in map(from_wire, raw)]
 
-    def _wordings(self, partition: str, repeated_only: bool) -> list[WordingRollup]:
-        raw = self._query_rollups(partition, WORDING_PREFIX, repeated_only)
+    def _wordings(self, partition: str, repeated_only: bool, counts_only: bool) -> list[WordingRollup]:
+        attributes = COUNT_ATTRIBUTES if counts_only else ()
+        raw = self._query_rollups(
+            partition, WORDING_PREFIX, repeated_only=repeated_only, attributes=attributes
+        )
         return [read_wording(*key, values) for key, values in map(from_wire, raw)]
 
     def rollups(
-        self, days: list[date], wording_days: list[date]
-    ) -> tuple[list[HourRollup], list[WordingRollup]]:
-        """The hour items of `days` and the wording tallies of `wording_days` (UTC days; the caller keeps
-        what falls in each week). A wording day past WORDING_BUDGET requests per shard gets only its
+        self,
+        days: list[date],
+        wording_days: list[date],
+        counted_days: list[date],
+        add_hours: Callable[[list[HourRollup]], None],
+        add_wordings: Callable[[list[WordingRollup]], None],
+    ) -> None:
+        """Hand over, partition by partition as they arrive (so memory holds a few at a time), the hour
+        items of `days`, the whole wording tallies of `wording_days` and, of `counted_days`, only how often
+        each wording was asked per hour (what the NEW marks and the grouping's weights need). The caller
+        keeps what falls in each week. A wording day past WORDING_BUDGET requests per shard gets only its
         wordings asked more than once."""
         shards = max(self.settings.analytics_write_shards, 1)
         partitions = [partition for day in days for partition in rollup_partitions(day, shards)]
-        hours = [hour for batch in self._in_parallel(partitions, self._hours) for hour in batch]
         requests: dict[date, int] = {}
-        for hour in hours:
-            day = datetime.fromtimestamp(hour.start_ms // 1000, tz=UTC).date()
-            requests[day] = requests.get(day, 0) + hour.count(REQUESTS)
+        for hours in self._in_parallel(partitions, self._hours):
+            for hour in hours:
+                day = datetime.fromtimestamp(hour.start_ms // 1000, tz=UTC).date()
+                requests[day] = requests.get(day, 0) + hour.count(REQUESTS)
+            add_hours(hours)
         busy = {day for day, count in requests.items() if count > WORDING_BUDGET * shards}
-        wording_partitions = [
-            partition for day in wording_days for partition in rollup_partitions(day, shards)
-        ]
+        whole = set(wording_days)
+        chosen = sorted(whole | set(counted_days))
+        wording_partitions = [partition for day in chosen for partition in rollup_partitions(day, shards)]
 
         def read(partition: str) -> list[WordingRollup]:
-            return self._wordings(partition, partition_day(partition) in busy)
+            day = partition_day(partition)
+            return self._wordings(partition, day in busy, day not in whole)
 
-        wordings = [wording for batch in self._in_parallel(wording_partitions, read) for wording in batch]
-        return hours, wordings
+        for wordings in self._in_parallel(wording_partitions, read):
+            add_wordings(wordings)
 
     def quarantined(self, days: list[date]) -> list[Quarantined]:
         return [item for batch in self._in_parallel(self._partitions(days), self._quarantine_partition)
