@@ -412,15 +412,9 @@ class HourRollup:
 
     start_ms: int
     numbers: Mapping[str, Decimal]
-    sets: Mapping[str, frozenset[str]]
 
     def count(self, name: str) -> int:
         return int(self.numbers.get(name, 0))
-
-    def prefixed(self, prefix: str) -> Iterable[tuple[str, Decimal]]:
-        for name, value in self.numbers.items():
-            if value and name.startswith(prefix):
-                yield name[len(prefix) :], value
 
 
 @dataclass(frozen=True)
@@ -443,9 +437,8 @@ def _midnight_ms(day: date) -> int:
 
 def read_hour(pk: str, sk: str, item: Mapping[str, Decimal | set[str] | frozenset[str]]) -> HourRollup:
     numbers = {name: value for name, value in item.items() if isinstance(value, Decimal)}
-    sets = {name: frozenset(value) for name, value in item.items() if isinstance(value, set | frozenset)}
     start = _midnight_ms(partition_day(pk)) + int(sk.removeprefix(HOUR_PREFIX)) * HOUR_MS
-    return HourRollup(start, numbers, sets)
+    return HourRollup(start, numbers)
 
 
 def read_wording(pk: str, sk: str, item: Mapping[str, Decimal | set[str] | frozenset[str]]) -> WordingRollup:
