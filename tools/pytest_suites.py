@@ -1,16 +1,20 @@
-"""Run the Python tests as two processes at once: the Terraform twin suite beside everything else.
+"""Run the Terraform twin suite in a process of its own, beside everything else the command runs.
 
 `tests/twin` applies the four local stacks onto a twin and plans, deploys and destroys them: minutes of
 wall time spent almost entirely in the AWS provider's fixed polling (it sleeps between identical reads),
-not on the CPU. Run after the other suites, that waiting would add to their minutes; run beside them, it
-overlaps them. The other suites stream to the terminal as usual; the twin suite writes to
-`.cache/pytest-twin.log`, printed whole when it ends, and the exit code is the worse of the two.
+not on the CPU. Run after the other checks, that waiting would add to their minutes; run beside them, it
+overlaps them. So the twin suite starts first, writing to `.cache/pytest-twin.log`; then the other pytest
+suites run on the terminal, with the `--before` commands ahead of them and the `--after` commands behind
+(`./taskw test` puts lint before and the edge client's tests after); the twin suite's log is printed whole
+when it ends, and the exit code is the worst of all.
 
-With arguments (`./taskw pytest -- tests/unit -k sweep`), this is plain `pytest` with those arguments.
+With pytest arguments after `--` (`./taskw pytest -- tests/unit -k sweep`), this is plain `pytest` with them.
 """
 
 from __future__ import annotations
 
+import argparse
+import shlex
 import subprocess
 import sys
 import time
@@ -21,6 +25,8 @@ ROOT = Path(__file__).resolve().parent.parent
 TWIN_SUITE = "tests/twin"
 TWIN_LOG = ROOT / ".cache" / "pytest-twin.log"
 PROGRESS_EVERY_SECONDS = 30
+# The slowest twin tests, listed after its run: where its minutes went.
+TWIN_DURATIONS = "--durations=8"
 
 
 def pytest(*arguments: str, log: IO[bytes] | None = None) -> subprocess.Popen[bytes]:
@@ -33,17 +39,30 @@ def pytest(*arguments: str, log: IO[bytes] | None = None) -> subprocess.Popen[by
     )
 
 
-def main(arguments: list[str]) -> int:
-    if arguments:
-        return pytest(*arguments).wait()
-    # Both processes load the reporter's model: build it once before either starts.
+def shell(command: str) -> int:
+    print(f"tools/pytest_suites: {command}", flush=True)
+    return subprocess.run(shlex.split(command), cwd=ROOT, check=False).returncode  # noqa: S603
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="tools/pytest_suites.py", description=__doc__.splitlines()[0])
+    parser.add_argument("--before", action="append", default=[], help="a command to run before the suites")
+    parser.add_argument("--after", action="append", default=[], help="a command to run after the suites")
+    split = argv.index("--") if "--" in argv else len(argv)
+    arguments, pytest_arguments = parser.parse_args(argv[:split]), argv[split + 1 :]
+    if pytest_arguments:
+        return pytest(*pytest_arguments).wait()
+    # Both pytest processes load the reporter's model: build it once before either starts.
     subprocess.run([sys.executable, "-m", "cv_analytics.model_files"], cwd=ROOT, check=True)
     TWIN_LOG.parent.mkdir(parents=True, exist_ok=True)
+    codes: list[int] = []
     with TWIN_LOG.open("wb") as log:
-        twin = pytest(TWIN_SUITE, log=log)
-        print(f"{TWIN_SUITE} runs beside the other suites, into {TWIN_LOG.relative_to(ROOT)}", flush=True)
+        twin = pytest(TWIN_SUITE, TWIN_DURATIONS, log=log)
+        print(f"{TWIN_SUITE} runs beside the rest, into {TWIN_LOG.relative_to(ROOT)}", flush=True)
         try:
-            others = pytest("--ignore", TWIN_SUITE).wait()
+            codes += [shell(command) for command in arguments.before]
+            codes.append(pytest("--ignore", TWIN_SUITE).wait())
+            codes += [shell(command) for command in arguments.after]
             started = time.monotonic()
             while twin.poll() is None:
                 print(f"waiting for {TWIN_SUITE} ({time.monotonic() - started:.0f} s)", flush=True)
@@ -58,7 +77,8 @@ def main(arguments: list[str]) -> int:
     print(f"----- {TWIN_SUITE} -----", flush=True)
     sys.stdout.buffer.write(TWIN_LOG.read_bytes())
     sys.stdout.flush()
-    return others or twin.returncode
+    codes.append(twin.returncode)
+    return next((code for code in codes if code != 0), 0)
 
 
 if __name__ == "__main__":
