@@ -17,6 +17,7 @@ from rich.text import Text
 from terraform.plan_review import (
     CREATE,
     DESTROY,
+    MOVE,
     NEEDS_ATTENTION,
     REPLACE,
     UPDATE,
@@ -26,9 +27,11 @@ from terraform.plan_review import (
 )
 
 # The order a reviewer reads: what cannot be undone first.
-ORDER = (REPLACE, DESTROY, CREATE, UPDATE)
-HEADINGS = {REPLACE: "replaced", DESTROY: "destroyed", CREATE: "created", UPDATE: "updated in place"}
-STYLES = {REPLACE: "bold magenta", DESTROY: "bold red", CREATE: "green", UPDATE: "yellow"}
+ORDER = (REPLACE, DESTROY, CREATE, UPDATE, MOVE)
+HEADINGS = {
+    REPLACE: "replaced", DESTROY: "destroyed", CREATE: "created", UPDATE: "updated in place", MOVE: "moved",
+}  # fmt: skip
+STYLES = {REPLACE: "bold magenta", DESTROY: "bold red", CREATE: "green", UPDATE: "yellow", MOVE: "cyan"}
 
 
 def summary(reviews: Sequence[StackReview]) -> str:
@@ -64,6 +67,20 @@ def _code(text: str) -> str:
     return f"`{quoted}`"
 
 
+def _markdown_resource(change: ResourceChange) -> list[str]:
+    lines = [f"- **{HEADINGS[change.action]}** {_code(change.address)}"]
+    if change.action == REPLACE:
+        lines.append(f"  - {_why_replaced(change)}")
+    if change.moved_from:
+        lines.append(f"  - moved from {_code(change.moved_from)}")
+    lines += [f"  - {_code(str(attribute))}" for attribute in change.attributes]
+    if change.recomputed:
+        lines.append(f"  - recomputed by the provider: {', '.join(change.recomputed)}")
+    lines += [f"  - {_code('+ ' + grant)}" for grant in change.iam_gained]
+    lines += [f"  - {_code('- ' + grant)}" for grant in change.iam_dropped]
+    return lines
+
+
 def markdown(reviews: Sequence[StackReview]) -> str:
     """The review as Markdown for a pull request (out/review.md)."""
     code = exit_code(reviews)
@@ -90,14 +107,7 @@ def markdown(reviews: Sequence[StackReview]) -> str:
         lines += [f"## {review.stack}", ""]
         for action in ORDER:
             for change in review.of(action):
-                lines.append(f"- **{HEADINGS[action]}** {_code(change.address)}")
-                if action == REPLACE:
-                    lines.append(f"  - {_why_replaced(change)}")
-                lines += [f"  - {_code(str(attribute))}" for attribute in change.attributes]
-                if change.recomputed:
-                    lines.append(f"  - recomputed by the provider: {', '.join(change.recomputed)}")
-                lines += [f"  - {_code('+ ' + grant)}" for grant in change.iam_gained]
-                lines += [f"  - {_code('- ' + grant)}" for grant in change.iam_dropped]
+                lines += _markdown_resource(change)
         for output in review.outputs:
             lines.append(f"- **output** {_code(str(output))}")
         lines.append("")
@@ -120,6 +130,8 @@ def _stack_table(review: StackReview) -> Table:
             details = Text()
             if action == REPLACE:
                 details.append(_why_replaced(change) + "\n", style="magenta")
+            if change.moved_from:
+                details.append(f"moved from {change.moved_from}\n", style="cyan")
             for attribute in change.attributes:
                 details.append(f"{attribute}\n")
             if change.recomputed:

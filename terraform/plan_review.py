@@ -21,7 +21,7 @@ NO_CHANGE = 0
 CHANGED = 2
 NEEDS_ATTENTION = 3  # data loss or wider IAM
 
-CREATE, UPDATE, REPLACE, DESTROY = "create", "update", "replace", "destroy"
+CREATE, UPDATE, REPLACE, DESTROY, MOVE = "create", "update", "replace", "destroy", "move"
 # Attributes that hold a digest: the digest changing is the news, its 64 hex digits are not.
 HASH_SUFFIXES = ("_hash", "sha256", "etag", "_digest")
 
@@ -159,6 +159,7 @@ class ResourceChange:
     attributes: list[AttributeChange] = field(default_factory=list)
     recomputed: list[str] = field(default_factory=list)
     replace_paths: list[str] = field(default_factory=list)
+    moved_from: str | None = None
     iam_gained: list[str] = field(default_factory=list)
     iam_dropped: list[str] = field(default_factory=list)
 
@@ -191,7 +192,9 @@ class StackReview:
 
 def _resource_change(entry: Mapping[str, Any]) -> ResourceChange | None:
     change = entry["change"]
-    action = _action(change["actions"])
+    # A `moved` block: Terraform names the old address; alone it changes nothing but the state's address.
+    moved_from = entry.get("previous_address")
+    action = _action(change["actions"]) or (MOVE if moved_from else None)
     if action is None or entry.get("mode", "managed") != "managed":
         return None
     before, after = change.get("before") or {}, change.get("after") or {}
@@ -208,6 +211,7 @@ def _resource_change(entry: Mapping[str, Any]) -> ResourceChange | None:
         attributes=attributes,
         recomputed=recomputed,
         replace_paths=[dotted(path) for path in change.get("replace_paths") or []],
+        moved_from=moved_from,
         iam_gained=gained,
         iam_dropped=dropped,
     )

@@ -1,9 +1,11 @@
 """`./taskw review`: plan the working tree's stacks against what is applied, and review what the plans do.
 
 `python -m terraform.review_plans --env local [--stack infra] [--markdown out/review.md]` runs, for each
-synthesized stack, `terraform plan -out` (with `-lock=false`: a review writes no state, so it neither waits
-for nor blocks a deploy) and `terraform show -json` of that plan, then prints the review (Rich) and writes it
-as Markdown. Exit code: 0 no change, 2 change, 3 data loss or wider IAM (`terraform.plan_review`).
+synthesized stack (or, with `--base main`, for the working tree's stacks against that revision applied onto
+a fresh twin: `terraform.review_base`), `terraform plan -out` (with `-lock=false`: a review writes no state,
+so it neither waits for nor blocks a deploy) and `terraform show -json` of that plan, then prints the review
+(Rich) and writes it as Markdown. Exit code: 0 no change, 2 change, 3 data loss or wider IAM
+(`terraform.plan_review`).
 """
 
 from __future__ import annotations
@@ -83,9 +85,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--outdir", type=Path, default=OUTDIR, help="the synth's folder (terraform/cdktf.out)"
     )
     parser.add_argument("--markdown", type=Path, default=MARKDOWN, help="where the Markdown review goes")
+    parser.add_argument(
+        "--base", help="a git revision applied onto a fresh twin to plan against (local only), e.g. main"
+    )
     arguments = parser.parse_args(argv)
     env = Environment.load(arguments.env)
-    reviews = review_stacks(env, arguments.stack or STACKS, arguments.outdir)
+    kinds = arguments.stack or STACKS
+    if arguments.base:
+        from terraform.review_base import review_against_base
+
+        if env.local_aws is None:
+            parser.error(f"--base applies the base onto the local twin: it needs --env local, not {env.name}")
+        reviews = review_against_base(arguments.base, kinds)
+    else:
+        reviews = review_stacks(env, kinds, arguments.outdir)
     print_review(reviews, Console())
     arguments.markdown.parent.mkdir(parents=True, exist_ok=True)
     arguments.markdown.write_text(markdown(reviews), encoding="utf-8")

@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 from terraform.plan_report import markdown
 from terraform.plan_review import (
     DESTROY,
+    MOVE,
     REPLACE,
     UPDATE,
     AttributeChange,
@@ -133,3 +134,20 @@ def test_an_attribute_is_listed_exactly_when_its_value_differs(before: dict[str,
     attributes, _ = attribute_changes({"before": before, "after": after})
     assert (attributes == []) == (before == after)
     assert {a.path.split(".")[0].split("[")[0] for a in attributes} <= set(before) | set(after)
+
+
+def test_a_moved_resource_is_a_change_that_names_its_old_address() -> None:
+    plan = _plan("infra-key-and-alarm")
+    [queue] = [c for c in plan["resource_changes"] if c["change"]["actions"] == ["no-op"]]
+    plan["resource_changes"] = [queue]
+    plan["output_changes"] = {}
+    queue["previous_address"] = "aws_sqs_queue.events"  # as Terraform writes it for a `moved` block
+    review = review_plan("infra-local", plan)
+    [moved] = review.of(MOVE)
+    assert (moved.address, moved.moved_from, moved.attributes) == (
+        queue["address"],
+        "aws_sqs_queue.events",
+        [],
+    )
+    assert exit_code([review]) == 2
+    assert "  - moved from `aws_sqs_queue.events`" in markdown([review])
