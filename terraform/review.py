@@ -2,10 +2,13 @@
 
 `python -m terraform.review snapshot` rewrites terraform/snapshots/<stack>.json from terraform/cdktf.out;
 `python -m terraform.review diff` compares them and prints resources added, removed and changed, the
-attributes that changed, the resources Terraform will replace, removed or replaced tables, queues and buckets
-(their data is lost), and IAM that grants more than before (policy statements, including `NotAction` /
-`NotResource` ones and dropped conditions, and attached managed policies); it exits 2 when anything differs.
-Plain Python: no CDK, no Terraform, no AWS.
+attributes that changed, removed tables, queues and buckets (their data is lost), and IAM that grants more
+than before (policy statements, including `NotAction` / `NotResource` ones and dropped conditions, and
+attached managed policies); it exits 2 when anything differs. Plain Python: no CDK, no Terraform, no AWS.
+
+Which change makes Terraform replace a resource is the provider's knowledge, not this diff's: the plan says it
+(`replace_paths`), and `terraform.plan_review` reads it from there. The grant logic here is shared with that
+review, which feeds it the plan's before and after.
 
 Snapshots are normalised so that only infrastructure decisions show: construct metadata is dropped and a
 Lambda's `source_code_hash` (which changes with every code edit and is deployed by the function's own
@@ -27,36 +30,6 @@ from terraform.environment import OUTDIR, TERRAFORM_DIR
 SNAPSHOT_DIR = TERRAFORM_DIR / "snapshots"
 DIFFERENT = 2
 
-# Attributes whose change makes Terraform destroy and recreate the resource (the provider's ForceNew).
-# Every resource type the stacks use has an entry, an empty set when every change is made in place; a test
-# fails when a new type appears without one, so its replacements cannot go unreported.
-REPLACED_BY: dict[str, frozenset[str]] = {
-    "aws_dynamodb_table": frozenset({"name", "hash_key", "range_key", "local_secondary_index"}),
-    "aws_sqs_queue": frozenset({"name", "name_prefix", "fifo_queue"}),
-    "aws_sqs_queue_redrive_allow_policy": frozenset({"queue_url"}),
-    "aws_sqs_queue_redrive_policy": frozenset({"queue_url"}),
-    "aws_lambda_function": frozenset({"function_name"}),
-    "aws_lambda_alias": frozenset({"name", "function_name"}),
-    "aws_lambda_event_source_mapping": frozenset({"event_source_arn", "starting_position"}),
-    "aws_s3_bucket": frozenset({"bucket", "bucket_prefix", "object_lock_enabled"}),
-    "aws_s3_bucket_lifecycle_configuration": frozenset({"bucket", "expected_bucket_owner"}),
-    "aws_s3_bucket_policy": frozenset({"bucket"}),
-    "aws_s3_bucket_public_access_block": frozenset({"bucket"}),
-    "aws_s3_bucket_server_side_encryption_configuration": frozenset({"bucket", "expected_bucket_owner"}),
-    "aws_s3_bucket_versioning": frozenset({"bucket", "expected_bucket_owner"}),
-    "aws_iam_role": frozenset({"name", "name_prefix"}),
-    "aws_iam_role_policy": frozenset({"name", "name_prefix", "role"}),
-    "aws_iam_role_policy_attachment": frozenset({"role", "policy_arn"}),
-    "aws_iam_user": frozenset(),
-    "aws_iam_group": frozenset(),
-    "aws_iam_group_policy": frozenset({"name", "name_prefix", "group"}),
-    "aws_iam_user_group_membership": frozenset({"user"}),
-    "aws_cloudwatch_log_group": frozenset({"name", "name_prefix", "log_group_class"}),
-    "aws_cloudwatch_metric_alarm": frozenset({"alarm_name"}),
-    "aws_sns_topic": frozenset({"name", "name_prefix", "fifo_topic"}),
-    "aws_sns_topic_subscription": frozenset({"topic_arn", "protocol", "endpoint"}),
-    "aws_scheduler_schedule": frozenset({"name", "name_prefix", "group_name"}),
-}
 # Resources whose removal (or replacement) destroys data that no apply brings back.
 STATEFUL = frozenset({"aws_dynamodb_table", "aws_sqs_queue", "aws_s3_bucket"})
 POLICY_ATTRIBUTES = ("policy", "assume_role_policy")
@@ -118,10 +91,6 @@ def _flatten(value: Any, prefix: str = "") -> Iterator[tuple[str, Any]]:
             yield from _flatten(item, f"{prefix}[{index}]")
     else:
         yield prefix, value
-
-
-def _top_attribute(path: str) -> str:
-    return path.split(".", 1)[0].split("[", 1)[0]
 
 
 def _addresses(stack: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -192,7 +161,7 @@ def _attachments(address: str, body: dict[str, Any]) -> set[str]:
     return attached
 
 
-def _gained(after: dict[str, Any], before: dict[str, Any]) -> list[str]:
+def gained_grants(after: dict[str, Any], before: dict[str, Any]) -> list[str]:
     """Grants not held before: new, or under a condition that was not there (a dropped or changed one).
 
     An old unconditional grant covers the same action and resource under any condition, so adding a
@@ -207,8 +176,8 @@ def _gained(after: dict[str, Any], before: dict[str, Any]) -> list[str]:
     ]
 
 
-def _widening(address: str, body: dict[str, Any], before: dict[str, Any]) -> list[str]:
-    gained = _gained(body, before)
+def widening(address: str, body: dict[str, Any], before: dict[str, Any]) -> list[str]:
+    gained = gained_grants(body, before)
     attached = _attachments(address, body) - _attachments(address, before)
     return gained + [f"Attach {attachment}" for attachment in sorted(attached)]
 
@@ -219,7 +188,6 @@ class StackDiff:
     added: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
     changed: dict[str, list[str]] = field(default_factory=dict)
-    replaced: dict[str, list[str]] = field(default_factory=dict)
     widened: dict[str, list[str]] = field(default_factory=dict)
 
     @property
@@ -243,16 +211,10 @@ def diff_stack(name: str, before: dict[str, Any] | None, after: dict[str, Any] |
                 )
         if changes:
             result.changed[address] = changes
-            differing = {p for p in set(old_flat) | set(new_flat) if old_flat.get(p) != new_flat.get(p)}
-            triggers = sorted(
-                {_top_attribute(p) for p in differing} & REPLACED_BY.get(address.split(".")[0], set())
-            )
-            if triggers:
-                result.replaced[address] = triggers
     for address, body in new.items():
-        widening = _widening(address, body, old.get(address, {}))
-        if widening:
-            result.widened[address] = widening
+        gained = widening(address, body, old.get(address, {}))
+        if gained:
+            result.widened[address] = gained
     return result
 
 
@@ -276,11 +238,6 @@ def report(diffs: Sequence[StackDiff]) -> str:
         for address, changes in diff.changed.items():
             lines.append(f"  ~ changed  {address}")
             lines.extend(f"      {change}" for change in changes)
-        for address, triggers in diff.replaced.items():
-            loss = ", DATA LOSS: its data is destroyed" if address.split(".")[0] in STATEFUL else ""
-            lines.append(
-                f"  ! REPLACED {address} (destroyed and recreated: {', '.join(triggers)} changed){loss}"
-            )
         for address, grants in diff.widened.items():
             lines.append(f"  ! IAM WIDENED {address}")
             lines.extend(f"      + {grant}" for grant in grants)
@@ -288,7 +245,7 @@ def report(diffs: Sequence[StackDiff]) -> str:
     summary = (
         f"{len(changed)} of {len(diffs)} stacks differ: "
         f"{sum(len(d.added) for d in diffs)} added, {sum(len(d.removed) for d in diffs)} removed, "
-        f"{sum(len(d.changed) for d in diffs)} changed, {sum(len(d.replaced) for d in diffs)} replaced, "
+        f"{sum(len(d.changed) for d in diffs)} changed, "
         f"{sum(len(d.widened) for d in diffs)} with wider IAM"
     )
     return "\n".join([*lines, summary if changed else f"no differences in {len(diffs)} stacks"]) + "\n"

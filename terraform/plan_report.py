@@ -1,0 +1,162 @@
+"""The plan review as a person reads it: Rich on the terminal, Markdown in a pull request.
+
+Both say the same things in the same order: data loss first, then wider IAM, then per stack what is
+replaced (and which attribute forces it), destroyed, created and updated in place, with each attribute's
+before -> after.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from rich.console import Console, Group
+from rich.panel import Panel
+from rich.table import Table
+from rich.text import Text
+
+from terraform.plan_review import (
+    CREATE,
+    DESTROY,
+    MOVE,
+    NEEDS_ATTENTION,
+    REPLACE,
+    UPDATE,
+    ResourceChange,
+    StackReview,
+    exit_code,
+)
+
+# The order a reviewer reads: what cannot be undone first.
+ORDER = (REPLACE, DESTROY, CREATE, UPDATE, MOVE)
+HEADINGS = {
+    REPLACE: "replaced", DESTROY: "destroyed", CREATE: "created", UPDATE: "updated in place", MOVE: "moved",
+}  # fmt: skip
+STYLES = {REPLACE: "bold magenta", DESTROY: "bold red", CREATE: "green", UPDATE: "yellow", MOVE: "cyan"}
+
+
+def summary(reviews: Sequence[StackReview]) -> str:
+    counts = {action: sum(len(r.of(action)) for r in reviews) for action in ORDER}
+    changed = [r.stack for r in reviews if r.changed]
+    if not changed:
+        return f"No changes in {len(reviews)} stacks."
+    loss = sum(len(r.data_loss) for r in reviews)
+    wider = sum(len(r.widened) for r in reviews)
+    parts = ", ".join(f"{counts[a]} {HEADINGS[a]}" for a in ORDER)
+    return (
+        f"{len(changed)} of {len(reviews)} stacks change ({', '.join(changed)}): {parts}; "
+        f"{loss} with data loss, {wider} with wider IAM."
+    )
+
+
+def _why_replaced(resource: ResourceChange) -> str:
+    if resource.replace_paths:
+        return f"the provider replaces it because {', '.join(resource.replace_paths)} changed"
+    return "the provider replaces it"
+
+
+def _loss_line(stack: str, resource: ResourceChange) -> str:
+    how = "destroyed" if resource.action == DESTROY else f"replaced: {_why_replaced(resource)}"
+    return f"{stack}: {resource.address} is {how}; its data is lost"
+
+
+# --- Markdown ----------------------------------------------------------------------------------------------
+
+
+def _code(text: str) -> str:
+    quoted = text.replace("`", "'")
+    return f"`{quoted}`"
+
+
+def _markdown_resource(change: ResourceChange) -> list[str]:
+    lines = [f"- **{HEADINGS[change.action]}** {_code(change.address)}"]
+    if change.action == REPLACE:
+        lines.append(f"  - {_why_replaced(change)}")
+    if change.moved_from:
+        lines.append(f"  - moved from {_code(change.moved_from)}")
+    lines += [f"  - {_code(str(attribute))}" for attribute in change.attributes]
+    if change.recomputed:
+        lines.append(f"  - recomputed by the provider: {', '.join(change.recomputed)}")
+    lines += [f"  - {_code('+ ' + grant)}" for grant in change.iam_gained]
+    lines += [f"  - {_code('- ' + grant)}" for grant in change.iam_dropped]
+    return lines
+
+
+def markdown(reviews: Sequence[StackReview]) -> str:
+    """The review as Markdown for a pull request (out/review.md)."""
+    code = exit_code(reviews)
+    lines = ["# Infrastructure plan review", "", summary(reviews), ""]
+    loss = [(r.stack, c) for r in reviews for c in r.data_loss]
+    wider = [(r.stack, c) for r in reviews for c in r.widened]
+    if code == NEEDS_ATTENTION:
+        lines += ["> [!CAUTION]", "> This change loses data or grants more IAM: read the findings below.", ""]
+    if loss:
+        lines += ["## Data loss", ""]
+        lines += [f"- **{stack}**: {_code(c.address)} is "
+                  + ("destroyed" if c.action == DESTROY else f"replaced ({_why_replaced(c)})")
+                  + "; its data is lost" for stack, c in loss]  # fmt: skip
+        lines.append("")
+    if wider:
+        lines += ["## IAM widened", ""]
+        for stack, change in wider:
+            lines.append(f"- **{stack}**: {_code(change.address)}")
+            lines += [f"  - {_code('+ ' + grant)}" for grant in change.iam_gained]
+        lines.append("")
+    for review in reviews:
+        if not review.changed:
+            continue
+        lines += [f"## {review.stack}", ""]
+        for action in ORDER:
+            for change in review.of(action):
+                lines += _markdown_resource(change)
+        for output in review.outputs:
+            lines.append(f"- **output** {_code(str(output))}")
+        lines.append("")
+    unchanged = [r.stack for r in reviews if not r.changed]
+    if unchanged:
+        lines += [f"No changes: {', '.join(unchanged)}.", ""]
+    return "\n".join(lines)
+
+
+# --- terminal ----------------------------------------------------------------------------------------------
+
+
+def _stack_table(review: StackReview) -> Table:
+    table = Table(title=review.stack, title_justify="left", show_lines=True, expand=True)
+    table.add_column("action", no_wrap=True)
+    table.add_column("resource", overflow="fold")
+    table.add_column("what changes", overflow="fold")
+    for action in ORDER:
+        for change in review.of(action):
+            details = Text()
+            if action == REPLACE:
+                details.append(_why_replaced(change) + "\n", style="magenta")
+            if change.moved_from:
+                details.append(f"moved from {change.moved_from}\n", style="cyan")
+            for attribute in change.attributes:
+                details.append(f"{attribute}\n")
+            if change.recomputed:
+                details.append(f"recomputed by the provider: {', '.join(change.recomputed)}\n", style="dim")
+            for grant in change.iam_gained:
+                details.append(f"+ {grant}\n", style="bold red")
+            for grant in change.iam_dropped:
+                details.append(f"- {grant}\n", style="dim")
+            details.rstrip()
+            table.add_row(Text(HEADINGS[action], style=STYLES[action]), change.address, details)
+    for output in review.outputs:
+        table.add_row("output", output.path, f"{output.before} -> {output.after}")
+    return table
+
+
+def print_review(reviews: Sequence[StackReview], console: Console) -> None:
+    """The review on the terminal: findings in a red panel, then a table per changed stack."""
+    findings = [Text(_loss_line(r.stack, c), style="bold red") for r in reviews for c in r.data_loss]
+    for review in reviews:
+        for change in review.widened:
+            findings.append(Text(f"{review.stack}: {change.address} grants more:", style="bold red"))
+            findings += [Text(f"  + {grant}", style="red") for grant in change.iam_gained]
+    if findings:
+        console.print(Panel(Group(*findings), title="needs attention", border_style="red"))
+    for review in reviews:
+        if review.changed:
+            console.print(_stack_table(review))
+    console.print(summary(reviews), style="bold")
