@@ -26,9 +26,9 @@ from cv_analytics.local.deploy import FUNCTION_STACKS, apply_stack, synth_local
 from cv_analytics.local.deployed import live_function
 from cv_analytics.local.lambda_runtime import FunctionError, running_function
 from cv_analytics.local.pipeline import deployed_event_source, publisher_key
-from cv_analytics.local.twin import inventory
+from cv_analytics.local.twin import inventory, running_twin
 from terraform import rollback
-from terraform.run import outputs, terraform, terraform_command
+from terraform.run import outputs, run_environment, terraform, terraform_command
 from tests.twin.conftest import AppliedTwin, local, plans_of, show_json
 
 pytestmark = pytest.mark.integration
@@ -56,6 +56,18 @@ def test_the_function_stacks_read_the_infra_outputs_through_the_s3_remote_state(
     assert processor.environment["ANALYTICS_TABLE"] == applied.outputs.analytics_table
     assert processor.environment["QUERY_EVENTS_TABLE"] == applied.outputs.query_events_table
     assert processor.handler == "processor.handler.handle"
+
+
+def test_a_twin_in_a_relative_folder_hands_terraform_absolute_paths(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`./taskw demo` keeps its twin under `out/`; Terraform reads the CA from each stack's own folder."""
+    monkeypatch.chdir(tmp_path)
+    env = local()
+    with running_twin(Path("out") / "twin", region=env.region, ses_identity="reports@example.com") as twin:
+        assert twin.folder == tmp_path / "out" / "twin"
+        assert twin.tls.ca_certificate.is_absolute() and twin.tls.ca_certificate.exists()
+        assert Path(run_environment(env, twin)["SSL_CERT_FILE"]).is_absolute()
 
 
 def test_the_state_bucket_refuses_requests_that_do_not_come_over_tls(applied: AppliedTwin) -> None:

@@ -265,8 +265,9 @@ def run_demo(options: DemoOptions, console: Console) -> DemoResult:
     plan = plan_traffic(
         seed=options.seed, sessions=options.sessions, questions=options.questions, end=week.end, days=7
     )
-    logs = options.out_dir / "logs"
-    work = options.out_dir / "demo-twin"
+    out_dir = options.out_dir.resolve()  # Terraform runs in the stacks' folders: every path absolute
+    logs = out_dir / "logs"
+    work = out_dir / "demo-twin"
     if options.twin is None:
         shutil.rmtree(work, ignore_errors=True)
     with _progress(pinned(console)) as progress, functions_output(logs / "functions.log"):
@@ -297,8 +298,8 @@ def run_demo(options: DemoOptions, console: Console) -> DemoResult:
                 QueueUrl=stack.outputs.dlq_url, AttributeNames=["ApproximateNumberOfMessages"]
             )["Attributes"]["ApproximateNumberOfMessages"]
     html, text = part(email, "text/html"), part(email, "text/plain")
-    options.out_dir.mkdir(parents=True, exist_ok=True)
-    html_path, text_path = options.out_dir / "weekly-report.html", options.out_dir / "weekly-report.txt"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    html_path, text_path = out_dir / "weekly-report.html", out_dir / "weekly-report.txt"
     html_path.write_text(html, encoding="utf-8")
     text_path.write_text(text, encoding="utf-8")
     return DemoResult(

@@ -42,7 +42,7 @@ DEFAULT_FOLDER = ROOT / ".cache" / "twin"
 def default_folder() -> Path:
     """The twin's folder: TWIN_FOLDER points the twin's commands (and Terraform runs of ENV=local) at a
     twin started elsewhere, .cache/twin otherwise."""
-    return Path(os.environ.get("TWIN_FOLDER") or DEFAULT_FOLDER)
+    return Path(os.environ.get("TWIN_FOLDER") or DEFAULT_FOLDER).resolve()
 
 
 DEFAULT_PORT = 4566
@@ -208,7 +208,12 @@ def _state_file(folder: Path) -> Path:
 
 
 def start(port: int, folder: Path, *, region: str, ses_identity: str) -> tuple[Twin, subprocess.Popen[bytes]]:
-    """Start a twin process on `port` in `folder`, bootstrap it and switch authentication on."""
+    """Start a twin process on `port` in `folder`, bootstrap it and switch authentication on.
+
+    The folder is made absolute first: its CA file is handed to Terraform, which runs in each stack's own
+    folder, where a relative path (the demo's default `out/`) names nothing.
+    """
+    folder = folder.resolve()
     folder.mkdir(parents=True, exist_ok=True)
     tls = ensure_tls_files(folder)
     log = (folder / "twin.log").open("ab")
