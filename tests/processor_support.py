@@ -17,8 +17,8 @@ from contract.tables import AnalyticsItem, InterimRequest, QuarantinedEvent, Req
 from cv_analytics.local.event_source import LocalLambdaContext
 
 
-def context(name: str = "processor") -> LocalLambdaContext:
-    return LocalLambdaContext(name, timeout_ms=60_000)
+def context(name: str = "processor", timeout_ms: int = 60_000) -> LocalLambdaContext:
+    return LocalLambdaContext(name, timeout_ms=timeout_ms)
 
 
 @dataclass
@@ -105,9 +105,9 @@ def run(handler: ModuleType, messages: list[SqsMessage]) -> list[str]:
     return failed_ids(handler.handle(sqs_event(messages), context()))
 
 
-def sweep(handler: ModuleType) -> dict[str, int]:
+def sweep(handler: ModuleType, timeout_ms: int = 60_000) -> dict[str, int]:
     time.sleep(0.002)  # first_seen must be strictly before the sweep's cutoff
-    result: dict[str, int] = handler.sweep({}, context("sweep"))
+    result: dict[str, int] = handler.sweep({}, context("sweep", timeout_ms))
     return result
 
 

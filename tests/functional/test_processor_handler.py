@@ -15,7 +15,6 @@ from pynamodb.exceptions import UpdateError
 from contract.config import load_settings
 from contract.keys import GUARD_SORT_KEY
 from contract.tables import COMPLETE, CORRELATED, ORPHANED, QUERY_ONLY, RESPONSE_ONLY, InterimRequest
-from cv_analytics.local.event_source import LocalLambdaContext
 from processor.records import HALF_JSON_LIMIT, TEXT_LIMIT, cut
 from processor.repository import Repository
 from processor.settings import ProcessorSettings
@@ -246,9 +245,7 @@ def test_the_sweep_leaves_requests_younger_than_orphan_after_seconds(
 def test_a_sweep_with_a_timeout_no_longer_than_its_margin_still_records_orphans(handler: ModuleType) -> None:
     """A 10 s function (the local environment's) once stopped before its first item on every run."""
     run(handler, [SqsMessage(query("crashed"))])
-    time.sleep(0.002)  # first_seen must be strictly before the sweep's cutoff
-    result = handler.sweep({}, LocalLambdaContext("sweep", timeout_ms=10_000))
-    assert result["orphaned"] == 1
+    assert sweep(handler, timeout_ms=10_000)["orphaned"] == 1
     assert interim_statuses() == {"crashed": ORPHANED}
 
 
