@@ -368,7 +368,8 @@ describe('sqs-logger compatibility', () => {
       ctx.waitUntil(sqsLogger.sendEvent(query));
       ctx.waitUntil(sqsLogger.sendEvent(response));
       await ctx.settled();
-      const messages = sqs.messages();
+      // The two sends run concurrently, so they may reach SQS in either order; the processor accepts both.
+      const messages = sqs.messages().sort((a, b) => a.deduplicationId.localeCompare(b.deduplicationId));
       assertValid(messages.map((m) => m.event));
       assert.deepEqual(messages.map((m) => [m.groupId, m.deduplicationId]), [['6f1c2a9e', '6f1c2a9e:query'], ['6f1c2a9e', '6f1c2a9e:response']]);
       assert.equal(messages[0]!.event.query, 'Has she led a team? call [phone]');
