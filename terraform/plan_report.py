@@ -1,13 +1,14 @@
 """The plan review as a person reads it: Rich on the terminal, Markdown in a pull request.
 
-Both say the same things in the same order: data loss first, then wider IAM, then per stack what is
-replaced (and which attribute forces it), destroyed, created and updated in place, with each attribute's
-before -> after.
+Both say the same things in the same order: data loss first, then wider IAM, then the destroy-and-create
+pairs that are probably a renamed construct (with the `moved` block that keeps the resource), then per stack
+what is replaced (and which attribute forces it), destroyed, created and updated in place, with each
+attribute's before -> after.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from rich.console import Console, Group
 from rich.panel import Panel
@@ -23,6 +24,7 @@ from terraform.plan_review import (
     UPDATE,
     ResourceChange,
     StackReview,
+    SuggestedMove,
     exit_code,
 )
 
@@ -59,6 +61,20 @@ def _loss_line(stack: str, resource: ResourceChange) -> str:
     return f"{stack}: {resource.address} is {how}; its data is lost"
 
 
+def _unless_moved(review: StackReview, resource: ResourceChange) -> str:
+    move = review.move_of(resource.address)
+    return f" unless the move to {move.target} is declared (below)" if move else ""
+
+
+def _move_line(move: SuggestedMove, quote: Callable[[str], str] = str) -> str:
+    return (
+        f"{quote(move.source)} is destroyed and {quote(move.target)} created with the same configuration "
+        f"({move.equal} of {move.compared} configured values equal): if a construct was renamed, declare "
+        f"the move and the resource is kept, with {quote(move.cdktn_call)} on the renamed construct's "
+        "resource in the stack code, or in Terraform:"
+    )
+
+
 # --- Markdown ----------------------------------------------------------------------------------------------
 
 
@@ -85,21 +101,28 @@ def markdown(reviews: Sequence[StackReview]) -> str:
     """The review as Markdown for a pull request (out/review.md)."""
     code = exit_code(reviews)
     lines = ["# Infrastructure plan review", "", summary(reviews), ""]
-    loss = [(r.stack, c) for r in reviews for c in r.data_loss]
+    loss = [(r, c) for r in reviews for c in r.data_loss]
     wider = [(r.stack, c) for r in reviews for c in r.widened]
     if code == NEEDS_ATTENTION:
         lines += ["> [!CAUTION]", "> This change loses data or grants more IAM: read the findings below.", ""]
     if loss:
         lines += ["## Data loss", ""]
-        lines += [f"- **{stack}**: {_code(c.address)} is "
+        lines += [f"- **{review.stack}**: {_code(c.address)} is "
                   + ("destroyed" if c.action == DESTROY else f"replaced ({_why_replaced(c)})")
-                  + "; its data is lost" for stack, c in loss]  # fmt: skip
+                  + "; its data is lost" + _unless_moved(review, c) for review, c in loss]  # fmt: skip
         lines.append("")
     if wider:
         lines += ["## IAM widened", ""]
         for stack, change in wider:
             lines.append(f"- **{stack}**: {_code(change.address)}")
             lines += [f"  - {_code('+ ' + grant)}" for grant in change.iam_gained]
+        lines.append("")
+    moves = [(r.stack, m) for r in reviews for m in r.moves]
+    if moves:
+        lines += ["## Probable moves", ""]
+        for stack, move in moves:
+            block = [f"  {line}" for line in move.terraform_block.splitlines()]
+            lines += [f"- **{stack}**: {_move_line(move, _code)}", "", "  ```hcl", *block, "  ```"]
         lines.append("")
     for review in reviews:
         if not review.changed:
@@ -149,13 +172,20 @@ def _stack_table(review: StackReview) -> Table:
 
 def print_review(reviews: Sequence[StackReview], console: Console) -> None:
     """The review on the terminal: findings in a red panel, then a table per changed stack."""
-    findings = [Text(_loss_line(r.stack, c), style="bold red") for r in reviews for c in r.data_loss]
+    findings = [
+        Text(_loss_line(r.stack, c) + _unless_moved(r, c), style="bold red")
+        for r in reviews
+        for c in r.data_loss
+    ]
     for review in reviews:
         for change in review.widened:
             findings.append(Text(f"{review.stack}: {change.address} grants more:", style="bold red"))
             findings += [Text(f"  + {grant}", style="red") for grant in change.iam_gained]
     if findings:
         console.print(Panel(Group(*findings), title="needs attention", border_style="red"))
+    moves = [Text(f"{r.stack}: {_move_line(m)}\n{m.terraform_block}") for r in reviews for m in r.moves]
+    if moves:
+        console.print(Panel(Group(*moves), title="probable moves", border_style="cyan"))
     for review in reviews:
         if review.changed:
             console.print(_stack_table(review))

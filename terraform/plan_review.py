@@ -4,7 +4,9 @@ The provider decides what is replaced (its `replace_paths`), what is computed an
 module only sorts what the plan says: per stack the resources created, updated in place, replaced and
 destroyed with each changed attribute (before -> after), then the two findings that must stop a merge until
 someone has looked: data loss (a table, queue or bucket destroyed or replaced) and IAM that grants more than
-the applied policy did (the statement logic of `terraform.review`, fed the plan's before and after).
+the applied policy did (the statement logic of `terraform.review`, fed the plan's before and after). A
+renamed construct renames its resource's address, which a plan shows as a destroy beside a create: pairs whose
+configuration is the same are named as probable moves, with the `moved` block that keeps the resource.
 Pure: plan JSON in, a `StackReview` out; no Terraform, no AWS.
 """
 
@@ -24,6 +26,12 @@ NEEDS_ATTENTION = 3  # data loss or wider IAM
 CREATE, UPDATE, REPLACE, DESTROY, MOVE = "create", "update", "replace", "destroy", "move"
 # Attributes that hold a digest: the digest changing is the news, its 64 hex digits are not.
 HASH_SUFFIXES = ("_hash", "sha256", "etag", "_digest")
+# A destroy and a create of one type are a probable move when the new resource's configured values are, to
+# this share, what the old one held: a rename keeps them all, while two different resources of one type
+# share a few (the same role, the same tags) but not their names and settings.
+MOVE_SIMILARITY = 0.9
+# Fewer configured values than this say too little to call two resources the same one.
+MOVE_MIN_VALUES = 3
 
 Path = tuple[str | int, ...]
 
@@ -130,9 +138,13 @@ def attribute_changes(
     old, new = dict(_leaves(before)), dict(_leaves(after))
     changes, recomputed = [], set()
     for path in sorted(set(old) | set(new) | set(_true_paths(unknown)), key=lambda p: [str(s) for s in p]):
+        is_unknown = _marked(unknown, path)
+        if path and path[0] in POLICY_ATTRIBUTES and is_unknown and path in old:
+            # Its grants cannot be compared until apply (a new ARN in it, say): say so rather than nothing.
+            changes.append(AttributeChange(dotted(path), "(the applied document)", "(known after apply)"))
+            continue
         if not path or path[0] in POLICY_ATTRIBUTES:
             continue
-        is_unknown = _marked(unknown, path)
         if not is_unknown and old.get(path) == new.get(path) and (path in old) == (path in new):
             continue
         if replacing and (is_unknown or new.get(path) in (None, {}, [])):
@@ -169,10 +181,34 @@ class ResourceChange:
 
 
 @dataclass(frozen=True)
+class SuggestedMove:
+    """A destroyed address and a created one that hold the same configuration: probably a renamed construct,
+    which a `moved` block turns from a destroy-and-create into a change of address only."""
+
+    source: str
+    target: str
+    equal: int
+    compared: int
+
+    @property
+    def terraform_block(self) -> str:
+        return f"moved {{\n  from = {self.source}\n  to   = {self.target}\n}}"
+
+    @property
+    def cdktn_call(self) -> str:
+        """The stack code's way to write the block: on the renamed construct's resource."""
+        return f'move_from_id("{self.source}")'
+
+
+@dataclass(frozen=True)
 class StackReview:
     stack: str
     resources: list[ResourceChange] = field(default_factory=list)
     outputs: list[AttributeChange] = field(default_factory=list)
+    moves: list[SuggestedMove] = field(default_factory=list)
+
+    def move_of(self, address: str) -> SuggestedMove | None:
+        return next((m for m in self.moves if address in (m.source, m.target)), None)
 
     def of(self, action: str) -> list[ResourceChange]:
         return [r for r in self.resources if r.action == action]
@@ -233,12 +269,45 @@ def _output_changes(plan: Mapping[str, Any]) -> list[AttributeChange]:
     return found
 
 
+def _configured(change: Mapping[str, Any]) -> dict[Path, Any]:
+    """A planned create's values known now: what the configuration sets (and known references)."""
+    unknown = change.get("after_unknown") or {}
+    return {
+        path: value
+        for path, value in _leaves(change.get("after") or {})
+        if path and value not in (None, {}, []) and not _marked(unknown, path)
+    }
+
+
+def suggested_moves(entries: Sequence[Mapping[str, Any]]) -> list[SuggestedMove]:
+    """Destroy-and-create pairs of one type whose configuration matches (`MOVE_SIMILARITY`), best first,
+    each address in at most one pair."""
+    destroyed = [e for e in entries if _action(e["change"]["actions"]) == DESTROY]
+    created = [e for e in entries if _action(e["change"]["actions"]) == CREATE]
+    candidates = []
+    for new in created:
+        configured = _configured(new["change"])
+        if len(configured) < MOVE_MIN_VALUES:
+            continue
+        for old in (e for e in destroyed if e["type"] == new["type"]):
+            held = dict(_leaves(old["change"].get("before") or {}))
+            equal = sum(1 for path, value in configured.items() if held.get(path) == value)
+            if equal >= MOVE_SIMILARITY * len(configured):
+                candidates.append(SuggestedMove(old["address"], new["address"], equal, len(configured)))
+    moves: list[SuggestedMove] = []
+    for move in sorted(candidates, key=lambda m: (-m.equal / m.compared, -m.equal, m.source, m.target)):
+        if all({move.source, move.target}.isdisjoint({m.source, m.target}) for m in moves):
+            moves.append(move)
+    return sorted(moves, key=lambda m: m.source)
+
+
 def review_plan(stack: str, plan: Mapping[str, Any]) -> StackReview:
     """One stack's plan JSON as the changes a reviewer must see."""
     if "format_version" not in plan:
         raise ValueError(f"{stack}: not the JSON of `terraform show -json PLANFILE` (no format_version)")
-    resources = [c for c in map(_resource_change, plan.get("resource_changes") or []) if c is not None]
-    return StackReview(stack, resources, _output_changes(plan))
+    entries = [e for e in plan.get("resource_changes") or [] if e.get("mode", "managed") == "managed"]
+    resources = [c for c in map(_resource_change, entries) if c is not None]
+    return StackReview(stack, resources, _output_changes(plan), suggested_moves(entries))
 
 
 def exit_code(reviews: Sequence[StackReview]) -> int:

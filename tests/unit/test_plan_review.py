@@ -151,3 +151,50 @@ def test_a_moved_resource_is_a_change_that_names_its_old_address() -> None:
     )
     assert exit_code([review]) == 2
     assert "  - moved from `aws_sqs_queue.events`" in markdown([review])
+
+
+def _renamed(plan: dict[str, Any], address: str, new_address: str) -> dict[str, Any]:
+    """`address` destroyed and `new_address` created with its configuration, as a renamed construct plans."""
+    entry = _entry(plan, address)
+    before = entry["change"]["before"]
+    configured = {key: value for key, value in before.items() if key not in ("arn", "id", "tags_all")}
+    destroy = {**entry, "change": {"actions": ["delete"], "before": before, "after": None}}
+    create = {**entry, "address": new_address, "name": new_address.split(".")[1],
+              "change": {"actions": ["create"], "before": None, "after": configured,
+                         "after_unknown": {"arn": True, "id": True, "tags_all": True}}}  # fmt: skip
+    return {**plan, "resource_changes": [destroy, create]}
+
+
+def test_a_destroy_and_a_create_of_the_same_configuration_are_a_probable_move_with_its_block() -> None:
+    renamed = ALARM.replace("_08DD7612", "_renamed_0000")
+    review = review_plan("infra-local", _renamed(_plan("infra-key-and-alarm"), ALARM, renamed))
+    [move] = review.moves
+    assert (move.source, move.target) == (ALARM, renamed) and move.equal == move.compared
+    assert move.terraform_block == f"moved {{\n  from = {ALARM}\n  to   = {renamed}\n}}"
+    text = markdown([review])
+    assert "## Probable moves" in text and f'`move_from_id("{ALARM}")`' in text
+
+
+def test_a_destroyed_table_beside_a_similar_new_one_is_still_data_loss_but_names_the_move() -> None:
+    renamed = TABLE.replace("_B064874D", "_renamed_0000")
+    review = review_plan("infra-local", _renamed(_plan("infra-key-and-alarm"), TABLE, renamed))
+    assert [c.address for c in review.data_loss] == [TABLE], "as planned, the table is destroyed"
+    assert f"its data is lost unless the move to {renamed} is declared" in markdown([review])
+    assert exit_code([review]) == 3
+
+
+def test_two_different_resources_of_one_type_are_not_a_move() -> None:
+    plan = _renamed(_plan("infra-key-and-alarm"), ALARM, ALARM.replace("_08DD7612", "_other_0000"))
+    after = plan["resource_changes"][1]["change"]["after"]
+    after |= {"alarm_name": "another", "threshold": 5, "metric_name": "Other", "period": 60}
+    assert review_plan("infra-local", plan).moves == []
+
+
+def test_a_policy_known_only_after_apply_is_said_to_be_so() -> None:
+    entry = {
+        "address": "aws_iam_group_policy.send", "type": "aws_iam_group_policy", "mode": "managed",
+        "change": {"actions": ["update"], "before": {"name": "send", "policy": '{"Statement": []}'},
+                   "after": {"name": "send"}, "after_unknown": {"policy": True}},
+    }  # fmt: skip
+    [change] = review_plan("infra-local", {"format_version": "1.2", "resource_changes": [entry]}).resources
+    assert change.attributes == [AttributeChange("policy", "(the applied document)", "(known after apply)")]
