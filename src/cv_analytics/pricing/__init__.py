@@ -1,0 +1,1 @@
+"""AWS prices kept in the repository, so a cost is computed from figures with a source and a date."""
