@@ -185,6 +185,57 @@ def demo(
 
 
 @app.command()
+def cost(  # noqa: PLR0917 - one argument per command-line option
+    seed: Annotated[int, typer.Option("--seed", help="seed of the measured run's traffic")] = 7,
+    sessions: Annotated[int, typer.Option("--sessions", help="recruiter sessions in the run")] = 40,
+    questions: Annotated[int, typer.Option("--questions", help="questions asked in the run")] = 150,
+    env: Annotated[
+        str, typer.Option("--env", help="environment whose memory, retention and schedules are priced")
+    ] = "prod",
+    out: Annotated[Path, typer.Option("--out", help="where the run's email and logs are written")] = Path(
+        "out/cost"
+    ),
+    markdown: Annotated[
+        Path | None, typer.Option("--markdown", help="also write the cost tables as Markdown to this file")
+    ] = None,
+) -> None:
+    """Measure what a demo week asks of AWS; print the monthly cost at 1,000 to 1,000,000 questions a week."""
+    from cv_analytics.cost.report import cost_sheet, cost_table, deployment, per_question_table
+    from cv_analytics.cost.report import markdown as as_markdown
+    from cv_analytics.local.demo import DemoOptions, run_demo
+    from cv_analytics.pricing.prices import load_prices
+    from terraform.environment import Environment
+
+    try:
+        priced = Environment.load(env)
+    except (OSError, ValueError) as error:
+        raise typer.BadParameter(str(error), param_hint="--env") from error
+    options = DemoOptions(seed=seed, sessions=sessions, questions=questions, out_dir=out)
+    model_files.build()
+    try:
+        with interrupted_by_sigterm():
+            result = run_demo(options, console)
+    except KeyboardInterrupt:
+        errors.print("[yellow]Interrupted: everything the run started has been stopped.[/]")
+        raise typer.Exit(130) from None
+    assert result.measurement is not None
+    prices = load_prices()
+    sheet = cost_sheet(result.measurement, deployment(priced, Environment.load("local")), prices)
+    console.print(per_question_table(result.measurement, sheet))
+    console.print(cost_table(sheet, free_tier=False))
+    console.print(cost_table(sheet, free_tier=True))
+    rate = prices.exchange_rate
+    console.print(
+        f"Priced for {env} ({priced.region}) from src/cv_analytics/pricing/prices.toml; "
+        f"USD to GBP at {rate.usd_to_gbp} ({rate.read}). Figures not read for {prices.region} "
+        "are US East's: see each entry's note."
+    )
+    if markdown is not None:
+        markdown.parent.mkdir(parents=True, exist_ok=True)
+        markdown.write_text(as_markdown(sheet), encoding="utf-8")
+
+
+@app.command()
 def dev(
     out: Annotated[Path, typer.Option("--out", help="where the logs are written")] = Path("out"),
 ) -> None:

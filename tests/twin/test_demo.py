@@ -13,12 +13,14 @@ import signal
 import subprocess
 import sys
 import time
+from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from rich.console import Console
 
+from cv_analytics.cost.measure import EDGE
 from cv_analytics.local.demo import DemoOptions, DemoResult, run_demo
 from cv_analytics.local.replay import EXPECTED_STATUS
 from cv_analytics.local.traffic import HTML_INJECTION, Fate
@@ -113,6 +115,29 @@ def test_a_question_with_html_in_it_is_shown_as_text(demo: DemoResult) -> None:
     assert "<script>" not in demo.email_html
     assert demo.html_path.read_text(encoding="utf-8") == demo.email_html
     assert demo.text_path.read_text(encoding="utf-8") == demo.email_text
+
+
+def test_the_cost_measurement_counts_what_the_run_asked_of_aws(demo: DemoResult) -> None:
+    """`cv-analytics cost` prices this: every invocation, request and unit, each with its caller."""
+    run = demo.measurement
+    assert run is not None and run.questions == len(demo.plan.requests)
+    processor, sweep, reporter = (f"cv-analytics-local-{part}" for part in ("processor", "sweep", "reporter"))
+    invoked = Counter(invocation.function for invocation in run.invocations)
+    assert invoked == {processor: demo.event_source.batches, sweep: 1, reporter: 1}
+    actions = Counter((named.caller, named.request.action) for named in run.requests)
+    # The Worker's sends, the copies a retrying sender made and the malformed event: all the edge's key.
+    edge_sends = actions[(EDGE, "SendMessage")]
+    assert edge_sends >= len(demo.plan.requests) + demo.duplicated_events + demo.malformed_sent
+    assert {caller for caller, _ in actions if caller == EDGE} == {EDGE}
+    assert not [a for (caller, a) in actions if caller == EDGE and a != "SendMessage"]
+    assert actions[(f"{processor}-event-source", "ReceiveMessage")] >= demo.event_source.batches
+    assert actions[(reporter, "SendRawEmail")] == 1
+    writes = [n.request for n in run.requests if n.request.action == "TransactWriteItems"]
+    # Guard, record and interim item, each billed twice; an item that waited leaves the pending index.
+    recorded = [w for w in writes if w.status == 200]
+    assert recorded and all(w.write_units >= 6 for w in recorded)
+    assert any(w.index_write_units >= 1 for w in recorded)
+    assert run.log_bytes[processor] > 0 and run.stored_bytes > 0 and run.alarms > 0
 
 
 def test_nothing_the_demo_started_is_left_running(demo: DemoResult) -> None:

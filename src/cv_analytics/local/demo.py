@@ -44,6 +44,7 @@ from rich.progress import (
 from rich.table import Table
 
 from contract.config import load_settings
+from cv_analytics.cost.measure import RunMeasurement, measuring
 from cv_analytics.local.deploy import LocalDeployment
 from cv_analytics.local.deployed import DeployedSchedule, schedules
 from cv_analytics.local.event_source import EventSourceMapping, Handler, PollStats
@@ -91,6 +92,8 @@ class DemoResult:
     html_path: Path
     text_path: Path
     seconds: float = 0.0
+    # What the run asked of AWS, from the first question to the email (see `cv_analytics.cost`).
+    measurement: RunMeasurement | None = None
     email_text: str = field(default="", repr=False)
     email_html: str = field(default="", repr=False)
 
@@ -286,12 +289,17 @@ def run_demo(options: DemoOptions, console: Console) -> DemoResult:
             apply=options.apply,
         ) as stack:
             progress.update(current[0], completed=1)
-            processed = _process(stack, week, plan, progress)
-            with _step(progress, f"The weekly schedule fires the reporter for {week}"):
-                scheduled = next_fire(
-                    (weekly := _schedule(stack, "weekly-report")).expression, weekly.timezone, week.end
-                )
-                report = fire_schedule(stack.twin, weekly, scheduled, cache=stack.code_cache, log_dir=logs)
+            kept = [stack.outputs.analytics_table]  # interim items expire within a day
+            with measuring(stack.twin, stack.log_dir, kept) as finish:
+                processed = _process(stack, week, plan, progress)
+                with _step(progress, f"The weekly schedule fires the reporter for {week}"):
+                    scheduled = next_fire(
+                        (weekly := _schedule(stack, "weekly-report")).expression, weekly.timezone, week.end
+                    )
+                    report = fire_schedule(
+                        stack.twin, weekly, scheduled, cache=stack.code_cache, log_dir=stack.log_dir
+                    )
+                measurement = finish(len(plan.requests))
             email = sent_messages(stack.twin.endpoint_url, str(stack.twin.tls.ca_certificate))[-1]
             quarantined = _quarantined(stack, week)
             dead = stack.twin.client("sqs").get_queue_attributes(
@@ -317,6 +325,7 @@ def run_demo(options: DemoOptions, console: Console) -> DemoResult:
         html_path=html_path,
         text_path=text_path,
         seconds=time.monotonic() - started,
+        measurement=measurement,
         email_text=text,
         email_html=html,
     )

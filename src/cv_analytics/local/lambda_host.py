@@ -5,8 +5,9 @@ variables, its role's temporary credentials and the runtime's AWS_* and LAMBDA_*
 function's code folder (LAMBDA_TASK_ROOT, the version's zip unpacked) first on the import path, imports the
 handler named in `_HANDLER` once (a cold start), and then answers invocations: one JSON line
 `{"event": ..., "deadline_ms": ...}` on standard input, one JSON line `{"result": ...}` or
-`{"error": ..., "message": ...}` on the protocol stream. What the function prints (its logs, EMF metrics)
-goes to standard error, which the runtime keeps in a log file, as CloudWatch would.
+`{"error": ..., "message": ...}` on the protocol stream, each with the handler's `duration_ms`. What the
+function prints (its logs, EMF metrics) goes to standard error, which the runtime keeps in a log file, as
+CloudWatch would.
 """
 
 from __future__ import annotations
@@ -80,12 +81,14 @@ def main(argv: list[str] | None = None) -> None:
             deadline_ms=int(request["deadline_ms"]),
             log_group_name=os.environ.get("AWS_LAMBDA_LOG_GROUP_NAME", ""),
         )
+        started = time.perf_counter()
         try:
             result = handler(request["event"], context)
             reply: dict[str, Any] = {"result": result}
         except Exception as error:
             traceback.print_exc()
             reply = {"error": type(error).__name__, "message": str(error)}
+        reply["duration_ms"] = (time.perf_counter() - started) * 1000  # what Lambda bills, before rounding
         sys.stdout.flush()
         protocol.write(json.dumps(reply, default=str) + "\n")
 

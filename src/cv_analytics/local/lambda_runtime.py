@@ -44,6 +44,61 @@ PASSED_FROM_HOST = (
 START_TIMEOUT_SECONDS = 60
 
 
+@dataclass(frozen=True)
+class Invocation:
+    """One invocation as Lambda bills it: the function, its configured memory and the handler's time."""
+
+    function: str
+    memory_mb: int
+    duration_ms: float
+
+
+class InvocationLog:
+    """Every invocation this process made, in order (what `cv-analytics cost` counts and times)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._entries: list[Invocation] = []
+
+    def add(self, invocation: Invocation) -> None:
+        with self._lock:
+            self._entries.append(invocation)
+
+    def mark(self) -> int:
+        with self._lock:
+            return len(self._entries)
+
+    def since(self, mark: int) -> list[Invocation]:
+        with self._lock:
+            return self._entries[mark:]
+
+
+INVOCATIONS = InvocationLog()
+
+
+class RoleSessions:
+    """Whose temporary access key is whose: the session name each role was assumed with, by key id.
+
+    The twin's request meter knows a request's access key only; this names the function (or the event
+    source polling for it) that made it.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._names: dict[str, str] = {}
+
+    def add(self, access_key_id: str, session_name: str) -> None:
+        with self._lock:
+            self._names[access_key_id] = session_name
+
+    def names(self) -> dict[str, str]:
+        with self._lock:
+            return dict(self._names)
+
+
+ROLE_SESSIONS = RoleSessions()
+
+
 class FunctionError(RuntimeError):
     """The handler raised: Lambda reports the invocation as failed (`FunctionError: Unhandled`)."""
 
@@ -53,6 +108,7 @@ def assume_role(twin: Twin, role_arn: str, session_name: str, service: str = LAM
     sts = twin.client("sts", twin.services[service])
     granted = sts.assume_role(RoleArn=role_arn, RoleSessionName=session_name[:64], DurationSeconds=3600)
     key = granted["Credentials"]
+    ROLE_SESSIONS.add(key["AccessKeyId"], session_name)
     return Credentials(key["AccessKeyId"], key["SecretAccessKey"], key["SessionToken"])
 
 
@@ -146,6 +202,7 @@ class LocalFunction:
                 f"{self.deployed.name}:{self.deployed.version} exited (code {self.process.poll()})"
             )
         reply = json.loads(line)
+        INVOCATIONS.add(Invocation(self.deployed.name, self.deployed.memory_mb, float(reply["duration_ms"])))
         if "error" in reply:
             raise FunctionError(f"{reply['error']}: {reply['message']}")
         return reply["result"]

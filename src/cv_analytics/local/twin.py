@@ -149,12 +149,15 @@ def serve(port: int, folder: Path) -> None:
     from werkzeug.serving import run_simple
 
     from cv_analytics.local import moto_gaps
+    from cv_analytics.local.request_meter import RequestMeter
 
     moto_gaps.apply(secure_transport=True)  # it serves TLS only, below
     tls = ensure_tls_files(folder)
     os.environ["MOTO_PORT"] = str(port)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-    application = moto_gaps.with_code_downloads(DomainDispatcherApplication(create_backend_app))
+    application = RequestMeter().wrap(
+        moto_gaps.with_code_downloads(DomainDispatcherApplication(create_backend_app))
+    )
     run_simple(
         LOOPBACK,
         port,
