@@ -49,7 +49,7 @@ def count_write_units() -> Counter[str]:
         if not writes or (http_response.status_code != 200 and not error.endswith(BILLED_ERRORS)):
             return
         new = [tables.item(w.table, item_key(tables, w)) for w in writes]
-        table_units, index_units = write_units_of(tables, writes, old, new)
+        table_units, index_units, _ = write_units_of(tables, writes, old, new)
         units["table"] += table_units
         units["index"] += index_units
 

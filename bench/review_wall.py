@@ -54,6 +54,7 @@ def _in_tree(tree: Path, twin: Twin | None, arguments: list[str]) -> tuple[int, 
         **os.environ,
         **QUIET_JSII,
         "PYTHONPATH": os.pathsep.join([str(tree / "src"), str(tree)]),
+        "COLUMNS": "200",  # the summary line on one line
         packaging.DIST_VARIABLE: str(packaging.DIST),
     }
     if twin is not None:
@@ -68,7 +69,8 @@ def _in_tree(tree: Path, twin: Twin | None, arguments: list[str]) -> tuple[int, 
     )  # fmt: skip
     seconds = time.monotonic() - began
     lines = (result.stdout + result.stderr).strip().splitlines()
-    return result.returncode, seconds, next((line for line in reversed(lines) if "stacks" in line), lines[-1])
+    last = next((line for line in reversed(lines) if "stacks" in line), lines[-1] if lines else "")
+    return result.returncode, seconds, last
 
 
 def main() -> None:
@@ -89,8 +91,8 @@ def main() -> None:
             _change_one_line(tree)
             synth = ["terraform.main", LOCAL, "--outdir", str(deployment.outdir),
                      "--bootstrap-state-dir", str(deployment.bootstrap_state_dir)]  # fmt: skip
-            code, synth_seconds, _ = _in_tree(tree, twin, synth)
-            assert code == 0, "the clone's synth failed"
+            code, synth_seconds, said = _in_tree(tree, twin, synth)
+            assert code == 0, f"the clone's synth failed: {said}"
             code, plan_seconds, summary = _in_tree(
                 tree, twin, ["terraform.review_plans", "--env", LOCAL, "--outdir", str(deployment.outdir)]
             )

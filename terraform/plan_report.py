@@ -9,12 +9,14 @@ attribute's before -> after.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from decimal import Decimal
 
 from rich.console import Console, Group
 from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
+from terraform.plan_cost import CostChange, Pricing, basis, default_pricing, total_gbp
 from terraform.plan_review import (
     CREATE,
     DESTROY,
@@ -56,6 +58,11 @@ def _why_replaced(resource: ResourceChange) -> str:
     return "the provider replaces it"
 
 
+def _recomputed(change: ResourceChange) -> str:
+    how = "recomputed by the provider" if change.action == REPLACE else "known only after apply"
+    return f"{how}: {', '.join(change.recomputed)}"
+
+
 def _loss_line(stack: str, resource: ResourceChange) -> str:
     how = "destroyed" if resource.action == DESTROY else f"replaced: {_why_replaced(resource)}"
     return f"{stack}: {resource.address} is {how}; its data is lost"
@@ -75,6 +82,29 @@ def _move_line(move: SuggestedMove, quote: Callable[[str], str] = str) -> str:
     )
 
 
+def pounds(amount: Decimal) -> str:
+    """A monthly change as a reviewer reads it: signed, in pence under a pound."""
+    sign = "+" if amount >= 0 else "-"
+    value = abs(amount)
+    return f"{sign}£{value:,.2f}" if value >= 1 or value == 0 else f"{sign}£{value:.4f}".rstrip("0")
+
+
+def _cost_line(change: CostChange, quote: Callable[[str], str] = str) -> str:
+    if change.monthly_gbp is None:
+        return f"{quote(change.address)} ({change.what}): unpriced, {change.why}"
+    return f"{quote(change.address)} ({change.what}): {pounds(change.monthly_gbp)} a month"
+
+
+def cost_summary(reviews: Sequence[StackReview], pricing: Pricing | None = None) -> str | None:
+    """The monthly cost change in one line, with what it assumes; None when nothing priced changes."""
+    changes = [c for r in reviews for c in r.costs]
+    if not changes:
+        return None
+    unpriced = sum(1 for c in changes if c.monthly_gbp is None)
+    tail = f"; {unpriced} change{'s' if unpriced != 1 else ''} unpriced" if unpriced else ""
+    return f"Monthly cost change: {pounds(total_gbp(changes))}{tail}, {basis(pricing or default_pricing())}."
+
+
 # --- Markdown ----------------------------------------------------------------------------------------------
 
 
@@ -91,39 +121,49 @@ def _markdown_resource(change: ResourceChange) -> list[str]:
         lines.append(f"  - moved from {_code(change.moved_from)}")
     lines += [f"  - {_code(str(attribute))}" for attribute in change.attributes]
     if change.recomputed:
-        lines.append(f"  - recomputed by the provider: {', '.join(change.recomputed)}")
+        lines.append(f"  - {_recomputed(change)}")
     lines += [f"  - {_code('+ ' + grant)}" for grant in change.iam_gained]
     lines += [f"  - {_code('- ' + grant)}" for grant in change.iam_dropped]
     return lines
 
 
+def _section(heading: str, items: list[str]) -> list[str]:
+    return [f"## {heading}", "", *items, ""] if items else []
+
+
+def _findings(reviews: Sequence[StackReview]) -> list[str]:
+    """Data loss, wider IAM, probable moves and the cost: what a reviewer reads before the details."""
+    loss = [f"- **{r.stack}**: {_code(c.address)} is "
+            + ("destroyed" if c.action == DESTROY else f"replaced ({_why_replaced(c)})")
+            + "; its data is lost" + _unless_moved(r, c) for r in reviews for c in r.data_loss]  # fmt: skip
+    wider = []
+    for review in reviews:
+        for change in review.widened:
+            wider.append(f"- **{review.stack}**: {_code(change.address)}")
+            wider += [f"  - {_code('+ ' + grant)}" for grant in change.iam_gained]
+    moves = []
+    for review in reviews:
+        for move in review.moves:
+            block = [f"  {line}" for line in move.terraform_block.splitlines()]
+            moves += [f"- **{review.stack}**: {_move_line(move, _code)}", "", "  ```hcl", *block, "  ```"]
+    costs = [f"- **{r.stack}**: {_cost_line(c, _code)}" for r in reviews for c in r.costs]
+    return [
+        *_section("Data loss", loss),
+        *_section("IAM widened", wider),
+        *_section("Probable moves", moves),
+        *_section("Monthly cost", costs),
+    ]
+
+
 def markdown(reviews: Sequence[StackReview]) -> str:
     """The review as Markdown for a pull request (out/review.md)."""
-    code = exit_code(reviews)
     lines = ["# Infrastructure plan review", "", summary(reviews), ""]
-    loss = [(r, c) for r in reviews for c in r.data_loss]
-    wider = [(r.stack, c) for r in reviews for c in r.widened]
-    if code == NEEDS_ATTENTION:
+    costs = cost_summary(reviews)
+    if costs:
+        lines += [costs, ""]
+    if exit_code(reviews) == NEEDS_ATTENTION:
         lines += ["> [!CAUTION]", "> This change loses data or grants more IAM: read the findings below.", ""]
-    if loss:
-        lines += ["## Data loss", ""]
-        lines += [f"- **{review.stack}**: {_code(c.address)} is "
-                  + ("destroyed" if c.action == DESTROY else f"replaced ({_why_replaced(c)})")
-                  + "; its data is lost" + _unless_moved(review, c) for review, c in loss]  # fmt: skip
-        lines.append("")
-    if wider:
-        lines += ["## IAM widened", ""]
-        for stack, change in wider:
-            lines.append(f"- **{stack}**: {_code(change.address)}")
-            lines += [f"  - {_code('+ ' + grant)}" for grant in change.iam_gained]
-        lines.append("")
-    moves = [(r.stack, m) for r in reviews for m in r.moves]
-    if moves:
-        lines += ["## Probable moves", ""]
-        for stack, move in moves:
-            block = [f"  {line}" for line in move.terraform_block.splitlines()]
-            lines += [f"- **{stack}**: {_move_line(move, _code)}", "", "  ```hcl", *block, "  ```"]
-        lines.append("")
+    lines += _findings(reviews)
     for review in reviews:
         if not review.changed:
             continue
@@ -131,8 +171,7 @@ def markdown(reviews: Sequence[StackReview]) -> str:
         for action in ORDER:
             for change in review.of(action):
                 lines += _markdown_resource(change)
-        for output in review.outputs:
-            lines.append(f"- **output** {_code(str(output))}")
+        lines += [f"- **output** {_code(str(output))}" for output in review.outputs]
         lines.append("")
     unchanged = [r.stack for r in reviews if not r.changed]
     if unchanged:
@@ -158,7 +197,7 @@ def _stack_table(review: StackReview) -> Table:
             for attribute in change.attributes:
                 details.append(f"{attribute}\n")
             if change.recomputed:
-                details.append(f"recomputed by the provider: {', '.join(change.recomputed)}\n", style="dim")
+                details.append(f"{_recomputed(change)}\n", style="dim")
             for grant in change.iam_gained:
                 details.append(f"+ {grant}\n", style="bold red")
             for grant in change.iam_dropped:
@@ -189,4 +228,12 @@ def print_review(reviews: Sequence[StackReview], console: Console) -> None:
     for review in reviews:
         if review.changed:
             console.print(_stack_table(review))
+    for review in reviews:
+        for cost in review.costs:
+            console.print(
+                f"{review.stack}: {_cost_line(cost)}", style="dim" if cost.monthly_gbp is None else ""
+            )
     console.print(summary(reviews), style="bold")
+    costs = cost_summary(reviews)
+    if costs:
+        console.print(costs, style="bold")

@@ -17,6 +17,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from terraform.plan_cost import CostChange, Pricing, cost_changes, default_pricing
 from terraform.review import POLICY_ATTRIBUTES, STATEFUL, gained_grants, widening
 
 NO_CHANGE = 0
@@ -127,7 +128,8 @@ def attribute_changes(
     (for a replacement) the attributes merely recomputed.
 
     A replaced resource is created anew, so everything the provider computes (ARN, id, defaults left unset)
-    reads `(known after apply)` or null: those are named once, as recomputed, and the attributes the
+    reads `(known after apply)` or null, and an updated one recomputes what derives from it (a function's
+    new version, its qualified ARNs): those are named once, as recomputed, and the attributes the
     configuration really changes stand alone. A policy document is left to the IAM findings (grants gained
     and dropped), where it reads as statements rather than as one long JSON string.
     """
@@ -147,7 +149,7 @@ def attribute_changes(
             continue
         if not is_unknown and old.get(path) == new.get(path) and (path in old) == (path in new):
             continue
-        if replacing and (is_unknown or new.get(path) in (None, {}, [])):
+        if is_unknown or (replacing and new.get(path) in (None, {}, [])):
             recomputed.add(str(path[0]))
             continue
         digest = _is_hash(path)
@@ -206,6 +208,7 @@ class StackReview:
     resources: list[ResourceChange] = field(default_factory=list)
     outputs: list[AttributeChange] = field(default_factory=list)
     moves: list[SuggestedMove] = field(default_factory=list)
+    costs: list[CostChange] = field(default_factory=list)
 
     def move_of(self, address: str) -> SuggestedMove | None:
         return next((m for m in self.moves if address in (m.source, m.target)), None)
@@ -301,13 +304,15 @@ def suggested_moves(entries: Sequence[Mapping[str, Any]]) -> list[SuggestedMove]
     return sorted(moves, key=lambda m: m.source)
 
 
-def review_plan(stack: str, plan: Mapping[str, Any]) -> StackReview:
-    """One stack's plan JSON as the changes a reviewer must see."""
+def review_plan(stack: str, plan: Mapping[str, Any], pricing: Pricing | None = None) -> StackReview:
+    """One stack's plan JSON as the changes a reviewer must see, priced with `pricing` (the repository's
+    price table and stated traffic unless given)."""
     if "format_version" not in plan:
         raise ValueError(f"{stack}: not the JSON of `terraform show -json PLANFILE` (no format_version)")
     entries = [e for e in plan.get("resource_changes") or [] if e.get("mode", "managed") == "managed"]
     resources = [c for c in map(_resource_change, entries) if c is not None]
-    return StackReview(stack, resources, _output_changes(plan), suggested_moves(entries))
+    costs = cost_changes(entries, pricing or default_pricing())
+    return StackReview(stack, resources, _output_changes(plan), suggested_moves(entries), costs)
 
 
 def exit_code(reviews: Sequence[StackReview]) -> int:

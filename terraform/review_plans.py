@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import threading
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -34,6 +35,12 @@ MARKDOWN = ROOT / "out" / "review.md"
 PARALLEL_PLANS = 2
 
 
+# What Terraform says when a stack's backend or providers changed since its last init.
+INIT_REQUIRED = "terraform init"
+# One init at a time, even when two plans ask for one: the plug-in cache is not safe for two.
+INIT_LOCK = threading.Lock()
+
+
 class PlanFailed(SystemExit):
     pass
 
@@ -49,14 +56,27 @@ def _run(env: Environment, kind: str, arguments: list[str], outdir: Path, twin: 
 def plan_json(env: Environment, kind: str, outdir: Path = OUTDIR, twin: Twin | None = None) -> dict[str, Any]:
     """Terraform's own JSON of the plan of one synthesized (and initialised) stack."""
     plan_file = stack_dir(env, kind, outdir) / PLAN_FILE
+    plan_arguments = ["plan", "-input=false", "-no-color", "-lock=false", f"-out={PLAN_FILE}"]
     try:
-        _run(
-            env, kind, ["plan", "-input=false", "-no-color", "-lock=false", f"-out={PLAN_FILE}"], outdir, twin
-        )
+        try:
+            _run(env, kind, plan_arguments, outdir, twin)
+        except PlanFailed as failed:
+            if INIT_REQUIRED not in str(failed):
+                raise
+            with INIT_LOCK:
+                _run(env, kind, ["init", "-input=false", "-no-color"], outdir, twin)
+            _run(env, kind, plan_arguments, outdir, twin)
         plan: dict[str, Any] = json.loads(_run(env, kind, ["show", "-json", PLAN_FILE], outdir, twin))
     finally:
         plan_file.unlink(missing_ok=True)  # it holds the state's values, secrets included
     return plan
+
+
+def needs_init(env: Environment, kind: str, outdir: Path) -> bool:
+    """Whether a stack was never initialised here. One that was plans straight away: a changed backend or
+    provider makes its plan fail asking for `terraform init`, and `plan_json` then initialises it."""
+    folder = stack_dir(env, kind, outdir)
+    return not ((folder / ".terraform").is_dir() and (folder / ".terraform.lock.hcl").is_file())
 
 
 def review_stacks(
@@ -67,11 +87,12 @@ def review_stacks(
     *,
     init: bool = True,
 ) -> list[StackReview]:
-    """Plan each stack (after `terraform init`, one at a time: the plug-in cache is not safe for two) and
-    review the plans, in the order given."""
+    """Plan each stack (after `terraform init` where it was never initialised, one at a time: the plug-in
+    cache is not safe for two) and review the plans, in the order given."""
     terraform_command()
     for kind in kinds if init else ():
-        _run(env, kind, ["init", "-input=false", "-no-color"], outdir, twin)
+        if needs_init(env, kind, outdir):
+            _run(env, kind, ["init", "-input=false", "-no-color"], outdir, twin)
     with ThreadPoolExecutor(max_workers=PARALLEL_PLANS) as pool:
         plans = list(pool.map(lambda kind: plan_json(env, kind, outdir, twin), kinds))
     return [review_plan(env.stack_name(kind), plan) for kind, plan in zip(kinds, plans, strict=True)]

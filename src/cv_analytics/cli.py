@@ -198,6 +198,14 @@ def cost(  # noqa: PLR0917 - one argument per command-line option
     markdown: Annotated[
         Path | None, typer.Option("--markdown", help="also write the cost tables as Markdown to this file")
     ] = None,
+    review_traffic: Annotated[
+        Path | None,
+        typer.Option(
+            "--review-traffic",
+            help="also write the per-function and per-table figures the infra review prices at "
+            "(terraform/review_traffic.toml)",
+        ),
+    ] = None,
 ) -> None:
     """Measure what a demo week asks of AWS; print the monthly cost at 1,000 to 1,000,000 questions a week."""
     from cv_analytics.cost.report import cost_sheet, cost_table, deployment, per_question_table
@@ -233,6 +241,18 @@ def cost(  # noqa: PLR0917 - one argument per command-line option
     if markdown is not None:
         markdown.parent.mkdir(parents=True, exist_ok=True)
         markdown.write_text(as_markdown(sheet), encoding="utf-8")
+    if review_traffic is not None:
+        from datetime import UTC, datetime
+
+        from cv_analytics.cost.review_traffic import review_traffic as traffic_of
+
+        measured = Environment.load("local")
+        review_traffic.write_text(
+            traffic_of(result.measurement, deployment(priced, measured), name_prefix=measured.name_prefix,
+                       measured=datetime.now(UTC).date().isoformat()),
+            encoding="utf-8",
+        )  # fmt: skip
+        console.print(f"wrote {review_traffic}")
 
 
 @app.command()

@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 
-from terraform.plan_report import markdown
+from terraform.plan_report import markdown, pounds
 from terraform.plan_review import (
     CREATE,
     DESTROY,
@@ -207,7 +207,7 @@ def test_an_alarm_threshold_alone_is_an_in_place_change(reviews: dict[str, Stack
 def test_the_applied_synth_plans_no_change(reviews: dict[str, StackReview]) -> None:
     review = reviews["unchanged"]
     assert review.stack == "reporter-local"
-    assert not review.changed
+    assert not review.changed and review.costs == []
     assert exit_code([review]) == 0
     assert "No changes in 1 stacks." in markdown([review])
 
@@ -218,6 +218,10 @@ def test_more_memory_for_the_processor_is_an_in_place_update(reviews: dict[str, 
     assert function.address.startswith("aws_lambda_function.processor_function")
     assert AttributeChange("memory_size", str(MEMORY_BEFORE), str(MEMORY_AFTER)) in function.attributes
     assert function.replace_paths == [] and review.data_loss == [] and review.widened == []
+    [cost] = review.costs
+    assert cost.address == function.address and cost.what == f"memory_size {MEMORY_BEFORE} -> {MEMORY_AFTER}"
+    assert cost.monthly_gbp is not None and cost.monthly_gbp > 0, "twice the memory, twice the GB-seconds"
+    assert f"({cost.what}): {pounds(cost.monthly_gbp)} a month" in markdown([review])
     assert exit_code([review]) == 2
 
 

@@ -21,7 +21,7 @@ import threading
 import urllib.parse
 import urllib.request
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from cv_analytics.local import dynamodb_capacity as capacity
@@ -50,6 +50,10 @@ class MeteredRequest:
     index_write_units: int = 0
     read_units: float = 0.0
     request_bytes: int = 0
+    # Which table the units went to: a transaction writes to several (its indexes' units with each), and a
+    # read names one (`read_table`; empty for a multi-table read), so a table's own traffic can be priced.
+    table_write_units: dict[str, int] = field(default_factory=dict)
+    read_table: str = ""
 
 
 def _credential_scope(environ: Mapping[str, Any]) -> tuple[str, str, str]:
@@ -156,8 +160,10 @@ def item_key(tables: Tables, write: PlannedWrite) -> Mapping[str, Any]:
 
 def write_units_of(
     tables: Tables, writes: Sequence[PlannedWrite], before: list[Any], after: list[Any]
-) -> tuple[int, int]:
+) -> tuple[int, int, dict[str, int]]:
+    """The units of the tables, of their indexes, and of each table with its indexes."""
     table_units = index_units = 0
+    by_table: dict[str, int] = {}
     for write, old, new in zip(writes, before, after, strict=True):
         units = capacity.write_units(
             old,
@@ -168,7 +174,8 @@ def write_units_of(
         )
         table_units += units.table
         index_units += units.indexes
-    return table_units, index_units
+        by_table[write.table] = by_table.get(write.table, 0) + units.table + units.indexes
+    return table_units, index_units, by_table
 
 
 def read_units_of(action: str, request: Mapping[str, Any], response: Mapping[str, Any]) -> float:
@@ -265,13 +272,23 @@ class RequestMeter:
             response = json.loads(answer or b"{}")
         billed = code == HTTP_OK or str(response.get("__type", "")).endswith(BILLED_ERRORS)
         write_units = index_units = 0
+        by_table: dict[str, int] = {}
         if billed and writes:
             after = [tables.item(write.table, item_key(tables, write)) for write in writes]
-            write_units, index_units = write_units_of(tables, writes, before, after)
+            write_units, index_units, by_table = write_units_of(tables, writes, before, after)
         read_units = read_units_of(action, request, response) if code == HTTP_OK else 0.0
         self._record(
             MeteredRequest(
-                "dynamodb", action, key, code, write_units, index_units, read_units, request_bytes=len(body)
+                "dynamodb",
+                action,
+                key,
+                code,
+                write_units,
+                index_units,
+                read_units,
+                request_bytes=len(body),
+                table_write_units=by_table,
+                read_table=str(request.get("TableName", "")),
             )
         )
         return [answer]
