@@ -19,6 +19,8 @@ from tests.fixtures.recruiter_questions import (
     ALL,
     CATALOGUE_TOPIC,
     HELD_OUT,
+    INDEPENDENT,
+    INDEPENDENT_OUTSIDE,
     OUTSIDE,
     OUTSIDE_HELD_OUT,
     TUNING,
@@ -69,6 +71,12 @@ def test_the_labelled_set_is_large_and_varied() -> None:
     assert set(CATALOGUE_TOPIC.values()) == set(TOPICS)
 
 
+def test_the_independent_part_is_large_and_covers_every_topic() -> None:
+    assert len(labelled(INDEPENDENT)) >= 100
+    assert set(INDEPENDENT) == set(CATALOGUE_TOPIC)
+    assert len(INDEPENDENT_OUTSIDE) >= 12
+
+
 def test_no_topic_example_is_a_near_copy_of_a_labelled_question() -> None:
     """The catalogue is part of the method: an example that is a labelled question with a typo or a word
     changed would measure the copy, not the grouping."""
@@ -78,6 +86,21 @@ def test_no_topic_example_is_a_near_copy_of_a_labelled_question() -> None:
         for question in questions
         for example in TOPICS[CATALOGUE_TOPIC[topic]]
         if SequenceMatcher(None, normalise(example), normalise(question)).ratio() >= NEAR_COPY
+    ]
+    assert not near
+
+
+def test_no_independent_question_is_a_near_copy_of_the_method_or_the_earlier_parts() -> None:
+    """The independent part measures wordings the method has not seen: none is (nearly) a catalogue example
+    of any topic, nor a question of the parts written with the method."""
+    seen = [example for examples in TOPICS.values() for example in examples]
+    seen += [question for question, _ in labelled(ALL)] + list(OUTSIDE) + list(OUTSIDE_HELD_OUT)
+    fresh = [question for question, _ in labelled(INDEPENDENT)] + list(INDEPENDENT_OUTSIDE)
+    near = [
+        (question, other)
+        for question in fresh
+        for other in seen
+        if SequenceMatcher(None, normalise(question), normalise(other)).ratio() >= NEAR_COPY
     ]
     assert not near
 
