@@ -135,12 +135,28 @@ def test_grouping_on_the_held_out_part(grouper: QuestionGrouper) -> None:
     assert shares["leadership"] >= 9 / 12, shares
 
 
+def test_grouping_on_the_independent_part(grouper: QuestionGrouper) -> None:
+    """The part written apart from the method and used by no choice, measured once: purity 0.916 meets the
+    bar, the share bar does not. Only 4 of 16 topics keep 0.8 of their wordings in one group (relocation 7
+    of 7, Python and AWS 6 of 7, biggest project 6 of 7); the worst keep 3 of 8 (education, the current
+    role): a one-word note, a French or German wording, or a technology the topic's terms do not name
+    ("kubectl", "asyncio", "CloudFormation") stays in a group of its own. No topic may fall further."""
+    purity, shares = measured(grouper, INDEPENDENT)
+    assert purity >= 0.9
+    assert min(shares.values()) >= 3 / 8, shares
+    passing = {topic for topic, share in shares.items() if share >= 0.8}
+    assert passing >= {"relocation", "python", "aws", "biggest project"}, shares
+
+
 def test_questions_outside_every_topic_stay_out_of_the_topics(grouper: QuestionGrouper) -> None:
     """Both the questions the thresholds were chosen with and those held out (TypeScript, Go, SAP, a
-    driving licence, cats, PHP, a star sign...): none is drawn into a topic."""
-    for questions in (OUTSIDE, OUTSIDE_HELD_OUT):
+    driving licence, cats, PHP, a star sign...): none is drawn into a topic. Of the independent ones (C++,
+    chess, Figma...) one is: "¿Le gusta el cine?" joins the current job; each stays a group of its own."""
+    for questions in (OUTSIDE, OUTSIDE_HELD_OUT, INDEPENDENT_OUTSIDE):
         groups = grouper.group(list(questions))
-        assert [groups.topics[index] for index in groups.of] == [None] * len(questions)
+        drawn = {question: groups.topics[index] for question, index in zip(questions, groups.of, strict=True)}
+        expected = {"¿Le gusta el cine?": "Current job"} if questions is INDEPENDENT_OUTSIDE else {}
+        assert {question: topic for question, topic in drawn.items() if topic} == expected
         assert len(set(groups.of)) == len(questions)
 
 
@@ -159,7 +175,8 @@ def test_a_wordings_topic_does_not_depend_on_the_rest_of_the_week(
     """A question outside every topic is not pulled in by the week's other questions (the email once
     counted "Does she know TypeScript?" under leadership), and a topic question is not pushed out: the
     week grouped whole gives each wording the topic it gets in either half alone."""
-    pool = [question for question, _ in labelled(ALL)] + list(OUTSIDE) + list(OUTSIDE_HELD_OUT)
+    pool = [question for question, _ in labelled(ALL) + labelled(INDEPENDENT)]
+    pool += [*OUTSIDE, *OUTSIDE_HELD_OUT, *INDEPENDENT_OUTSIDE]
     week = data.draw(st.lists(st.sampled_from(pool), min_size=2, max_size=40, unique=True))
     split = data.draw(st.integers(1, len(week) - 1))
     assert _topics(grouper, week) == _topics(grouper, week[:split]) + _topics(grouper, week[split:])
