@@ -131,11 +131,14 @@ def _section(heading: str, items: list[str]) -> list[str]:
     return [f"## {heading}", "", *items, ""] if items else []
 
 
+def _how_lost(change: ResourceChange) -> str:
+    return "destroyed" if change.action == DESTROY else f"replaced ({_why_replaced(change)})"
+
+
 def _findings(reviews: Sequence[StackReview]) -> list[str]:
     """Data loss, wider IAM, probable moves and the cost: what a reviewer reads before the details."""
-    loss = [f"- **{r.stack}**: {_code(c.address)} is "
-            + ("destroyed" if c.action == DESTROY else f"replaced ({_why_replaced(c)})")
-            + "; its data is lost" + _unless_moved(r, c) for r in reviews for c in r.data_loss]  # fmt: skip
+    loss = [f"- **{r.stack}: {_code(c.address)} is {_how_lost(c)}; its data is lost{_unless_moved(r, c)}**"
+            for r in reviews for c in r.data_loss]  # fmt: skip
     wider = []
     for review in reviews:
         for change in review.widened:
