@@ -64,7 +64,6 @@ class MemoryStore:
         now_ms: int,
         *,
         expect_missing: EventType | None = None,
-        store_halves: bool = False,
     ) -> bool:
         if record.request_id in self.guards:
             return False

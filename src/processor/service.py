@@ -64,12 +64,7 @@ class Store(Protocol):
     def get_guard(self, request_id: str) -> GuardState | None: ...
     def get_record(self, partition: str, request_id: str) -> FinalRecord | None: ...
     def record_first(
-        self,
-        record: FinalRecord,
-        now_ms: int,
-        *,
-        expect_missing: EventType | None = None,
-        store_halves: bool = False,
+        self, record: FinalRecord, now_ms: int, *, expect_missing: EventType | None = None
     ) -> bool: ...
     def heal(self, record: FinalRecord, orphan: GuardState, now_ms: int) -> bool: ...
     def settle_interim(
@@ -108,8 +103,8 @@ class Result:
 class BatchView:
     """One batch, parsed once: the events by message id, and the requests with both halves in it.
 
-    For such a request the first of its two messages records the complete request in one transaction
-    (storing both halves), and the second has nothing left to do: a pair costs one DynamoDB request
+    For such a request the first of its two messages records the complete request in one transaction,
+    and the second has nothing left to do: a pair costs one DynamoDB request
     instead of three. Only the two chosen messages take part; any other copy goes the usual way.
     """
 
@@ -187,13 +182,28 @@ class Correlator:
         if not isinstance(query, QueryEvent) or not isinstance(response, ResponseEvent):
             raise TypeError(f"batch pair of {event.request_id} is not a query and a response")
         record = build_record(query, response, shards=self.shards, recorded_at=self.clock())
-        if self.store.record_first(record, self.clock(), store_halves=True):
+        if self.store.record_first(record, self.clock()):
             self.batch.recorded.add(event.request_id)
             return Outcome.COMPLETED
         return self.correlate(event)  # recorded before (an orphan to heal, or a redelivered batch)
 
     def correlate(self, event: Event) -> Outcome:
+        """Store a half and record the request once both are known.
+
+        A response is checked against the interim item first: when that is pending with the query in it,
+        the request is recorded straight away, without copying the response into the interim item (the
+        record holds it, and a response not yet recorded stays in SQS until its message is deleted). One
+        consistent read costs a fifth of the write units it saves. A query is stored without the read: the
+        Worker sends it before its response, so it is almost always the first half.
+        """
         event_json = serialize(event)
+        if event.event_type == "response":
+            known = self.store.get_interim(event.request_id)
+            if known is not None and _other_half_waiting(known, event.event_type):
+                halves = _halves(known, event.event_type, event_json)
+                if self._record_first(*halves):
+                    return Outcome.COMPLETED
+                return self.reconcile(event.request_id, *halves)
         state = self.store.store_half(event.request_id, event.event_type, event_json, self.clock())
         step = next_step(state, event.event_type)
         if step is Step.WAIT:
@@ -274,6 +284,11 @@ class Correlator:
             if self.store.heal(self._build(query_json, response_json, healed=True), guard, self.clock()):
                 return Outcome.HEALED
         raise ConcurrentChangeError(f"request {request_id} changed {MAX_ATTEMPTS} times while being recorded")
+
+
+def _other_half_waiting(state: InterimState, arrived: EventType) -> bool:
+    """The interim item is pending with the other half only: the one that arrived completes it."""
+    return next_step(state, arrived) is Step.WAIT and bool(state.halves) and arrived not in state.halves
 
 
 def _halves(state: InterimState, arrived: EventType, event_json: str) -> tuple[str | None, str | None]:
