@@ -3,6 +3,7 @@ routine asks (the `./taskw` tasks below call it from the repository root, where 
 
 - `redrive`: replay the dead-letter queue once the cause of the failures is fixed (`cv_analytics.redrive`).
 - `arm-silent-alarm`: let the silent-Worker alarm page once the Worker has sent (`cv_analytics.silent_alarm`).
+- `rotate-edge-key`: give the Worker a new publisher key and retire the old one (`cv_analytics.edge_key`).
 
 Each command takes `--env` (dev, prod, local) and reaches that environment's account the way the deploy
 tasks do (`terraform.run.aws_client`: AWS credentials, or the twin's administrator for `local`).
@@ -11,6 +12,7 @@ tasks do (`terraform.run.aws_client`: AWS credentials, or the twin's administrat
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -20,13 +22,14 @@ from rich.markup import escape
 from rich.table import Table
 
 from contract.resources import queue_with_dlq
+from cv_analytics import edge_key, silent_alarm
 from cv_analytics import redrive as dlq
-from cv_analytics import silent_alarm
 from terraform.environment import Environment
 from terraform.stacks.infra import publisher_name, silent_alarm_name
 
 app = typer.Typer(
-    help="Operate a deployed environment: redrive the DLQ, arm the silent-Worker alarm.", no_args_is_help=True
+    help="Operate a deployed environment: redrive the DLQ, arm the silent alarm, rotate the edge key.",
+    no_args_is_help=True,
 )
 console = Console()
 errors = Console(stderr=True)
@@ -151,6 +154,71 @@ def arm_silent_alarm(env: EnvOption) -> None:
         )
         raise typer.Exit(1)
     console.print(f"{alarm}: actions enabled (the Worker last sent at {sent:%Y-%m-%d %H:%M} UTC)")
+
+
+def _say(line: str) -> None:
+    """Printed as it is: a key's JSON must come out unwrapped and unstyled, to be pasted."""
+    console.print(line, soft_wrap=True, markup=False, highlight=False)
+
+
+def _accepted(env: Environment, key: edge_key.AccessKey) -> bool:
+    """Whether AWS takes `key`: STS GetCallerIdentity needs no permission, only a valid key."""
+    if env.local_aws is not None:
+        from cv_analytics.local.twin import Credentials
+        from terraform.run import local_twin
+
+        sts = local_twin(env).client("sts", Credentials(key.access_key_id, key.secret_access_key))
+    else:
+        import boto3
+
+        sts = boto3.client(
+            "sts",
+            region_name=env.region,
+            aws_access_key_id=key.access_key_id,
+            aws_secret_access_key=key.secret_access_key,
+        )
+    try:
+        sts.get_caller_identity()
+    except ClientError:
+        return False
+    return True
+
+
+@app.command("rotate-edge-key")
+def rotate_edge_key(
+    env: EnvOption,
+    worker_dir: Annotated[Path, typer.Option("--worker-dir", help="the Worker's folder (wrangler's)")],
+    yes: Annotated[bool, typer.Option("--yes", help="run wrangler without asking")] = False,
+    send_timeout: Annotated[
+        int, typer.Option("--send-timeout", help="seconds to wait for the Worker's send with the new key")
+    ] = edge_key.SEND_TIMEOUT_SECONDS,
+) -> None:
+    """Create a second publisher key, hand it to the Worker, wait for its send, then delete the old key."""
+    environment = _environment(env)
+    if not worker_dir.is_dir():
+        errors.print(f"[bold red]error:[/] WORKER_DIR {worker_dir} is not a folder: give the Worker's folder")
+        raise typer.Exit(1)
+    user = publisher_name(environment)
+    hand_over = edge_key.WranglerHandOver(
+        worker_dir.resolve(), confirm=lambda q: yes or typer.confirm(q), say=_say
+    )
+    try:
+        rotated = edge_key.rotate(
+            _client(environment, "iam"),
+            user=user,
+            accepted=lambda key: _accepted(environment, key),
+            hand_over=hand_over,
+            say=_say,
+            send_timeout=send_timeout,
+        )
+    except edge_key.RotationError as error:
+        errors.print(f"[bold red]error:[/] {escape(str(error))}")
+        raise typer.Exit(1) from error
+    except (ClientError, BotoCoreError) as error:
+        errors.print(f"[bold red]error:[/] {escape(str(error))}; list the keys with aws iam list-access-keys")
+        raise typer.Exit(1) from error
+    retired = f", {rotated.old_key_id} deleted" if rotated.old_key_id else ""
+    console.print(f"{user}: the Worker sends with {rotated.new_key_id}{retired}")
 
 
 if __name__ == "__main__":

@@ -8,13 +8,18 @@ they change.
 from __future__ import annotations
 
 import json
+import threading
 import time
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
 
-from cv_analytics import redrive
+from cv_analytics import edge_key, redrive
 from cv_analytics.local.pipeline import deployed_event_source, publisher_key
+from cv_analytics.local.twin import Credentials
+from cv_analytics.local.worker import DeployedExampleWorker
 from tests.twin.conftest import AppliedTwin
 
 pytestmark = pytest.mark.integration
@@ -167,3 +172,81 @@ def test_an_event_that_failed_into_the_dlq_is_recorded_once_after_the_fix_and_an
     # One record and the guard that keeps it the only one; no quarantine, no orphan.
     assert kinds == [("guard", "complete"), ("request", "complete")]
 
+
+def _drain_sessions(sqs: Any, url: str) -> dict[str, list[str]]:
+    """Every event in the queue, deleted as read: session id -> event types."""
+    found: dict[str, list[str]] = {}
+    while messages := sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", []):
+        for message in messages:
+            event = json.loads(message["Body"])
+            found.setdefault(event["sessionId"], []).append(event["eventType"])
+        sqs.delete_message_batch(
+            QueueUrl=url,
+            Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(messages)],
+        )
+    return found
+
+
+def test_rotating_the_edge_key_while_the_worker_serves_loses_no_event(applied: AppliedTwin) -> None:
+    """Request authentication is on (the twin's default): the old key, the new one, nothing else signs."""
+    outputs, twin = applied.outputs, applied.twin
+    iam, user = twin.client("iam"), outputs.edge_publisher_user
+    for key in iam.list_access_keys(UserName=user)["AccessKeyMetadata"]:
+        iam.delete_access_key(UserName=user, AccessKeyId=key["AccessKeyId"])
+    old = publisher_key(twin, user)
+    bindings = {
+        "AWS_SQS_URL": outputs.queue_url,
+        "AWS_REGION": twin.region,
+        "AWS_ACCESS_KEY_ID": old.access_key_id,
+        "AWS_SECRET_ACCESS_KEY": old.secret_access_key,
+    }
+    log_dir = applied.root / "logs" / "rotation"
+    log_dir.mkdir(parents=True, exist_ok=True)
+    worker = DeployedExampleWorker(bindings, log_dir=log_dir, ca_file=twin.tls.ca_certificate)
+    asked: list[str] = []
+    answered: list[int] = []
+    stop = threading.Event()
+
+    def traffic() -> None:
+        while not stop.is_set():
+            session = f"rotation-{len(asked)}"
+            asked.append(session)
+            body = json.dumps({"question": "Has she led a team using Kubernetes?", "sessionId": session})
+            request = urllib.request.Request(
+                f"{worker.url}chat", data=body.encode(), headers={"content-type": "application/json"}
+            )
+            with urllib.request.urlopen(request, timeout=30) as response:
+                answered.append(response.status)
+            stop.wait(0.1)  # a steady trickle: moto's SQS slows down as its queue deepens
+
+    def accepted(key: edge_key.AccessKey) -> bool:
+        credentials = Credentials(key.access_key_id, key.secret_access_key)
+        return bool(twin.client("sts", credentials).get_caller_identity()["Arn"].endswith(f"user/{user}"))
+
+    def hand_over(key: edge_key.AccessKey) -> bool:
+        worker.put_secrets(edge_key.secrets_of(key))
+        return True
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        sending = pool.submit(traffic)
+        try:
+            while len(answered) < 5:  # the old key is in use before the rotation starts
+                time.sleep(0.05)
+            rotated = edge_key.rotate(iam, user=user, accepted=accepted, hand_over=hand_over, poll=0.2)
+            settled = len(answered)
+            while len(answered) < settled + 5:  # and the new key alone afterwards
+                time.sleep(0.05)
+        finally:
+            stop.set()
+            sending.result()
+            worker.close()
+    keys = [k["AccessKeyId"] for k in iam.list_access_keys(UserName=user)["AccessKeyMetadata"]]
+    assert (keys, rotated.old_key_id) == ([rotated.new_key_id], old.access_key_id)
+    assert set(answered) == {200}
+    events = _drain_sessions(twin.client("sqs"), outputs.queue_url)
+    print(f"rotation: {len(asked)} requests, {sum(map(len, events.values()))} events, {rotated}")
+    assert {session: sorted(kinds) for session, kinds in events.items()} == {
+        session: ["query", "response"] for session in asked
+    }
+    for log in worker.logs:
+        assert "not sent" not in log.read_text(), log
