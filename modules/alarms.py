@@ -4,10 +4,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from cdktn import TerraformResourceLifecycle
 from cdktn_provider_aws.cloudwatch_metric_alarm import CloudwatchMetricAlarm
 from cdktn_provider_aws.sns_topic import SnsTopic
 from cdktn_provider_aws.sns_topic_subscription import SnsTopicSubscription
 from constructs import Construct
+
+# The silent-Worker alarm looks at whole hours: CloudWatch allows at most 7 days of evaluation periods of this
+# length, which is the environment file's upper bound for the silence.
+SILENCE_PERIOD_SECONDS = 3600
 
 
 @dataclass(frozen=True)
@@ -50,4 +55,37 @@ class AlertTopic(Construct):
             treat_missing_data="notBreaching",
             alarm_actions=[self.topic.arn],
             ok_actions=[self.topic.arn],
+        )
+
+    def silence_alarm(self, *, name: str, queue_name: str, hours: int) -> CloudwatchMetricAlarm:
+        """Alarm when the queue was sent no message for `hours` whole hours: the Worker stopped sending.
+
+        Each hour's `NumberOfMessagesSent` sum must be below 1 for `hours` hours in a row, and an hour without
+        a data point counts as silent too (SQS publishes nothing for a queue nobody touches). The alarm is
+        created with its actions disabled, since a fresh environment is silent until its first event: the
+        operator's `./taskw arm-silent-alarm` enables them once the Worker has sent, and Terraform leaves that
+        switch alone afterwards.
+        """
+        return CloudwatchMetricAlarm(
+            self,
+            name,
+            alarm_name=name,
+            alarm_description=(
+                f"No event reached the queue for {hours} hours: the Worker stopped sending "
+                "(a rotated secret, a bad deploy) or nobody used the chatbot."
+            ),
+            namespace="AWS/SQS",
+            metric_name="NumberOfMessagesSent",
+            dimensions={"QueueName": queue_name},
+            statistic="Sum",
+            period=SILENCE_PERIOD_SECONDS,
+            evaluation_periods=hours,
+            datapoints_to_alarm=hours,
+            threshold=1,
+            comparison_operator="LessThanThreshold",
+            treat_missing_data="breaching",
+            actions_enabled=False,
+            alarm_actions=[self.topic.arn],
+            ok_actions=[self.topic.arn],
+            lifecycle=TerraformResourceLifecycle(ignore_changes=["actions_enabled"]),
         )

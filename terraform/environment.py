@@ -105,6 +105,8 @@ class Environment:
     deletion_protection: bool
     max_receive_count: int
     oldest_message_alarm_seconds: int
+    monthly_budget_usd: float
+    silent_worker_alarm_hours: int
     processor: FunctionConfig
     reporter: FunctionConfig
     local_aws: LocalAws | None = None
@@ -123,6 +125,8 @@ class Environment:
             deletion_protection=data["deletion_protection"],
             max_receive_count=data["max_receive_count"],
             oldest_message_alarm_seconds=data["oldest_message_alarm_seconds"],
+            monthly_budget_usd=data["monthly_budget_usd"],
+            silent_worker_alarm_hours=data["silent_worker_alarm_hours"],
             processor=FunctionConfig.from_json(data["processor"]),
             reporter=FunctionConfig.from_json(data["reporter"]),
             local_aws=LocalAws.from_json(data["local_aws"]) if "local_aws" in data else None,

@@ -8,10 +8,11 @@ from constructs import Construct
 from contract.resources import queue_with_dlq, table_names
 from contract.tables import AnalyticsItem, InterimRequest
 from modules.alarms import AlarmSpec, AlertTopic
+from modules.budget import MonthlyCostBudget
 from modules.edge_publisher import EdgePublisher
 from modules.queue import QueueWithDlq
 from modules.tables import ModelTable
-from terraform.environment import Environment
+from terraform.environment import PROJECT, Environment
 from terraform.stacks.base import ProjectStack
 
 # What the function stacks read through remote state.
@@ -26,6 +27,16 @@ OUTPUTS = (
     "analytics_table_arn",
     "alert_topic_arn",
 )
+
+
+def publisher_name(env: Environment) -> str:
+    """The edge publisher's IAM user, whose keys the Worker holds."""
+    return f"{env.name_prefix}-edge-publisher"
+
+
+def silent_alarm_name(env: Environment) -> str:
+    """The silent-Worker alarm's name, which `./taskw arm-silent-alarm` enables the actions of."""
+    return f"{env.name_prefix}-worker-silent"
 
 
 class InfraStack(ProjectStack):
@@ -62,8 +73,20 @@ class InfraStack(ProjectStack):
         alerts = AlertTopic(self, "alerts", name=f"{prefix}-alerts", email=env.alert_email)
         for spec in self.alarm_specs(queues):
             alerts.alarm(spec)
+        alerts.silence_alarm(
+            name=silent_alarm_name(env), queue_name=queues.queue.name, hours=env.silent_worker_alarm_hours
+        )
+        MonthlyCostBudget(
+            self,
+            "budget",
+            name=f"{prefix}-monthly-cost",
+            limit_usd=env.monthly_budget_usd,
+            email=env.alert_email,
+            tag_key="Project",
+            tag_value=PROJECT,
+        )
         publisher = EdgePublisher(
-            self, "edge-publisher", name=f"{prefix}-edge-publisher", queue_arn=queues.queue.arn
+            self, "edge-publisher", name=publisher_name(env), queue_arn=queues.queue.arn
         )
 
         values = {

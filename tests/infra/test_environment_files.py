@@ -59,7 +59,8 @@ def test_the_committed_environment_files_are_valid() -> None:
             lambda d: d.update(colour="blue"),
             "colour: unknown key: the keys here are environment, region, name_prefix, owner, "
             "state_bucket, alert_email, log_retention_days, deletion_protection, "
-            "max_receive_count, oldest_message_alarm_seconds, processor, reporter, local_aws",
+            "max_receive_count, oldest_message_alarm_seconds, monthly_budget_usd, "
+            "silent_worker_alarm_hours, processor, reporter, local_aws",
             id="an unknown key",
         ),
         pytest.param(
@@ -87,6 +88,30 @@ def test_the_committed_environment_files_are_valid() -> None:
             lambda d: d.update(max_receive_count=1001),
             "max_receive_count: 1001 is not SQS maxReceiveCount: a whole number from 1 to 1000",
             id="maxReceiveCount above 1000",
+        ),
+        pytest.param(
+            lambda d: d.update(monthly_budget_usd=0),
+            "monthly_budget_usd: 0 is not the monthly AWS Budgets cost limit in US dollars, a number "
+            "above 0 such as 5 or 2.50 (e-mails at 80 % of actual and 100 % of forecast spend)",
+            id="a budget of nothing",
+        ),
+        pytest.param(
+            lambda d: d.update(monthly_budget_usd="5"),
+            'monthly_budget_usd: "5" is not the monthly AWS Budgets cost limit in US dollars, a number '
+            "above 0 such as 5 or 2.50 (e-mails at 80 % of actual and 100 % of forecast spend)",
+            id="a budget written as a string",
+        ),
+        pytest.param(
+            lambda d: d.update(silent_worker_alarm_hours=169),
+            "silent_worker_alarm_hours: 169 is not hours without an event on the queue before the "
+            "silent-Worker alarm fires: a whole number from 1 to 168 (7 days)",
+            id="a silence longer than CloudWatch evaluates",
+        ),
+        pytest.param(
+            lambda d: d.update(silent_worker_alarm_hours=1.5),
+            "silent_worker_alarm_hours: 1.5 is not hours without an event on the queue before the "
+            "silent-Worker alarm fires: a whole number from 1 to 168 (7 days)",
+            id="a silence in part hours",
         ),
         pytest.param(
             lambda d: d.update(region="eu-west-22"),
@@ -219,10 +244,12 @@ def test_a_file_that_is_not_json_names_line_and_column(tmp_path: Path) -> None:
 def test_a_key_with_a_default_may_be_left_out(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     document = dev()
     del document["oldest_message_alarm_seconds"], document["processor"]["maximum_concurrency"]
+    del document["silent_worker_alarm_hours"]
     write(tmp_path, document)
     monkeypatch.setattr(environment_module, "ENVIRONMENTS_DIR", tmp_path)
     env = Environment.load("dev")
     assert (env.oldest_message_alarm_seconds, env.processor.extra["maximum_concurrency"]) == (900, 2)
+    assert env.silent_worker_alarm_hours == 24
 
 
 @pytest.mark.parametrize(

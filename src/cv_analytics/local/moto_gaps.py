@@ -457,6 +457,83 @@ def with_code_downloads(application: Callable[..., Any]) -> Callable[..., Any]:
     return serve
 
 
+def _same_notification(stored: dict[str, Any], asked: dict[str, Any]) -> bool:
+    """Budgets names a notification by its type, operator, threshold and threshold type."""
+    keys = ("NotificationType", "ComparisonOperator", "ThresholdType")
+    defaults = {"ThresholdType": "PERCENTAGE"}
+    same = all(stored.get(k, defaults.get(k)) == asked.get(k, defaults.get(k)) for k in keys)
+    return same and float(stored["Threshold"]) == float(asked["Threshold"])
+
+
+def budgets_subscribers_and_tags() -> None:
+    """Budgets' DescribeSubscribersForNotification, and tags on a budget: moto has neither.
+
+    The provider reads every notification's subscribers back after creating `aws_budgets_budget` (moto
+    answered NotImplementedError, which the provider retried for minutes), and reads the budget's tags,
+    which the provider's default tags set. AWS returns the subscribers the budget was created with and the
+    tags set on `arn:aws:budgets::<account>:budget/<name>`, from CreateBudget's `ResourceTags` or TagResource.
+    """
+    from moto.budgets.models import BudgetsBackend
+    from moto.budgets.responses import BudgetsResponse
+
+    original_delete = BudgetsBackend.delete_budget
+
+    def tags_of(backend: BudgetsBackend) -> dict[str, dict[str, str]]:
+        if not hasattr(backend, "resource_tags"):
+            backend.resource_tags = {}  # type: ignore[attr-defined]
+        found: dict[str, dict[str, str]] = backend.resource_tags  # type: ignore[attr-defined]
+        return found
+
+    def arn(account_id: str, name: str) -> str:
+        return f"arn:aws:budgets::{account_id}:budget/{name}"
+
+    def delete_budget(self: BudgetsBackend, account_id: str, budget_name: str) -> None:
+        original_delete(self, account_id, budget_name)
+        tags_of(self).pop(arn(account_id, budget_name), None)
+
+    def create_budget_response(self: BudgetsResponse) -> str:
+        account_id = self._get_param("AccountId")
+        budget = self._get_param("Budget")
+        self.backend.create_budget(
+            account_id=account_id,
+            budget=budget,
+            notifications=self._get_param("NotificationsWithSubscribers", []),
+        )
+        given = {t["Key"]: t["Value"] for t in self._get_param("ResourceTags", [])}
+        tags_of(self.backend)[arn(account_id, budget["BudgetName"])] = given
+        return "{}"
+
+    def describe_subscribers_for_notification(self: BudgetsResponse) -> str:
+        account_id = self._get_param("AccountId")
+        name = self._get_param("BudgetName")
+        asked = self._get_param("Notification")
+        budget = self.backend.budgets[account_id][name]
+        found = [n.subscribers for n in budget.notifications if _same_notification(n.details, asked)]
+        return json.dumps({"Subscribers": found[0] if found else []})
+
+    def list_tags_for_resource(self: BudgetsResponse) -> str:
+        tags = tags_of(self.backend).get(self._get_param("ResourceARN"), {})
+        return json.dumps({"ResourceTags": [{"Key": k, "Value": v} for k, v in sorted(tags.items())]})
+
+    def tag_resource(self: BudgetsResponse) -> str:
+        tags = tags_of(self.backend).setdefault(self._get_param("ResourceARN"), {})
+        tags.update({t["Key"]: t["Value"] for t in self._get_param("ResourceTags", [])})
+        return "{}"
+
+    def untag_resource(self: BudgetsResponse) -> str:
+        tags = tags_of(self.backend).setdefault(self._get_param("ResourceARN"), {})
+        for key in self._get_param("ResourceTagKeys", []):
+            tags.pop(key, None)
+        return "{}"
+
+    BudgetsBackend.delete_budget = delete_budget  # type: ignore[method-assign]
+    BudgetsResponse.create_budget = create_budget_response  # type: ignore[method-assign]
+    BudgetsResponse.describe_subscribers_for_notification = describe_subscribers_for_notification  # type: ignore[attr-defined]
+    BudgetsResponse.list_tags_for_resource = list_tags_for_resource  # type: ignore[attr-defined]
+    BudgetsResponse.tag_resource = tag_resource  # type: ignore[attr-defined]
+    BudgetsResponse.untag_resource = untag_resource  # type: ignore[attr-defined]
+
+
 PATCHES: tuple[Callable[[], None], ...] = (
     json_protocol_access_denied,
     sqs_redrive_allow_policy,
@@ -471,6 +548,7 @@ PATCHES: tuple[Callable[[], None], ...] = (
     ses_identity_resource,
     sqs_batch_actions,
     lambda_code_location,
+    budgets_subscribers_and_tags,
 )
 
 

@@ -332,6 +332,7 @@ def inventory(twin: Twin) -> dict[str, list[str]]:
     lambda_ = twin.client("lambda")
     iam = twin.client("iam")
     s3 = twin.client("s3")
+    account = twin.client("sts").get_caller_identity()["Account"]
     return {
         "state buckets": [b["Name"] for b in s3.list_buckets().get("Buckets", [])],
         "queues": sorted(sqs.list_queues().get("QueueUrls", [])),
@@ -351,6 +352,10 @@ def inventory(twin: Twin) -> dict[str, list[str]]:
         ),
         "alarms": sorted(a["AlarmName"] for a in twin.client("cloudwatch").describe_alarms()["MetricAlarms"]),
         "topics": sorted(t["TopicArn"] for t in twin.client("sns").list_topics()["Topics"]),
+        "budgets": sorted(
+            b["BudgetName"]
+            for b in twin.client("budgets").describe_budgets(AccountId=account).get("Budgets", [])
+        ),
     }
 
 

@@ -12,8 +12,9 @@ import json
 import os
 import subprocess
 import threading
+import time
 from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from contextlib import ExitStack, contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
@@ -113,3 +114,54 @@ def running_example_worker(
         yield ExampleWorker(url=url, process=process)
     finally:
         _stop(process)
+
+
+# How long a replaced Worker keeps running after new requests go to its successor: its `waitUntil` sends of
+# requests already answered finish within this (each is one signed POST, retried once).
+DRAIN_SECONDS = 3.0
+
+
+class DeployedExampleWorker:
+    """The example Worker as Cloudflare runs a deployed Worker: `put_secrets` deploys a new version.
+
+    As `wrangler secret put` does, a change of secrets starts a new version with the new bindings; new
+    requests go to it (`url` follows), while the version it replaced finishes what it was doing, its
+    `waitUntil` sends included, before it stops. Each version's output goes to `log_dir/worker-<n>.log`.
+    """
+
+    def __init__(self, bindings: dict[str, str], *, log_dir: Path, ca_file: Path | None = None) -> None:
+        self._bindings = dict(bindings)
+        self._log_dir = log_dir
+        self._ca_file = ca_file
+        self._versions: list[ExitStack] = []
+        self._url = ""
+        self._lock = threading.Lock()
+        self._start()
+
+    def _start(self) -> None:
+        stack = ExitStack()
+        log = self._log_dir / f"worker-{len(self._versions) + 1}.log"
+        worker = stack.enter_context(running_example_worker(self._bindings, log=log, ca_file=self._ca_file))
+        with self._lock:
+            self._versions.append(stack)
+            self._url = worker.url
+
+    @property
+    def url(self) -> str:
+        with self._lock:
+            return self._url
+
+    @property
+    def logs(self) -> list[Path]:
+        return [self._log_dir / f"worker-{n}.log" for n in range(1, len(self._versions) + 1)]
+
+    def put_secrets(self, secrets: dict[str, str]) -> None:
+        previous = self._versions[-1]
+        self._bindings |= secrets
+        self._start()
+        threading.Timer(DRAIN_SECONDS, previous.close).start()
+
+    def close(self) -> None:
+        time.sleep(DRAIN_SECONDS)
+        for stack in self._versions:
+            stack.close()
