@@ -83,10 +83,15 @@ def _move_line(move: SuggestedMove, quote: Callable[[str], str] = str) -> str:
 
 
 def pounds(amount: Decimal) -> str:
-    """A monthly change as a reviewer reads it: signed, in pence under a pound."""
+    """A monthly change as a reviewer reads it: signed, in pence, and to two significant digits under a
+    penny (a log group's retention can be a thousandth of a penny; "+£0.00" would hide that it costs)."""
     sign = "+" if amount >= 0 else "-"
     value = abs(amount)
-    return f"{sign}£{value:,.2f}" if value >= 1 or value == 0 else f"{sign}£{value:.4f}".rstrip("0")
+    if value >= 1 or value == 0:
+        return f"{sign}£{value:,.2f}"
+    decimals = max(2, 1 - value.adjusted())
+    text = f"{value:.{decimals}f}"
+    return f"{sign}£{text.rstrip('0') if decimals > 2 else text}"
 
 
 def _cost_line(change: CostChange, quote: Callable[[str], str] = str) -> str:

@@ -139,7 +139,8 @@ def test_the_review_states_its_total_and_what_it_assumes() -> None:
 @pytest.mark.parametrize(
     ("amount", "shown"),
     [(Decimal("0.0110"), "+£0.011"), (Decimal("-1.5"), "-£1.50"), (Decimal(0), "+£0.00"),
-     (Decimal("1234.567"), "+£1,234.57")],
+     (Decimal("1234.567"), "+£1,234.57"), (Decimal("0.0000213"), "+£0.000021"), (Decimal("0.25"), "+£0.25"),
+     (Decimal("0.0004"), "+£0.0004")],
 )  # fmt: skip
 def test_pounds_are_signed_and_pence_are_kept_under_a_pound(amount: Decimal, shown: str) -> None:
     assert pounds(amount) == shown
