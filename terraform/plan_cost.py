@@ -1,5 +1,5 @@
 """The monthly cost a plan adds or removes, priced from the repository's price table (`cv_analytics.pricing`)
-at a stated traffic level (terraform/review_traffic.toml).
+at a stated traffic level (terraform/review_traffic.toml), with the cost model's month and gigabyte.
 
 A reviewer weighs "+£0.05 a month" differently from "+£40 a month", and neither figure is in a plan. What
 has a standing price is priced per month (an alarm, a KMS key); what is priced by use is priced at the
@@ -20,13 +20,11 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from cv_analytics.cost.model import DAYS_PER_MONTH, GB, WEEKS_PER_MONTH
 from cv_analytics.pricing.prices import PriceTable, load_prices
 
 TRAFFIC_FILE = Path(__file__).resolve().parent / "review_traffic.toml"
-WEEKS_PER_MONTH = Decimal("365.25") / 12 / 7
-DAYS_PER_MONTH = Decimal("365.25") / 12
-MIB_PER_GB = Decimal(1024)
-BYTES_PER_GB = Decimal(1024) ** 3
+MIB_PER_GB = Decimal(1024)  # Lambda's memory: MB configured, GB-seconds billed
 # CloudWatch bills an alarm on a period under a minute at the high-resolution rate, which the table lacks.
 STANDARD_ALARM_MIN_PERIOD = 60
 
@@ -163,9 +161,7 @@ def _log_group(values: Mapping[str, Any], pricing: Pricing) -> Decimal | str:
     retention = values.get("retention_in_days")
     if not isinstance(retention, int) or retention <= 0:
         return "logs kept forever: their storage grows every month"
-    ingested_gb = (
-        use.invocations(pricing.traffic.questions_per_month) * use.log_bytes_per_invocation / BYTES_PER_GB
-    )
+    ingested_gb = use.invocations(pricing.traffic.questions_per_month) * use.log_bytes_per_invocation / GB
     stored_gb_months = ingested_gb * Decimal(retention) / DAYS_PER_MONTH  # a steady state: days kept
     return _usd(pricing, "logs_ingestion", ingested_gb) + _usd(pricing, "logs_storage", stored_gb_months)
 

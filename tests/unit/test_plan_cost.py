@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
+from cv_analytics.cost.model import DAYS_PER_MONTH, GB, WEEKS_PER_MONTH
 from cv_analytics.pricing.prices import load_prices
 from terraform.plan_cost import (
-    WEEKS_PER_MONTH,
     FunctionUse,
     Pricing,
     TableUse,
@@ -54,7 +54,7 @@ def _function(memory: int, architecture: str = "arm64") -> dict[str, Any]:
 def test_more_memory_costs_the_extra_gigabyte_seconds_at_the_stated_traffic() -> None:
     change = cost_change(_entry("aws_lambda_function", ["update"], _function(256), _function(512)), PRICING)
     assert change is not None and change.what == "memory_size 256 -> 512"
-    # 43,482 invocations a month x 0.1 s x 0.25 GB more = 1,087 GB-s at $0.0000133334, in GBP.
+    # 43,333 invocations a month (52 weeks over 12) x 0.1 s x 0.25 GB more = 1,083 GB-s at $0.0000133334.
     gb_seconds = QUESTIONS_PER_MONTH * Decimal("0.1") * Decimal("0.25")
     assert change.monthly_gbp == gb_seconds * Decimal("0.0000133334") * RATE
     assert round(change.monthly_gbp, 4) == Decimal("0.0110")
@@ -76,8 +76,8 @@ def test_longer_log_retention_stores_more_days_of_the_functions_logs() -> None:
         PRICING,
     )  # fmt: skip
     assert change is not None and change.what == "retention_in_days 1 -> 31"
-    ingested_gb = Decimal(2_880 * 500) / Decimal(1024) ** 3
-    thirty_more_days = ingested_gb * 30 / (Decimal("365.25") / 12)
+    ingested_gb = Decimal(2_880 * 500) / GB
+    thirty_more_days = ingested_gb * 30 / DAYS_PER_MONTH
     assert change.monthly_gbp == pytest.approx(
         thirty_more_days * Decimal("0.03") * RATE, rel=Decimal("1e-20")
     )
