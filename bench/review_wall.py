@@ -20,15 +20,14 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 from cv_analytics import packaging
-from cv_analytics.local.deploy import LOCAL, QUIET_JSII, LocalDeployment, port_of
+from cv_analytics.local.deploy import LOCAL, LocalDeployment
 from cv_analytics.local.twin import Twin, running_twin
-from terraform.environment import ROOT, TWIN_PORT_VARIABLE, Environment
-from terraform.review_base import apply_base
+from terraform.environment import ROOT, Environment
+from terraform.review_base import apply_base, run_in_tree
 
 SCRATCH = ROOT / ".cache" / "bench-review"
 MEMORY_BEFORE, MEMORY_AFTER = 256, 512
@@ -49,24 +48,9 @@ def _change_one_line(tree: Path) -> None:
 
 
 def _in_tree(tree: Path, twin: Twin | None, arguments: list[str]) -> tuple[int, float, str]:
-    """`python -m ARGUMENTS` with the clone's own code, timed; its exit code and last line."""
-    environment = {
-        **os.environ,
-        **QUIET_JSII,
-        "PYTHONPATH": os.pathsep.join([str(tree / "src"), str(tree)]),
-        "COLUMNS": "200",  # the summary line on one line
-        packaging.DIST_VARIABLE: str(packaging.DIST),
-    }
-    if twin is not None:
-        environment |= {"TWIN_FOLDER": str(twin.folder), TWIN_PORT_VARIABLE: port_of(twin)}
-    else:
-        for variable in ("TWIN_FOLDER", TWIN_PORT_VARIABLE):
-            environment.pop(variable, None)
+    """`python -m ARGUMENTS` with the clone's own code, timed; its exit code and last summary line."""
     began = time.monotonic()
-    result = subprocess.run(
-        [sys.executable, "-m", *arguments], cwd=tree, env=environment, capture_output=True, text=True,
-        check=False,
-    )  # fmt: skip
+    result = run_in_tree(tree, twin, arguments)
     seconds = time.monotonic() - began
     lines = (result.stdout + result.stderr).strip().splitlines()
     last = next((line for line in reversed(lines) if "stacks" in line), lines[-1] if lines else "")
@@ -74,6 +58,7 @@ def _in_tree(tree: Path, twin: Twin | None, arguments: list[str]) -> tuple[int, 
 
 
 def main() -> None:
+    os.environ["COLUMNS"] = "200"  # the reviews' summary lines on one line each
     for function in packaging.FUNCTIONS:  # both reviews deploy the same zips; build them first, untimed
         packaging.build(function)
     shutil.rmtree(SCRATCH, ignore_errors=True)

@@ -62,23 +62,27 @@ def base_worktree(base: str, folder: Path) -> Iterator[Path]:
         _git("worktree", "remove", "--force", str(folder))
 
 
-def _run_in_base(base: Path, twin: Twin, arguments: Sequence[str]) -> None:
+def run_in_tree(tree: Path, twin: Twin | None, arguments: Sequence[str]) -> subprocess.CompletedProcess[str]:
+    """`python -m ARGUMENTS` with another checkout's own modules (its `src/` first on the path), deploying
+    this tree's zips, pointed at `twin` (or at none: a twin of its own, as `--base` starts)."""
     environment = {
         **os.environ,
         **QUIET_JSII,
-        "PYTHONPATH": os.pathsep.join([str(base / "src"), str(base)]),
-        "TWIN_FOLDER": str(twin.folder),
-        TWIN_PORT_VARIABLE: port_of(twin),
+        "PYTHONPATH": os.pathsep.join([str(tree / "src"), str(tree)]),
         packaging.DIST_VARIABLE: str(packaging.DIST),
     }
-    result = subprocess.run(  # noqa: S603 - the base revision's own modules
-        [sys.executable, "-m", *arguments],
-        cwd=base,
-        env=environment,
-        capture_output=True,
-        text=True,
+    for variable in ("TWIN_FOLDER", TWIN_PORT_VARIABLE):
+        environment.pop(variable, None)
+    if twin is not None:
+        environment |= {"TWIN_FOLDER": str(twin.folder), TWIN_PORT_VARIABLE: port_of(twin)}
+    return subprocess.run(  # noqa: S603 - the checkout's own modules
+        [sys.executable, "-m", *arguments], cwd=tree, env=environment, capture_output=True, text=True,
         check=False,
-    )
+    )  # fmt: skip
+
+
+def _run_in_base(base: Path, twin: Twin, arguments: Sequence[str]) -> None:
+    result = run_in_tree(base, twin, arguments)
     if result.returncode != 0:
         tail = (result.stderr or result.stdout).strip().splitlines()[-15:]
         raise SystemExit(f"BASE: python -m {' '.join(arguments[:2])} failed:\n" + "\n".join(tail))
