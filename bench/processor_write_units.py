@@ -10,22 +10,26 @@ transaction, and the pending index's own writes). Prints units per complete requ
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import warnings
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import replace
-from pathlib import Path
 from typing import Any
 
 from moto import mock_aws
 
-from bench.processor_common import batches
-from bench.processor_requests import answered, deliver, fresh_handler, realistic, same_batch, separate_batches
+from bench.processor_requests import (
+    answered,
+    fresh_handler,
+    in_two_batches,
+    play,
+    realistic,
+    same_batch,
+    separate_batches,
+)
 from contract.tables import InterimRequest, QuarantinedEvent, RequestGuard, RequestRecord
-from cv_analytics.local.event_source import LocalLambdaContext
 from cv_analytics.local.request_meter import BILLED_ERRORS, Tables, item_key, planned_writes, write_units_of
 from cv_analytics.local.sample_traffic import Outgoing, sample_messages
 from cv_analytics.local.traffic import USER_AGENTS
@@ -73,11 +77,7 @@ def with_browser_agent(messages: list[Outgoing]) -> list[Outgoing]:
 
 def separate_batches_browser() -> tuple[list[list[Outgoing]], int, bool]:
     requests = answered()
-    messages = with_browser_agent(sample_messages(requests))
-    queries = [m for m in messages if '"eventType":"query"' in m.body]
-    responses = [m for m in messages if '"eventType":"response"' in m.body]
-    groups = [group for pair in zip(batches(queries), batches(responses), strict=True) for group in pair]
-    return groups, len(requests), False
+    return in_two_batches(with_browser_agent(sample_messages(requests))), len(requests), False
 
 
 def scenario(name: str, build: Callable[[], tuple[list[list[Outgoing]], int, bool]]) -> float:
@@ -85,10 +85,7 @@ def scenario(name: str, build: Callable[[], tuple[list[list[Outgoing]], int, boo
         handler = fresh_handler()
         units = count_write_units()
         groups, complete, sweep = build()
-        with Path(os.devnull).open("w") as sink, contextlib.redirect_stdout(sink):
-            deliver(handler, groups, Counter())
-            if sweep:
-                handler.sweep({}, LocalLambdaContext("sweep", timeout_ms=900_000))
+        play(handler, groups, sweep=sweep)
         total = units["table"] + units["index"]
         per_request = total / complete
         print(
