@@ -30,7 +30,7 @@ from bench.processor_requests import (
     separate_batches,
 )
 from contract.tables import InterimRequest, QuarantinedEvent, RequestGuard, RequestRecord
-from cv_analytics.local.request_meter import BILLED_ERRORS, Tables, item_key, planned_writes, write_units_of
+from cv_analytics.local.request_meter import Tables, billed, units_after, writes_before
 from cv_analytics.local.sample_traffic import Outgoing, sample_messages
 from cv_analytics.local.traffic import USER_AGENTS
 
@@ -43,17 +43,13 @@ def count_write_units() -> Counter[str]:
     tables = Tables(REGION)
 
     def before(model: Any, params: dict[str, Any], context: dict[str, Any], **_: Any) -> None:
-        request = json.loads(params.get("body") or b"{}")
-        writes = planned_writes(model.name, request)
-        context["cost_writes"] = (writes, [tables.item(w.table, item_key(tables, w)) for w in writes])
+        context["cost_writes"] = writes_before(tables, model.name, json.loads(params.get("body") or b"{}"))
 
     def after(http_response: Any, parsed: dict[str, Any], context: dict[str, Any], **_: Any) -> None:
         writes, old = context.pop("cost_writes", ([], []))
-        error = parsed.get("Error", {}).get("Code", "")
-        if not writes or (http_response.status_code != 200 and not error.endswith(BILLED_ERRORS)):
+        if not writes or not billed(http_response.status_code, parsed.get("Error", {}).get("Code", "")):
             return
-        new = [tables.item(w.table, item_key(tables, w)) for w in writes]
-        table_units, index_units, _ = write_units_of(tables, writes, old, new)
+        table_units, index_units, _ = units_after(tables, writes, old)
         units["table"] += table_units
         units["index"] += index_units
 

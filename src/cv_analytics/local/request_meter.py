@@ -178,6 +178,30 @@ def write_units_of(
     return table_units, index_units, by_table
 
 
+def writes_before(
+    tables: Tables, action: str, request: Mapping[str, Any]
+) -> tuple[list[PlannedWrite], list[Any]]:
+    """The items a write request will change, as they stand before it runs (read before moto answers)."""
+    try:
+        writes = planned_writes(action, request)
+        return writes, [tables.item(write.table, item_key(tables, write)) for write in writes]
+    except Exception:  # an unknown table or a malformed request: moto refuses it, nothing is billed
+        return [], []
+
+
+def billed(status: int, error: str) -> bool:
+    """Whether DynamoDB bills a write: when it succeeded, and when its condition failed."""
+    return status == HTTP_OK or error.endswith(BILLED_ERRORS)
+
+
+def units_after(
+    tables: Tables, writes: Sequence[PlannedWrite], before: list[Any]
+) -> tuple[int, int, dict[str, int]]:
+    """`write_units_of` the writes, from the items as they stood before and as they stand now."""
+    after = [tables.item(write.table, item_key(tables, write)) for write in writes]
+    return write_units_of(tables, writes, before, after)
+
+
 def read_units_of(action: str, request: Mapping[str, Any], response: Mapping[str, Any]) -> float:
     consistent = bool(request.get("ConsistentRead", False))
     if action == "GetItem":
@@ -254,11 +278,7 @@ class RequestMeter:
         action = _action(environ, body)
         request: dict[str, Any] = json.loads(body or b"{}")
         tables = Tables(region)
-        try:
-            writes = planned_writes(action, request)
-            before = [tables.item(write.table, item_key(tables, write)) for write in writes]
-        except Exception:  # an unknown table or a malformed request: moto refuses it, nothing is billed
-            writes, before = [], []
+        writes, before = writes_before(tables, action, request)
         status: list[str] = []
 
         def noting(code: str, headers: Any, *rest: Any) -> Any:
@@ -270,12 +290,10 @@ class RequestMeter:
         response: dict[str, Any] = {}
         with contextlib.suppress(ValueError):
             response = json.loads(answer or b"{}")
-        billed = code == HTTP_OK or str(response.get("__type", "")).endswith(BILLED_ERRORS)
         write_units = index_units = 0
         by_table: dict[str, int] = {}
-        if billed and writes:
-            after = [tables.item(write.table, item_key(tables, write)) for write in writes]
-            write_units, index_units, by_table = write_units_of(tables, writes, before, after)
+        if writes and billed(code, str(response.get("__type", ""))):
+            write_units, index_units, by_table = units_after(tables, writes, before)
         read_units = read_units_of(action, request, response) if code == HTTP_OK else 0.0
         self._record(
             MeteredRequest(
