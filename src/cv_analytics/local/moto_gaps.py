@@ -8,6 +8,7 @@ or the pipeline. They patch moto's classes in the twin's own process only (`appl
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -453,6 +454,59 @@ def with_code_downloads(application: Callable[..., Any]) -> Callable[..., Any]:
             return [b"NoSuchKey"]
         start_response("200 OK", [("Content-Type", "application/zip"), ("Content-Length", str(len(body)))])
         return [body]
+
+    return serve
+
+
+# One lock guards moto's backends: every request, and whatever else in the twin's process reads them (the
+# request meter's item lookups), holds it.
+BACKENDS = threading.RLock()
+# Whether this thread is serving a request, so holds BACKENDS once for it.
+_serving = threading.local()
+
+
+def _long_poll_waits_without_the_lock() -> None:
+    """SQS's long poll waits for a message with the backends free, so the send it waits for can happen."""
+    from moto.sqs.models import Queue
+
+    original = Queue.wait_for_messages
+    if getattr(original, "releases_backends", False):
+        return
+
+    def wait_for_messages(self: Queue, timeout: int) -> None:
+        if not getattr(_serving, "request", False):
+            original(self, timeout)
+            return
+        BACKENDS.release()
+        try:
+            original(self, timeout)
+        finally:
+            BACKENDS.acquire()
+
+    wait_for_messages.releases_backends = True  # type: ignore[attr-defined]
+    Queue.wait_for_messages = wait_for_messages  # type: ignore[method-assign]
+
+
+def one_request_at_a_time(application: Callable[..., Any]) -> Callable[..., Any]:
+    """Concurrent requests that do not corrupt each other, as AWS's services never do.
+
+    moto's backends are not thread-safe, and the twin serves Terraform's parallel requests on threads:
+    checked on moto 5.2.5, 16 clients creating, reading and listing IAM roles at once got 1 to 5 answers in
+    12,000 as HTTP 500, "dictionary changed size during iteration" (a role looked up while another was
+    inserted). The AWS SDKs retry a 500, so a create that had taken effect before its 500 fails its retry
+    with EntityAlreadyExists and the apply with it (seen once, on CreateRole). Requests therefore reach moto
+    one at a time. Its work is Python under one interpreter lock anyway; the one wait it has, SQS's long
+    poll (a condition a send notifies, waited on a second at a time), waits with the lock released.
+    """
+    _long_poll_waits_without_the_lock()
+
+    def serve(environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        with BACKENDS:
+            _serving.request = True
+            try:
+                return list(application(environ, start_response))
+            finally:
+                _serving.request = False
 
     return serve
 

@@ -25,6 +25,7 @@ from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from cv_analytics.local import dynamodb_capacity as capacity
+from cv_analytics.local.moto_gaps import BACKENDS
 
 if TYPE_CHECKING:
     from cv_analytics.local.twin import Twin
@@ -272,7 +273,17 @@ class RequestMeter:
     def _dynamodb(
         self, application: Callable[..., Any], environ: dict[str, Any], start_response: Callable[..., Any]
     ) -> Iterable[bytes]:
-        """Answer a DynamoDB request through moto and record the units it consumed."""
+        """Answer a DynamoDB request through moto and record the units it consumed.
+
+        The items are read before and after under the lock that serves moto's requests one at a time
+        (`moto_gaps.BACKENDS`), so no other request's write falls between the two reads.
+        """
+        with BACKENDS:
+            return self._dynamodb_served(application, environ, start_response)
+
+    def _dynamodb_served(
+        self, application: Callable[..., Any], environ: dict[str, Any], start_response: Callable[..., Any]
+    ) -> Iterable[bytes]:
         key, region, _ = _credential_scope(environ)
         body = environ["wsgi.input"].getvalue()
         action = _action(environ, body)

@@ -156,7 +156,9 @@ def serve(port: int, folder: Path) -> None:
     os.environ["MOTO_PORT"] = str(port)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     application = RequestMeter().wrap(
-        moto_gaps.with_code_downloads(DomainDispatcherApplication(create_backend_app))
+        moto_gaps.one_request_at_a_time(
+            moto_gaps.with_code_downloads(DomainDispatcherApplication(create_backend_app))
+        )
     )
     run_simple(
         LOOPBACK,

@@ -1,0 +1,128 @@
+"""The twin serves concurrent callers as AWS does: one request at a time inside moto, long polls included."""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+import time
+import urllib.request
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import boto3
+import pytest
+from werkzeug.serving import make_server
+
+from cv_analytics.local import moto_gaps
+from cv_analytics.local.request_meter import RequestMeter
+
+pytestmark = pytest.mark.integration
+
+
+@contextlib.contextmanager
+def _served(application: Callable[..., Any]) -> Iterator[str]:
+    server = make_server("127.0.0.1", 0, application, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        thread.join()
+
+
+@pytest.fixture
+def meter() -> RequestMeter:
+    return RequestMeter()
+
+
+@pytest.fixture
+def endpoint(meter: RequestMeter) -> Iterator[str]:
+    """moto behind the twin's own layers, in the order `twin.serve` stacks them."""
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+
+    moto = DomainDispatcherApplication(create_backend_app)
+    with _served(meter.wrap(moto_gaps.one_request_at_a_time(moto))) as url:
+        yield url
+
+
+def _sqs(endpoint: str) -> Any:
+    return boto3.client(
+        "sqs",
+        endpoint_url=endpoint,
+        region_name="eu-west-2",
+        aws_access_key_id="AKIASERVING",
+        aws_secret_access_key="secret",
+    )
+
+
+def test_requests_reach_the_backends_one_at_a_time() -> None:
+    inside = 0
+    most_inside = 0
+    count = threading.Lock()
+
+    def backend(environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
+        nonlocal inside, most_inside
+        with count:
+            inside += 1
+            most_inside = max(most_inside, inside)
+        time.sleep(0.005)
+        with count:
+            inside -= 1
+        start_response("200 OK", [("Content-Type", "text/plain"), ("Content-Length", "2")])
+        return [b"ok"]
+
+    def call(url: str) -> None:
+        for _ in range(10):
+            with urllib.request.urlopen(url, timeout=10) as response:
+                assert response.read() == b"ok"
+
+    with _served(moto_gaps.one_request_at_a_time(backend)) as url:
+        callers = [threading.Thread(target=call, args=(url,)) for _ in range(8)]
+        for caller in callers:
+            caller.start()
+        for caller in callers:
+            caller.join()
+    assert most_inside == 1
+
+
+def test_a_send_is_not_held_up_behind_a_waiting_receive(endpoint: str, meter: RequestMeter) -> None:
+    sqs = _sqs(endpoint)
+    url = sqs.create_queue(QueueName="serving")["QueueUrl"]
+    events: list[str] = []
+    received: dict[str, Any] = {}
+
+    def receive() -> None:
+        received.update(sqs.receive_message(QueueUrl=url, WaitTimeSeconds=5))
+        events.append("received")
+
+    waiting = threading.Thread(target=receive)
+    waiting.start()
+    time.sleep(0.3)  # the receive is waiting by now
+    sqs.send_message(QueueUrl=url, MessageBody="hello")
+    events.append("sent")
+    waiting.join()
+    # The send went through while the receive waited, and the waiting receive got the message.
+    assert events == ["sent", "received"]
+    assert [message["Body"] for message in received["Messages"]] == ["hello"]
+    # One long poll is one request to the cost meter.
+    assert [r.action for r in meter.records() if r.action == "ReceiveMessage"] == ["ReceiveMessage"]
+
+
+def test_a_long_poll_of_an_empty_queue_answers_empty_when_its_wait_is_over(endpoint: str) -> None:
+    sqs = _sqs(endpoint)
+    url = sqs.create_queue(QueueName="empty", Attributes={"ReceiveMessageWaitTimeSeconds": "1"})["QueueUrl"]
+    started = time.monotonic()
+    answer = sqs.receive_message(QueueUrl=url)  # the queue's own wait: 1 s
+    assert "Messages" not in answer
+    assert time.monotonic() - started >= 1
+
+
+def test_a_receive_from_a_missing_queue_gets_sqs_own_error(endpoint: str) -> None:
+    from botocore.exceptions import ClientError
+
+    sqs = _sqs(endpoint)
+    missing = f"{endpoint}/123456789012/missing"
+    with pytest.raises(ClientError) as refused:
+        sqs.receive_message(QueueUrl=missing, WaitTimeSeconds=1)
+    assert "NonExistentQueue" in str(refused.value) or "QueueDoesNotExist" in str(refused.value)
