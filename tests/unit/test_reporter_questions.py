@@ -20,6 +20,8 @@ from tests.fixtures.recruiter_questions import (
     CATALOGUE_TOPIC,
     HELD_OUT,
     INDEPENDENT,
+    INDEPENDENT_2,
+    INDEPENDENT_2_OUTSIDE,
     INDEPENDENT_OUTSIDE,
     OUTSIDE,
     OUTSIDE_HELD_OUT,
@@ -71,18 +73,22 @@ def test_the_labelled_set_is_large_and_varied() -> None:
     assert set(CATALOGUE_TOPIC.values()) == set(TOPICS)
 
 
-def test_the_independent_part_is_large_and_covers_every_topic() -> None:
+def test_the_independent_parts_are_large_and_cover_every_topic() -> None:
     assert len(labelled(INDEPENDENT)) >= 100
     assert set(INDEPENDENT) == set(CATALOGUE_TOPIC)
     assert len(INDEPENDENT_OUTSIDE) >= 12
+    assert len(labelled(INDEPENDENT_2)) >= 140
+    assert set(INDEPENDENT_2) == set(CATALOGUE_TOPIC)
+    assert len(INDEPENDENT_2_OUTSIDE) >= 20
 
 
 def test_no_topic_example_is_a_near_copy_of_a_labelled_question() -> None:
-    """The catalogue is part of the method: an example that is a labelled question with a typo or a word
-    changed would measure the copy, not the grouping."""
+    """The catalogue is part of the method: an example that is a labelled question of its topic, in any part,
+    with a typo or a word changed would measure the copy, not the grouping."""
     near = [
         (example, question)
-        for topic, questions in ALL.items()
+        for part in (ALL, INDEPENDENT, INDEPENDENT_2)
+        for topic, questions in part.items()
         for question in questions
         for example in TOPICS[CATALOGUE_TOPIC[topic]]
         if SequenceMatcher(None, normalise(example), normalise(question)).ratio() >= NEAR_COPY
@@ -123,39 +129,70 @@ def test_each_tuning_topic_is_named_by_its_catalogue_topic(grouper: QuestionGrou
 
 
 def test_grouping_on_the_held_out_part(grouper: QuestionGrouper) -> None:
-    """Measured once, on topics no threshold or example was chosen on: purity 0.976 meets the bar; the
-    share bar is missed by two of seven topics, the current role (6 of 12 together: a job title and
-    "what does she do" asked in words no example uses) and leadership (9 of 12). No topic may fall
-    further."""
+    """Measured on topics no threshold or example was chosen on: purity 0.976 meets the bar; the share bar
+    is missed by one of seven topics, the current role (9 of 12 together). No topic may fall further."""
     purity, shares = measured(grouper, HELD_OUT)
     assert purity >= 0.9
     below = {topic: share for topic, share in shares.items() if share < 0.8}
-    assert set(below) <= {"current role", "leadership"}, shares
-    assert min(shares.values()) >= 6 / 12, shares
-    assert shares["leadership"] >= 9 / 12, shares
+    assert set(below) <= {"current role"}, shares
+    assert min(shares.values()) >= 9 / 12, shares
 
 
 def test_grouping_on_the_independent_part(grouper: QuestionGrouper) -> None:
-    """The part written apart from the method and used by no choice, measured once: purity 0.916 meets the
-    bar, the share bar does not. Only 4 of 16 topics keep 0.8 of their wordings in one group (relocation 7
-    of 7, Python and AWS 6 of 7, biggest project 6 of 7); the worst keep 3 of 8 (education, the current
-    role): a one-word note, a French or German wording, or a technology the topic's terms do not name
-    ("kubectl", "asyncio", "CloudFormation") stays in a group of its own. No topic may fall further."""
+    """The part written apart from the method and used by no choice: purity 0.908 meets the bar, the share
+    bar does not. 9 of 16 topics keep 0.8 of their wordings in one group; the worst keep 4 of 8 (education,
+    the contract type, the current role). No topic may fall further."""
     purity, shares = measured(grouper, INDEPENDENT)
     assert purity >= 0.9
-    assert min(shares.values()) >= 3 / 8, shares
+    assert min(shares.values()) >= 4 / 8, shares
     passing = {topic for topic, share in shares.items() if share >= 0.8}
-    assert passing >= {"relocation", "python", "aws", "biggest project"}, shares
+    assert passing >= {
+        "notice period",
+        "relocation",
+        "python",
+        "aws",
+        "kubernetes",
+        "remote work",
+        "seniority",
+        "languages spoken",
+        "biggest project",
+    }, shares
+
+
+def test_grouping_on_the_second_independent_part(grouper: QuestionGrouper) -> None:
+    """The part written by someone who had read nothing of the method or the other parts: purity 0.958; 9
+    of 16 topics keep 0.8 of their wordings in one group, the worst 5 of 8 (seniority). No topic may fall
+    further."""
+    purity, shares = measured(grouper, INDEPENDENT_2)
+    assert purity >= 0.9
+    assert min(shares.values()) >= 5 / 8, shares
+    passing = {topic for topic, share in shares.items() if share >= 0.8}
+    assert passing >= {
+        "notice period",
+        "relocation",
+        "right to work",
+        "python",
+        "kubernetes",
+        "aws",
+        "contract type",
+        "education",
+        "biggest project",
+    }, shares
 
 
 def test_questions_outside_every_topic_stay_out_of_the_topics(grouper: QuestionGrouper) -> None:
-    """Both the questions the thresholds were chosen with and those held out (TypeScript, Go, SAP, a
-    driving licence, cats, PHP, a star sign...): none is drawn into a topic. Of the independent ones (C++,
-    chess, Figma...) one is: "¿Le gusta el cine?" joins the current job; each stays a group of its own."""
-    for questions in (OUTSIDE, OUTSIDE_HELD_OUT, INDEPENDENT_OUTSIDE):
+    """The questions the thresholds were chosen with, those held out and the first independent ones
+    (TypeScript, Go, SAP, a driving licence, C++, chess, Figma...): none is drawn into a topic. Of the
+    second independent part's 20, two are: a terse "Java exp" joins leadership, a question about papers
+    joins achievements. Each stays a group of its own."""
+    second = {
+        "Java exp": "Leadership and management",
+        "Has she published any papers or articles?": "Achievements and projects",
+    }
+    for questions in (OUTSIDE, OUTSIDE_HELD_OUT, INDEPENDENT_OUTSIDE, INDEPENDENT_2_OUTSIDE):
         groups = grouper.group(list(questions))
         drawn = {question: groups.topics[index] for question, index in zip(questions, groups.of, strict=True)}
-        expected = {"¿Le gusta el cine?": "Current job"} if questions is INDEPENDENT_OUTSIDE else {}
+        expected = second if questions is INDEPENDENT_2_OUTSIDE else {}
         assert {question: topic for question, topic in drawn.items() if topic} == expected
         assert len(set(groups.of)) == len(questions)
 
@@ -164,7 +201,7 @@ def test_grouping_on_the_whole_labelled_set(grouper: QuestionGrouper) -> None:
     purity, shares = measured(grouper, ALL)
     assert purity >= 0.9
     below = {topic: share for topic, share in shares.items() if share < 0.8}
-    assert set(below) <= {"current role", "leadership"}, shares
+    assert set(below) <= {"current role"}, shares
 
 
 @settings(max_examples=15, deadline=None)
@@ -175,8 +212,8 @@ def test_a_wordings_topic_does_not_depend_on_the_rest_of_the_week(
     """A question outside every topic is not pulled in by the week's other questions (the email once
     counted "Does she know TypeScript?" under leadership), and a topic question is not pushed out: the
     week grouped whole gives each wording the topic it gets in either half alone."""
-    pool = [question for question, _ in labelled(ALL) + labelled(INDEPENDENT)]
-    pool += [*OUTSIDE, *OUTSIDE_HELD_OUT, *INDEPENDENT_OUTSIDE]
+    pool = [question for part in (ALL, INDEPENDENT, INDEPENDENT_2) for question, _ in labelled(part)]
+    pool += [*OUTSIDE, *OUTSIDE_HELD_OUT, *INDEPENDENT_OUTSIDE, *INDEPENDENT_2_OUTSIDE]
     week = data.draw(st.lists(st.sampled_from(pool), min_size=2, max_size=40, unique=True))
     split = data.draw(st.integers(1, len(week) - 1))
     assert _topics(grouper, week) == _topics(grouper, week[:split]) + _topics(grouper, week[split:])
