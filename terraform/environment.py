@@ -26,21 +26,55 @@ STACK_KINDS = ("state", "infra", "processor", "reporter")
 
 @dataclass(frozen=True)
 class FunctionConfig:
+    """What every function's block sets: its Lambda's size and the variables its settings class reads."""
+
     memory_mb: int
     timeout_seconds: int
     architecture: str
     settings: dict[str, str]
-    extra: dict[str, Any]
+
+    @staticmethod
+    def common(data: dict[str, Any]) -> dict[str, Any]:
+        """The shared keys of a function's block, as keyword arguments of a subclass."""
+        return {
+            "memory_mb": data["memory_mb"],
+            "timeout_seconds": data["timeout_seconds"],
+            "architecture": data["architecture"],
+            "settings": dict(data["settings"]),
+        }
+
+
+@dataclass(frozen=True)
+class ProcessorConfig(FunctionConfig):
+    """The `processor` block: the event source mapping's concurrency and the orphan sweep's schedule."""
+
+    maximum_concurrency: int
+    sweep_schedule: str
 
     @classmethod
-    def from_json(cls, data: dict[str, Any]) -> FunctionConfig:
-        known = {"memory_mb", "timeout_seconds", "architecture", "settings"}
+    def from_json(cls, data: dict[str, Any]) -> ProcessorConfig:
         return cls(
-            memory_mb=data["memory_mb"],
-            timeout_seconds=data["timeout_seconds"],
-            architecture=data["architecture"],
-            settings=dict(data["settings"]),
-            extra={k: v for k, v in data.items() if k not in known},
+            **cls.common(data),
+            maximum_concurrency=data["maximum_concurrency"],
+            sweep_schedule=data["sweep_schedule"],
+        )
+
+
+@dataclass(frozen=True)
+class ReporterConfig(FunctionConfig):
+    """The `reporter` block: the weekly schedule in its time zone, and the SES identity it sends as."""
+
+    schedule: str
+    schedule_timezone: str
+    ses_identity: str
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> ReporterConfig:
+        return cls(
+            **cls.common(data),
+            schedule=data["schedule"],
+            schedule_timezone=data["schedule_timezone"],
+            ses_identity=data["ses_identity"],
         )
 
 
@@ -107,8 +141,8 @@ class Environment:
     oldest_message_alarm_seconds: int
     monthly_budget_usd: float
     silent_worker_alarm_hours: int
-    processor: FunctionConfig
-    reporter: FunctionConfig
+    processor: ProcessorConfig
+    reporter: ReporterConfig
     local_aws: LocalAws | None = None
 
     @classmethod
@@ -127,8 +161,8 @@ class Environment:
             oldest_message_alarm_seconds=data["oldest_message_alarm_seconds"],
             monthly_budget_usd=data["monthly_budget_usd"],
             silent_worker_alarm_hours=data["silent_worker_alarm_hours"],
-            processor=FunctionConfig.from_json(data["processor"]),
-            reporter=FunctionConfig.from_json(data["reporter"]),
+            processor=ProcessorConfig.from_json(data["processor"]),
+            reporter=ReporterConfig.from_json(data["reporter"]),
             local_aws=LocalAws.from_json(data["local_aws"]) if "local_aws" in data else None,
         )
 
@@ -148,7 +182,3 @@ class Environment:
 
 def environment_names() -> list[str]:
     return sorted(path.stem for path in ENVIRONMENTS_DIR.glob("*.json"))
-
-
-def stack_names(environments: list[str] | None = None) -> list[str]:
-    return [f"{kind}-{env}" for env in (environments or environment_names()) for kind in STACK_KINDS]

@@ -394,7 +394,7 @@ def main(argv: list[str] | None = None) -> int:
             env.local_aws.port,
             default_folder(),
             region=env.region,
-            ses_identity=str(env.reporter.extra["ses_identity"]),
+            ses_identity=env.reporter.ses_identity,
         )
         print(f"local AWS runs at {twin.endpoint_url} (pid {twin.pid}); `./taskw twin-down` stops it")
         return 0
