@@ -45,7 +45,6 @@ def default_folder() -> Path:
     return Path(os.environ.get("TWIN_FOLDER") or DEFAULT_FOLDER).resolve()
 
 
-DEFAULT_PORT = 4566
 ADMIN_USER = "twin-administrator"
 ADMIN_POLICY = json.dumps(
     {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
