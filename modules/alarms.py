@@ -31,10 +31,8 @@ class AlarmSpec:
 
 @dataclass(frozen=True)
 class AlertTopicSpec:
-    """The topic's `name`, and the `email` address subscribed to it (the owner confirms it once)."""
-
     name: str
-    email: str
+    email: str  # subscribed to the topic; the owner confirms the subscription once, by e-mail
 
 
 @dataclass(frozen=True)

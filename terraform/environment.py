@@ -8,9 +8,9 @@ values below have their exact types and a mistake is an `EnvironmentFileError` n
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 from urllib.parse import urlsplit, urlunsplit
 
 from terraform.environment_schema import load_document
@@ -26,22 +26,20 @@ STACK_KINDS = ("state", "infra", "processor", "reporter")
 
 @dataclass(frozen=True)
 class FunctionConfig:
-    """What every function's block sets: its Lambda's size and the variables its settings class reads."""
+    """What every function's block sets: its Lambda's size and the variables its settings class reads.
+
+    Each function's subclass adds the keys of its own block as fields of the same names.
+    """
 
     memory_mb: int
     timeout_seconds: int
     architecture: str
     settings: dict[str, str]
 
-    @staticmethod
-    def common(data: dict[str, Any]) -> dict[str, Any]:
-        """The shared keys of a function's block, as keyword arguments of a subclass."""
-        return {
-            "memory_mb": data["memory_mb"],
-            "timeout_seconds": data["timeout_seconds"],
-            "architecture": data["architecture"],
-            "settings": dict(data["settings"]),
-        }
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Self:
+        values = {item.name: data[item.name] for item in fields(cls)}
+        return cls(**(values | {"settings": dict(data["settings"])}))
 
 
 @dataclass(frozen=True)
@@ -51,14 +49,6 @@ class ProcessorConfig(FunctionConfig):
     maximum_concurrency: int
     sweep_schedule: str
 
-    @classmethod
-    def from_json(cls, data: dict[str, Any]) -> ProcessorConfig:
-        return cls(
-            **cls.common(data),
-            maximum_concurrency=data["maximum_concurrency"],
-            sweep_schedule=data["sweep_schedule"],
-        )
-
 
 @dataclass(frozen=True)
 class ReporterConfig(FunctionConfig):
@@ -67,15 +57,6 @@ class ReporterConfig(FunctionConfig):
     schedule: str
     schedule_timezone: str
     ses_identity: str
-
-    @classmethod
-    def from_json(cls, data: dict[str, Any]) -> ReporterConfig:
-        return cls(
-            **cls.common(data),
-            schedule=data["schedule"],
-            schedule_timezone=data["schedule_timezone"],
-            ses_identity=data["ses_identity"],
-        )
 
 
 # The variable that moves the local AWS to another port (tests pick a free one; users may have 4566 taken).
