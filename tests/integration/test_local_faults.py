@@ -12,6 +12,7 @@ import subprocess
 import sys
 from collections import Counter
 from collections.abc import Iterator
+from pathlib import Path
 from types import ModuleType
 from typing import Any
 
@@ -36,6 +37,7 @@ from tests.support.sample_traffic import (
 pytestmark = pytest.mark.integration
 
 POISON = 3
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(autouse=True)
@@ -71,13 +73,14 @@ def dead_letters(sqs: Any, queue: EventQueue) -> int:
 
 
 def start_poller(queue_url: str, *, until_empty: bool = False) -> subprocess.Popen[str]:
-    command = [sys.executable, "-m", "cv_analytics.local.poller", queue_url, "--visibility-timeout", "2"]
+    command = [sys.executable, "-m", "tests.support.poller", queue_url, "--visibility-timeout", "2"]
     return subprocess.Popen(
         [*command, "--until-empty"] if until_empty else [*command, "--announce-writes"],
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
         text=True,
         env=dict(os.environ),
+        cwd=ROOT,  # where `tests` is importable from
     )
 
 
