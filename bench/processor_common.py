@@ -2,40 +2,31 @@
 
 from __future__ import annotations
 
-import hashlib
-import uuid
+import os
+import warnings
 from collections import Counter
 from collections.abc import Iterable
 from typing import Any
 
-from contract.tables import InterimRequest, QuarantinedEvent, RequestGuard, RequestRecord
-from cv_analytics.local.event_source import lambda_record
-from cv_analytics.local.sample_traffic import Outgoing
+from tests.support.processor import SqsMessage, sqs_event
+from tests.support.sample_traffic import Outgoing
 
-QUEUE_ARN = "arn:aws:sqs:eu-west-2:123456789012:cv-analytics-bench-events.fifo"
+from contract.tables import InterimRequest, QuarantinedEvent, RequestGuard, RequestRecord
 
 
 def lambda_event(messages: Iterable[Outgoing]) -> dict[str, Any]:
     """A Lambda SQS event for `messages`, as the event source mapping would deliver them."""
-    records = []
-    for sequence, message in enumerate(messages):
-        received = {
-            "MessageId": str(uuid.uuid4()),
-            "ReceiptHandle": f"receipt-{sequence}",
-            "Body": message.body,
-            "MD5OfBody": hashlib.md5(message.body.encode()).hexdigest(),
-            "Attributes": {
-                "ApproximateReceiveCount": "1",
-                "SentTimestamp": "1764154800163",
-                "SequenceNumber": str(18890000000000000000 + sequence),
-                "MessageGroupId": message.group_id,
-                "MessageDeduplicationId": message.deduplication_id,
-                "SenderId": "AIDAEXAMPLE",
-                "ApproximateFirstReceiveTimestamp": "1764154800183",
-            },
-        }
-        records.append(lambda_record(received, queue_arn=QUEUE_ARN, region="eu-west-2"))  # type: ignore[arg-type]
-    return {"Records": records}
+    return sqs_event(
+        SqsMessage(message.body, message.group_id, deduplication_id=message.deduplication_id)
+        for message in messages
+    )
+
+
+def quiet_processor() -> None:
+    """Orphans due at the first sweep, errors-only logs and no warnings: only the figures are printed."""
+    os.environ["ORPHAN_AFTER_SECONDS"] = "0"
+    os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "ERROR")
+    warnings.simplefilter("ignore")
 
 
 def batches(messages: list[Outgoing], size: int = 10) -> list[list[Outgoing]]:

@@ -12,18 +12,17 @@ from __future__ import annotations
 
 import contextlib
 import os
-import warnings
 from collections import Counter
 from pathlib import Path
 from typing import Any
 
 from moto import mock_aws
-from tests.moto_resources import create_tables
+from tests.support.moto_resources import create_tables
+from tests.support.sample_traffic import Outgoing, sample_messages, sample_requests
 
-from bench.processor_common import batches, count_dynamodb_calls, lambda_event
+from bench.processor_common import batches, count_dynamodb_calls, lambda_event, quiet_processor
 from contract.config import load_settings
 from cv_analytics.local.event_source import LocalLambdaContext
-from cv_analytics.local.sample_traffic import Outgoing, sample_messages, sample_requests
 from processor.settings import ProcessorSettings
 
 REQUESTS = 300
@@ -99,9 +98,7 @@ def realistic() -> tuple[list[list[Outgoing]], int, bool]:
 
 
 def main() -> None:
-    os.environ["ORPHAN_AFTER_SECONDS"] = "0"
-    os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "ERROR")
-    warnings.simplefilter("ignore")
+    quiet_processor()
     worst = scenario("halves in two batches", separate_batches)
     best = scenario("halves in one batch", same_batch)
     mixed = scenario("realistic stream", realistic)

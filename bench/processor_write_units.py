@@ -11,15 +11,15 @@ transaction, and the pending index's own writes). Prints units per complete requ
 from __future__ import annotations
 
 import json
-import os
-import warnings
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
 from moto import mock_aws
+from tests.support.sample_traffic import Outgoing, sample_messages
 
+from bench.processor_common import quiet_processor
 from bench.processor_requests import (
     answered,
     fresh_handler,
@@ -31,7 +31,6 @@ from bench.processor_requests import (
 )
 from contract.tables import InterimRequest, QuarantinedEvent, RequestGuard, RequestRecord
 from cv_analytics.local.request_meter import Tables, billed, units_after, writes_before
-from cv_analytics.local.sample_traffic import Outgoing, sample_messages
 from cv_analytics.local.traffic import USER_AGENTS
 
 REGION = "eu-west-2"
@@ -93,9 +92,7 @@ def scenario(name: str, build: Callable[[], tuple[list[list[Outgoing]], int, boo
 
 
 def main() -> None:
-    os.environ["ORPHAN_AFTER_SECONDS"] = "0"
-    os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "ERROR")
-    warnings.simplefilter("ignore")
+    quiet_processor()
     two = scenario("halves in two batches", separate_batches)
     browser = scenario("halves in two batches, browser agent", separate_batches_browser)
     one = scenario("halves in one batch", same_batch)

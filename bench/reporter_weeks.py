@@ -16,7 +16,7 @@ from collections import Counter
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from tests.functional.reporter_tables import create_tables, put_requests
+from tests.support.reporter_tables import create_tables, put_requests
 
 from bench.reporter_data import synthetic_requests
 from cv_analytics.local.moto_server import running_moto_server

@@ -65,7 +65,7 @@ def main() -> None:
     tree = SCRATCH / "tree"
     _clone(tree)
     env = Environment.load(LOCAL)
-    identity = str(env.reporter.extra["ses_identity"])
+    identity = env.reporter.ses_identity
     try:
         with running_twin(SCRATCH / "twin", region=env.region, ses_identity=identity) as twin:
             deployment = LocalDeployment(

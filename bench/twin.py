@@ -34,7 +34,7 @@ def main() -> None:
     env = Environment.load("local")
     with tempfile.TemporaryDirectory(prefix="bench-twin-") as scratch:
         root = Path(scratch)
-        identity = str(env.reporter.extra["ses_identity"])
+        identity = env.reporter.ses_identity
         with running_twin(root / "twin", region=env.region, ses_identity=identity) as twin:
             deployment = LocalDeployment.under(root)
             marks: list[tuple[str, float]] = []

@@ -29,13 +29,31 @@ class AlarmSpec:
     period_seconds: int = 300
 
 
-class AlertTopic(Construct):
-    """The SNS topic every alarm notifies, with the owner's e-mail subscribed (confirmed once by e-mail)."""
+@dataclass(frozen=True)
+class AlertTopicSpec:
+    name: str
+    email: str  # subscribed to the topic; the owner confirms the subscription once, by e-mail
 
-    def __init__(self, scope: Construct, id_: str, *, name: str, email: str) -> None:
+
+@dataclass(frozen=True)
+class SilenceAlarmSpec:
+    """Alarm `name` when queue `queue_name` was sent nothing for `hours` whole hours in a row."""
+
+    name: str
+    queue_name: str
+    hours: int
+
+
+class AlertTopic(Construct):
+    """The SNS topic every alarm notifies, with the owner's e-mail subscribed (confirmed once by e-mail).
+
+    Outputs: `topic` (its `arn` is what every alarm notifies); `alarm` and `silence_alarm` add alarms to it.
+    """
+
+    def __init__(self, scope: Construct, id_: str, spec: AlertTopicSpec) -> None:
         super().__init__(scope, id_)
-        self.topic = SnsTopic(self, "topic", name=name)
-        SnsTopicSubscription(self, "email", topic_arn=self.topic.arn, protocol="email", endpoint=email)
+        self.topic = SnsTopic(self, "topic", name=spec.name)
+        SnsTopicSubscription(self, "email", topic_arn=self.topic.arn, protocol="email", endpoint=spec.email)
 
     def alarm(self, spec: AlarmSpec) -> CloudwatchMetricAlarm:
         # Missing data is not breaching: no invocations or an empty DLQ publish no data points at all.
@@ -57,7 +75,7 @@ class AlertTopic(Construct):
             ok_actions=[self.topic.arn],
         )
 
-    def silence_alarm(self, *, name: str, queue_name: str, hours: int) -> CloudwatchMetricAlarm:
+    def silence_alarm(self, spec: SilenceAlarmSpec) -> CloudwatchMetricAlarm:
         """Alarm when the queue was sent no message for `hours` whole hours: the Worker stopped sending.
 
         Each hour's `NumberOfMessagesSent` sum must be below 1 for `hours` hours in a row, and an hour without
@@ -66,17 +84,18 @@ class AlertTopic(Construct):
         operator's `./taskw arm-silent-alarm` enables them once the Worker has sent, and Terraform leaves that
         switch alone afterwards.
         """
+        hours = spec.hours
         return CloudwatchMetricAlarm(
             self,
-            name,
-            alarm_name=name,
+            spec.name,
+            alarm_name=spec.name,
             alarm_description=(
                 f"No event reached the queue for {hours} hours: the Worker stopped sending "
                 "(a rotated secret, a bad deploy) or nobody used the chatbot."
             ),
             namespace="AWS/SQS",
             metric_name="NumberOfMessagesSent",
-            dimensions={"QueueName": queue_name},
+            dimensions={"QueueName": spec.queue_name},
             statistic="Sum",
             period=SILENCE_PERIOD_SECONDS,
             evaluation_periods=hours,

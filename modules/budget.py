@@ -25,31 +25,35 @@ class BudgetAlert:
 ALERTS = (BudgetAlert("ACTUAL", 80), BudgetAlert("FORECASTED", 100))
 
 
+@dataclass(frozen=True)
+class BudgetSpec:
+    """Budget `name`: `limit_usd` a month of what carries the tag `tag_key=tag_value`, alerts to `email`."""
+
+    name: str
+    limit_usd: float
+    email: str
+    tag_key: str
+    tag_value: str
+
+
 class MonthlyCostBudget(Construct):
-    """A COST budget in USD reset every month, limited to what carries the tag `tag_key=tag_value`.
+    """A COST budget in USD reset every month, limited to what carries the spec's tag; it e-mails `ALERTS`.
 
     The tag filter counts only once the tag is activated as a cost allocation tag in the account's Billing
     console (Budgets filters on the `user:` form of activated tags); until then the budget sees nothing.
+
+    Outputs: `budget`.
     """
 
-    def __init__(
-        self,
-        scope: Construct,
-        id_: str,
-        *,
-        name: str,
-        limit_usd: float,
-        email: str,
-        tag_key: str,
-        tag_value: str,
-    ) -> None:
+    def __init__(self, scope: Construct, id_: str, spec: BudgetSpec) -> None:
         super().__init__(scope, id_)
+        tag_key, tag_value, email = spec.tag_key, spec.tag_value, spec.email
         self.budget = BudgetsBudget(
             self,
             "budget",
-            name=name,
+            name=spec.name,
             budget_type="COST",
-            limit_amount=f"{limit_usd:.2f}",
+            limit_amount=f"{spec.limit_usd:.2f}",
             limit_unit="USD",
             time_unit="MONTHLY",
             cost_filter=[BudgetsBudgetCostFilter(name="TagKeyValue", values=[f"user:{tag_key}${tag_value}"])],

@@ -9,6 +9,8 @@ so the secret exists only in AWS and in the Worker's encrypted secrets; rotation
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from cdktn_provider_aws.iam_group import IamGroup
 from cdktn_provider_aws.iam_group_policy import IamGroupPolicy
 from cdktn_provider_aws.iam_user import IamUser
@@ -18,9 +20,23 @@ from constructs import Construct
 from modules.policy import Statement, policy_json
 
 
+@dataclass(frozen=True)
+class EdgePublisherSpec:
+    """The IAM user's `name` (its group is `<name>s`), and the one queue it may send to."""
+
+    name: str
+    queue_arn: str
+
+
 class EdgePublisher(Construct):
-    def __init__(self, scope: Construct, id_: str, *, name: str, queue_arn: str) -> None:
+    """The user, its group and the group's one-statement policy.
+
+    Outputs: `user` (its `name` is what `aws iam create-access-key --user-name` takes).
+    """
+
+    def __init__(self, scope: Construct, id_: str, spec: EdgePublisherSpec) -> None:
         super().__init__(scope, id_)
+        name, queue_arn = spec.name, spec.queue_arn
         group = IamGroup(self, "group", name=f"{name}s")
         IamGroupPolicy(
             self,

@@ -26,6 +26,12 @@ RUNTIME = "python3.12"
 
 @dataclass(frozen=True)
 class FunctionSpec:
+    """Function `name` running `handler` from the zip at `zip_path` (built first: `task build-<zip>`).
+
+    `zip_reference` is how Terraform finds that zip from the stack's folder; `environment` its variables;
+    `statements` what its role may do beyond writing its own log group; `log_retention_days` that group's.
+    """
+
     name: str
     handler: str
     zip_path: Path
@@ -40,6 +46,11 @@ class FunctionSpec:
 
 
 class PythonFunction(Construct):
+    """The function, its role and policy, its log group and its `live` alias.
+
+    Outputs: `function`, `alias` (what every trigger invokes), `role`, `log_group`.
+    """
+
     def __init__(self, scope: Construct, id_: str, spec: FunctionSpec) -> None:
         super().__init__(scope, id_)
         if not spec.zip_path.exists():

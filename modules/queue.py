@@ -29,6 +29,9 @@ class QueueWithDlq(Construct):
     Both policies are resources of their own, so the two queues are created at the same time and the two
     policies after them: the provider waits about 25 s after creating a queue or setting its attributes
     (until six reads agree), and a redrive policy inline on the queue would make it wait for the DLQ first.
+
+    Input: `contract.resources.QueueWithDlqSpec` (`queue_with_dlq`), shared with the tests' bare-moto queues.
+    Outputs: `queue`, `dead_letter`.
     """
 
     def __init__(self, scope: Construct, id_: str, spec: QueueWithDlqSpec) -> None:

@@ -8,6 +8,7 @@ these volumes.
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 
 from cdktn_provider_aws.iam_role import IamRole
 from cdktn_provider_aws.iam_role_policy import IamRolePolicy
@@ -25,52 +26,59 @@ from modules.policy import Statement, assume_role_json, policy_json
 SCHEDULED_TIME_INPUT = json.dumps({"time": "<aws.scheduler.scheduled-time>"})
 
 
-class Schedule(Construct):
-    """`account_id` pins the role's trust to this account's schedules; `input_` is the target's event
-    (EventBridge Scheduler sends `{}` without it)."""
+@dataclass(frozen=True)
+class ScheduleSpec:
+    """Schedule `name` firing `target_arn` (a function alias) on `expression` in `timezone`.
 
-    def __init__(
-        self,
-        scope: Construct,
-        id_: str,
-        *,
-        name: str,
-        expression: str,
-        timezone: str,
-        target_arn: str,
-        retry_attempts: int,
-        description: str,
-        account_id: str,
-        input_: str | None = None,
-    ) -> None:
+    `retry_attempts`: how often Scheduler retries a failed invocation; `account_id` pins the role's trust to
+    this account's schedules; `input_` is the target's event (EventBridge Scheduler sends `{}` without it).
+    """
+
+    name: str
+    expression: str
+    timezone: str
+    target_arn: str
+    retry_attempts: int
+    description: str
+    account_id: str
+    input_: str | None = None
+
+
+class Schedule(Construct):
+    """The schedule and the role it invokes its target with, allowed `lambda:InvokeFunction` on it alone.
+
+    Outputs: `schedule`.
+    """
+
+    def __init__(self, scope: Construct, id_: str, spec: ScheduleSpec) -> None:
         super().__init__(scope, id_)
         role = IamRole(
             self,
             "role",
-            name=f"{name}-scheduler",
-            assume_role_policy=assume_role_json("scheduler.amazonaws.com", source_account=account_id),
+            name=f"{spec.name}-scheduler",
+            assume_role_policy=assume_role_json("scheduler.amazonaws.com", source_account=spec.account_id),
         )
         IamRolePolicy(
             self,
             "invoke",
-            name=f"{name}-invoke",
+            name=f"{spec.name}-invoke",
             role=role.id,
             policy=policy_json(
-                [Statement(sid="InvokeAlias", actions=["lambda:InvokeFunction"], resources=[target_arn])]
+                [Statement(sid="InvokeAlias", actions=["lambda:InvokeFunction"], resources=[spec.target_arn])]
             ),
         )
         self.schedule = SchedulerSchedule(
             self,
             "schedule",
-            name=name,
-            description=description,
-            schedule_expression=expression,
-            schedule_expression_timezone=timezone,
+            name=spec.name,
+            description=spec.description,
+            schedule_expression=spec.expression,
+            schedule_expression_timezone=spec.timezone,
             flexible_time_window={"mode": "OFF"},
             target=SchedulerScheduleTarget(
-                arn=target_arn,
+                arn=spec.target_arn,
                 role_arn=role.arn,
-                retry_policy=SchedulerScheduleTargetRetryPolicy(maximum_retry_attempts=retry_attempts),
-                input=input_,
+                retry_policy=SchedulerScheduleTargetRetryPolicy(maximum_retry_attempts=spec.retry_attempts),
+                input=spec.input_,
             ),
         )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from cdktn_provider_aws.dynamodb_table import (
@@ -45,23 +46,30 @@ def table_arguments(model: type[Model]) -> dict[str, Any]:
     return arguments
 
 
-class ModelTable(Construct):
-    """On demand, encrypted, point-in-time recovery; deletion protection where the data matters (prod)."""
+@dataclass(frozen=True)
+class TableSpec:
+    """The table `name` of PynamoDB `model`; `deletion_protection` where the data matters (prod)."""
 
-    def __init__(
-        self, scope: Construct, id_: str, *, model: type[Model], name: str, deletion_protection: bool
-    ) -> None:
+    model: type[Model]
+    name: str
+    deletion_protection: bool
+
+
+class ModelTable(Construct):
+    """On demand, encrypted, point-in-time recovery; keys, indexes and TTL from the spec's model.
+
+    Outputs: `table`.
+    """
+
+    def __init__(self, scope: Construct, id_: str, spec: TableSpec) -> None:
         super().__init__(scope, id_)
-        self.index_names = [
-            index["index_name"] for index in table_definition(model)["global_secondary_indexes"]
-        ]
         self.table = DynamodbTable(
             self,
             "table",
-            name=name,
+            name=spec.name,
             billing_mode=PAY_PER_REQUEST,
             server_side_encryption={"enabled": True},
             point_in_time_recovery={"enabled": True},
-            deletion_protection_enabled=deletion_protection,
-            **table_arguments(model),
+            deletion_protection_enabled=spec.deletion_protection,
+            **table_arguments(spec.model),
         )

@@ -8,9 +8,9 @@ values below have their exact types and a mistake is an `EnvironmentFileError` n
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 from urllib.parse import urlsplit, urlunsplit
 
 from terraform.environment_schema import load_document
@@ -26,22 +26,37 @@ STACK_KINDS = ("state", "infra", "processor", "reporter")
 
 @dataclass(frozen=True)
 class FunctionConfig:
+    """What every function's block sets: its Lambda's size and the variables its settings class reads.
+
+    Each function's subclass adds the keys of its own block as fields of the same names.
+    """
+
     memory_mb: int
     timeout_seconds: int
     architecture: str
     settings: dict[str, str]
-    extra: dict[str, Any]
 
     @classmethod
-    def from_json(cls, data: dict[str, Any]) -> FunctionConfig:
-        known = {"memory_mb", "timeout_seconds", "architecture", "settings"}
-        return cls(
-            memory_mb=data["memory_mb"],
-            timeout_seconds=data["timeout_seconds"],
-            architecture=data["architecture"],
-            settings=dict(data["settings"]),
-            extra={k: v for k, v in data.items() if k not in known},
-        )
+    def from_json(cls, data: dict[str, Any]) -> Self:
+        values = {item.name: data[item.name] for item in fields(cls)}
+        return cls(**(values | {"settings": dict(data["settings"])}))
+
+
+@dataclass(frozen=True)
+class ProcessorConfig(FunctionConfig):
+    """The `processor` block: the event source mapping's concurrency and the orphan sweep's schedule."""
+
+    maximum_concurrency: int
+    sweep_schedule: str
+
+
+@dataclass(frozen=True)
+class ReporterConfig(FunctionConfig):
+    """The `reporter` block: the weekly schedule in its time zone, and the SES identity it sends as."""
+
+    schedule: str
+    schedule_timezone: str
+    ses_identity: str
 
 
 # The variable that moves the local AWS to another port (tests pick a free one; users may have 4566 taken).
@@ -107,8 +122,8 @@ class Environment:
     oldest_message_alarm_seconds: int
     monthly_budget_usd: float
     silent_worker_alarm_hours: int
-    processor: FunctionConfig
-    reporter: FunctionConfig
+    processor: ProcessorConfig
+    reporter: ReporterConfig
     local_aws: LocalAws | None = None
 
     @classmethod
@@ -127,8 +142,8 @@ class Environment:
             oldest_message_alarm_seconds=data["oldest_message_alarm_seconds"],
             monthly_budget_usd=data["monthly_budget_usd"],
             silent_worker_alarm_hours=data["silent_worker_alarm_hours"],
-            processor=FunctionConfig.from_json(data["processor"]),
-            reporter=FunctionConfig.from_json(data["reporter"]),
+            processor=ProcessorConfig.from_json(data["processor"]),
+            reporter=ReporterConfig.from_json(data["reporter"]),
             local_aws=LocalAws.from_json(data["local_aws"]) if "local_aws" in data else None,
         )
 
@@ -148,7 +163,3 @@ class Environment:
 
 def environment_names() -> list[str]:
     return sorted(path.stem for path in ENVIRONMENTS_DIR.glob("*.json"))
-
-
-def stack_names(environments: list[str] | None = None) -> list[str]:
-    return [f"{kind}-{env}" for env in (environments or environment_names()) for kind in STACK_KINDS]

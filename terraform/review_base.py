@@ -103,7 +103,7 @@ def review_against_base(base: str, kinds: Sequence[str], scratch: Path = SCRATCH
     """The working tree's local stacks planned against `base` applied onto a fresh twin."""
     env = Environment.load(LOCAL)
     shutil.rmtree(scratch / "twin", ignore_errors=True)
-    identity = str(env.reporter.extra["ses_identity"])
+    identity = env.reporter.ses_identity
     with (
         base_worktree(base, scratch / "base") as tree,
         running_twin(scratch / "twin", region=env.region, ses_identity=identity) as twin,

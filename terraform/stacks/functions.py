@@ -25,11 +25,12 @@ from contract.tables import PendingIndex
 from cv_analytics.packaging import DIST
 from modules.policy import Statement
 from modules.python_function import FunctionSpec, PythonFunction
-from modules.schedule import SCHEDULED_TIME_INPUT, Schedule
+from modules.schedule import SCHEDULED_TIME_INPUT, Schedule, ScheduleSpec
 from processor.settings import ProcessorSettings
 from reporter.settings import ReporterSettings
 from terraform.environment import Environment, FunctionConfig
 from terraform.environment_schema import check_sender_identity, unknown_variables
+from terraform.outputs import InfraOutputs
 from terraform.stacks.base import ProjectStack, s3_state_settings
 
 PENDING_INDEX = PendingIndex.Meta.index_name
@@ -81,13 +82,14 @@ class FunctionStack(ProjectStack):
         self.infra = DataTerraformRemoteStateS3(
             self, "infra", key=env.state_key("infra"), **s3_state_settings(env)
         )
-        self.interim_arn = self.infra.get_string("query_events_table_arn")
-        self.analytics_arn = self.infra.get_string("analytics_table_arn")
+        self.outputs = InfraOutputs.read(self.infra.get_string)
+        self.interim_arn = self.outputs.query_events_table_arn
+        self.analytics_arn = self.outputs.analytics_table_arn
         self.pending_index_arn = f"{self.interim_arn}/index/{PENDING_INDEX}"
         self.table_env = {
-            "QUERY_EVENTS_TABLE": self.infra.get_string("query_events_table"),
-            "ANALYTICS_TABLE": self.infra.get_string("analytics_table"),
-            "DLQ_URL": self.infra.get_string("dlq_url"),
+            "QUERY_EVENTS_TABLE": self.outputs.query_events_table,
+            "ANALYTICS_TABLE": self.outputs.analytics_table,
+            "DLQ_URL": self.outputs.dlq_url,
         }
 
     def function(
@@ -132,7 +134,7 @@ class ProcessorStack(FunctionStack):
 
     def __init__(self, scope: Construct, env: Environment, *, stack_dir: Path) -> None:
         super().__init__(scope, env, stack_dir=stack_dir)
-        queue_arn = self.infra.get_string("queue_arn")
+        queue_arn = self.outputs.queue_arn
         tables = [
             Statement(
                 sid="QueryEvents",
@@ -172,7 +174,7 @@ class ProcessorStack(FunctionStack):
             batch_size=EVENT_SOURCE.batch_size,
             maximum_batching_window_in_seconds=EVENT_SOURCE.maximum_batching_window_seconds,
             function_response_types=EVENT_SOURCE.function_response_types,
-            scaling_config={"maximum_concurrency": int(env.processor.extra["maximum_concurrency"])},
+            scaling_config={"maximum_concurrency": env.processor.maximum_concurrency},
         )
         sweep = self.function(
             "sweep",
@@ -186,15 +188,17 @@ class ProcessorStack(FunctionStack):
         Schedule(
             self,
             "sweep-schedule",
-            name=f"{env.name_prefix}-sweep",
-            expression=str(env.processor.extra["sweep_schedule"]),
-            timezone="UTC",
-            target_arn=sweep.alias.arn,
-            # The next run is minutes away and picks up whatever this one missed.
-            retry_attempts=0,
-            description="Orphan sweep of pending interim requests.",
-            account_id=self.account.account_id,
-            # No input: the sweep's cutoff is measured from when it actually runs, not when it was due.
+            ScheduleSpec(
+                name=f"{env.name_prefix}-sweep",
+                expression=env.processor.sweep_schedule,
+                timezone="UTC",
+                target_arn=sweep.alias.arn,
+                # The next run is minutes away and picks up whatever this one missed.
+                retry_attempts=0,
+                description="Orphan sweep of pending interim requests.",
+                account_id=self.account.account_id,
+                # No input: the sweep's cutoff is measured from when it actually runs, not when it was due.
+            ),
         )
 
 
@@ -205,7 +209,7 @@ class ReporterStack(FunctionStack):
 
     def __init__(self, scope: Construct, env: Environment, *, stack_dir: Path) -> None:
         super().__init__(scope, env, stack_dir=stack_dir)
-        identity = str(env.reporter.extra["ses_identity"])
+        identity = env.reporter.ses_identity
         check_sender_identity(env.reporter.settings.get("REPORT_SENDER", ""), identity)
         statements = [
             Statement(
@@ -226,7 +230,7 @@ class ReporterStack(FunctionStack):
             Statement(
                 sid="DlqDepth",
                 actions=["sqs:GetQueueAttributes"],
-                resources=[self.infra.get_string("dlq_arn")],
+                resources=[self.outputs.dlq_arn],
             ),
         ]
         reporter = self.function(
@@ -243,15 +247,17 @@ class ReporterStack(FunctionStack):
         Schedule(
             self,
             "weekly",
-            name=f"{env.name_prefix}-weekly-report",
-            expression=str(env.reporter.extra["schedule"]),
-            timezone=str(env.reporter.extra["schedule_timezone"]),
-            target_arn=reporter.alias.arn,
-            # Safe to retry: the report marker makes a second attempt in the same week send nothing.
-            retry_attempts=2,
-            description="Weekly analytics report.",
-            account_id=self.account.account_id,
-            # The handler reports the week before the scheduled time, so a late or retried run reports the
-            # same week as an on-time one.
-            input_=SCHEDULED_TIME_INPUT,
+            ScheduleSpec(
+                name=f"{env.name_prefix}-weekly-report",
+                expression=env.reporter.schedule,
+                timezone=env.reporter.schedule_timezone,
+                target_arn=reporter.alias.arn,
+                # Safe to retry: the report marker makes a second attempt in the same week send nothing.
+                retry_attempts=2,
+                description="Weekly analytics report.",
+                account_id=self.account.account_id,
+                # The handler reports the week before the scheduled time, so a late or retried run reports
+                # the same week as an on-time one.
+                input_=SCHEDULED_TIME_INPUT,
+            ),
         )

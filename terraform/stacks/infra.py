@@ -7,26 +7,14 @@ from constructs import Construct
 
 from contract.resources import queue_with_dlq, table_names
 from contract.tables import AnalyticsItem, InterimRequest
-from modules.alarms import AlarmSpec, AlertTopic
-from modules.budget import MonthlyCostBudget
-from modules.edge_publisher import EdgePublisher
+from modules.alarms import AlarmSpec, AlertTopic, AlertTopicSpec, SilenceAlarmSpec
+from modules.budget import BudgetSpec, MonthlyCostBudget
+from modules.edge_publisher import EdgePublisher, EdgePublisherSpec
 from modules.queue import QueueWithDlq
-from modules.tables import ModelTable
+from modules.tables import ModelTable, TableSpec
 from terraform.environment import PROJECT, Environment
+from terraform.outputs import InfraOutputs
 from terraform.stacks.base import ProjectStack
-
-# What the function stacks read through remote state.
-OUTPUTS = (
-    "queue_arn",
-    "queue_url",
-    "dlq_arn",
-    "dlq_url",
-    "query_events_table",
-    "query_events_table_arn",
-    "analytics_table",
-    "analytics_table_arn",
-    "alert_topic_arn",
-)
 
 
 def publisher_name(env: Environment) -> str:
@@ -56,53 +44,51 @@ class InfraStack(ProjectStack):
             ),
         )
         names = table_names(prefix)
+        protected = env.deletion_protection
         interim = ModelTable(
-            self,
-            "query-events",
-            model=InterimRequest,
-            name=names["QUERY_EVENTS_TABLE"],
-            deletion_protection=env.deletion_protection,
+            self, "query-events", TableSpec(InterimRequest, names["QUERY_EVENTS_TABLE"], protected)
         )
         analytics = ModelTable(
-            self,
-            "analytics",
-            model=AnalyticsItem,
-            name=names["ANALYTICS_TABLE"],
-            deletion_protection=env.deletion_protection,
+            self, "analytics", TableSpec(AnalyticsItem, names["ANALYTICS_TABLE"], protected)
         )
-        alerts = AlertTopic(self, "alerts", name=f"{prefix}-alerts", email=env.alert_email)
+        alerts = AlertTopic(self, "alerts", AlertTopicSpec(name=f"{prefix}-alerts", email=env.alert_email))
         for spec in self.alarm_specs(queues):
             alerts.alarm(spec)
         alerts.silence_alarm(
-            name=silent_alarm_name(env), queue_name=queues.queue.name, hours=env.silent_worker_alarm_hours
+            SilenceAlarmSpec(
+                name=silent_alarm_name(env), queue_name=queues.queue.name, hours=env.silent_worker_alarm_hours
+            )
         )
         MonthlyCostBudget(
             self,
             "budget",
-            name=f"{prefix}-monthly-cost",
-            limit_usd=env.monthly_budget_usd,
-            email=env.alert_email,
-            tag_key="Project",
-            tag_value=PROJECT,
+            BudgetSpec(
+                name=f"{prefix}-monthly-cost",
+                limit_usd=env.monthly_budget_usd,
+                email=env.alert_email,
+                tag_key="Project",
+                tag_value=PROJECT,
+            ),
         )
         publisher = EdgePublisher(
-            self, "edge-publisher", name=publisher_name(env), queue_arn=queues.queue.arn
+            self, "edge-publisher", EdgePublisherSpec(name=publisher_name(env), queue_arn=queues.queue.arn)
         )
 
-        values = {
-            "queue_arn": queues.queue.arn,
-            "queue_url": queues.queue.url,
-            "dlq_arn": queues.dead_letter.arn,
-            "dlq_url": queues.dead_letter.url,
-            "query_events_table": interim.table.name,
-            "query_events_table_arn": interim.table.arn,
-            "analytics_table": analytics.table.name,
-            "analytics_table_arn": analytics.table.arn,
-            "alert_topic_arn": alerts.topic.arn,
-        }
-        for name in OUTPUTS:
-            TerraformOutput(self, name, value=values[name])
-        TerraformOutput(self, "edge_publisher_user", value=publisher.user.name)
+        declared = InfraOutputs(
+            queue_arn=queues.queue.arn,
+            queue_url=queues.queue.url,
+            dlq_arn=queues.dead_letter.arn,
+            dlq_url=queues.dead_letter.url,
+            query_events_table=interim.table.name,
+            query_events_table_arn=interim.table.arn,
+            analytics_table=analytics.table.name,
+            analytics_table_arn=analytics.table.arn,
+            alert_topic_arn=alerts.topic.arn,
+            edge_publisher_user=publisher.user.name,
+        )
+        descriptions = InfraOutputs.descriptions()
+        for name, value in declared.values().items():
+            TerraformOutput(self, name, value=value, description=descriptions[name])
 
     def alarm_specs(self, queues: QueueWithDlq) -> list[AlarmSpec]:
         env = self.env

@@ -10,25 +10,9 @@ import os
 from pathlib import Path
 
 from cdktn import LocalBackend, TerraformOutput
-from cdktn_provider_aws.s3_bucket import S3Bucket
-from cdktn_provider_aws.s3_bucket_lifecycle_configuration import (
-    S3BucketLifecycleConfiguration,
-    S3BucketLifecycleConfigurationRule,
-    S3BucketLifecycleConfigurationRuleAbortIncompleteMultipartUpload,
-    S3BucketLifecycleConfigurationRuleFilter,
-    S3BucketLifecycleConfigurationRuleNoncurrentVersionExpiration,
-)
-from cdktn_provider_aws.s3_bucket_policy import S3BucketPolicy
-from cdktn_provider_aws.s3_bucket_public_access_block import S3BucketPublicAccessBlock
-from cdktn_provider_aws.s3_bucket_server_side_encryption_configuration import (
-    S3BucketServerSideEncryptionConfigurationA,
-    S3BucketServerSideEncryptionConfigurationRuleA,
-    S3BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultA,
-)
-from cdktn_provider_aws.s3_bucket_versioning import S3BucketVersioningA
 from constructs import Construct
 
-from modules.policy import Statement, policy_json
+from modules.state_bucket import StateBucket, StateBucketSpec
 from terraform.environment import TERRAFORM_DIR, Environment
 from terraform.stacks.base import ProjectStack
 
@@ -51,64 +35,14 @@ class StateStack(ProjectStack):
         super().__init__(scope, env)
         state_file = bootstrap_state_dir / f"{self.env.stack_name(self.kind)}.tfstate"
         LocalBackend(self, path=os.path.relpath(state_file, stack_dir))
-        bucket = S3Bucket(self, "bucket", bucket=env.state_bucket)
-        S3BucketVersioningA(
-            self, "versioning", bucket=bucket.id, versioning_configuration={"status": "Enabled"}
-        )
-        S3BucketServerSideEncryptionConfigurationA(
+        state = StateBucket(
             self,
-            "encryption",
-            bucket=bucket.id,
-            rule=[
-                S3BucketServerSideEncryptionConfigurationRuleA(
-                    apply_server_side_encryption_by_default=(
-                        S3BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultA(
-                            sse_algorithm="aws:kms"
-                        )
-                    ),
-                    bucket_key_enabled=True,
-                )
-            ],
+            "state-bucket",
+            StateBucketSpec(name=env.state_bucket, noncurrent_version_days=NONCURRENT_STATE_DAYS),
         )
-        S3BucketPublicAccessBlock(
+        TerraformOutput(
             self,
-            "public-access",
-            bucket=bucket.id,
-            block_public_acls=True,
-            block_public_policy=True,
-            ignore_public_acls=True,
-            restrict_public_buckets=True,
+            "state_bucket",
+            value=state.bucket.bucket,
+            description="Name of the S3 bucket the infra and function stacks keep their state in",
         )
-        S3BucketLifecycleConfiguration(
-            self,
-            "lifecycle",
-            bucket=bucket.id,
-            rule=[
-                S3BucketLifecycleConfigurationRule(
-                    id="expire-old-state-versions",
-                    status="Enabled",
-                    filter=[S3BucketLifecycleConfigurationRuleFilter(prefix="")],
-                    noncurrent_version_expiration=[
-                        S3BucketLifecycleConfigurationRuleNoncurrentVersionExpiration(
-                            noncurrent_days=NONCURRENT_STATE_DAYS
-                        )
-                    ],
-                    abort_incomplete_multipart_upload=[
-                        S3BucketLifecycleConfigurationRuleAbortIncompleteMultipartUpload(
-                            days_after_initiation=7
-                        )
-                    ],
-                )
-            ],
-        )
-        tls_only = Statement(
-            sid="DenyInsecureTransport",
-            effect="Deny",
-            principal="*",
-            # A Deny on every action narrows access; it grants nothing.
-            actions=["s3:*"],
-            resources=[bucket.arn, f"{bucket.arn}/*"],
-            condition={"Bool": {"aws:SecureTransport": "false"}},
-        )
-        S3BucketPolicy(self, "tls-only", bucket=bucket.id, policy=policy_json([tls_only]))
-        TerraformOutput(self, "state_bucket", value=bucket.bucket)

@@ -10,7 +10,7 @@ from moto import mock_aws
 
 from contract.config import load_settings
 from processor.settings import ProcessorSettings
-from tests.moto_resources import create_tables
+from tests.support.moto_resources import create_tables
 
 
 @pytest.fixture

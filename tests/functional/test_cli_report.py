@@ -14,8 +14,8 @@ from cv_analytics.local.moto_server import MotoServer
 from cv_analytics.local.outbox import sent_messages
 from reporter.settings import ReporterSettings
 from reporter.store import AnalyticsReader
-from tests.fixtures.reporter import WEEK, random_week
-from tests.functional.reporter_tables import create_tables, put_requests, verify_sender
+from tests.support.reporter_tables import create_tables, put_requests, verify_sender
+from tests.support.reporter_week import WEEK, random_week
 
 RUNNER = CliRunner()
 _BOX = re.compile(r"[\s│╭╮╰╯─]+")

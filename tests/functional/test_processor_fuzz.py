@@ -27,7 +27,7 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from contract.tables import COMPLETE, QUERY_ONLY, RESPONSE_ONLY
-from tests.processor_support import (
+from tests.support.processor import (
     SqsMessage,
     empty_tables,
     interim_statuses,

@@ -18,8 +18,8 @@ from contract.tables import COMPLETE, CORRELATED, ORPHANED, QUERY_ONLY, RESPONSE
 from processor.records import HALF_JSON_LIMIT, TEXT_LIMIT, cut
 from processor.repository import Repository
 from processor.settings import ProcessorSettings
-from tests.fixtures import worker_today_events, worker_today_sqs_event
-from tests.processor_support import (
+from tests.support.events import worker_today_events, worker_today_sqs_event
+from tests.support.processor import (
     SqsMessage,
     all_records,
     context,

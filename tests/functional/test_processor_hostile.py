@@ -13,7 +13,7 @@ import pytest
 
 from contract.parsing import MAX_DEPTH
 from contract.tables import COMPLETE
-from tests.processor_support import (
+from tests.support.processor import (
     SqsMessage,
     all_records,
     interim_statuses,

@@ -26,8 +26,8 @@ from contract.tables import COMPLETE, QUERY_ONLY, RESPONSE_ONLY, bind_tables
 from processor.repository import Repository
 from processor.service import Correlator, Message, Outcome
 from processor.settings import ProcessorSettings
-from tests.moto_resources import create_tables
-from tests.processor_support import empty_tables, guard_of, interim_statuses, quarantined, records_by_request
+from tests.support.moto_resources import create_tables
+from tests.support.processor import empty_tables, guard_of, interim_statuses, quarantined, records_by_request
 
 START = 1764201590000  # ten seconds before midnight UTC: some halves land on the next day
 WRITES = ("store_half", "record_first", "heal", "settle_interim", "quarantine")

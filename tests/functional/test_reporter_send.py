@@ -23,8 +23,7 @@ from reporter.period import ReportWeek
 from reporter.records import Quarantined, Request
 from reporter.settings import ReporterSettings
 from reporter.store import AnalyticsReader
-from tests.fixtures.reporter import LONDON, MODEL, at
-from tests.functional.reporter_tables import (
+from tests.support.reporter_tables import (
     create_dlq,
     create_tables,
     put_pending,
@@ -32,6 +31,7 @@ from tests.functional.reporter_tables import (
     put_requests,
     verify_sender,
 )
+from tests.support.reporter_week import LONDON, MODEL, at
 
 WEEK = ReportWeek.parse("2026-W27", LONDON)
 SHARDS = 3
@@ -184,20 +184,26 @@ def test_a_dry_run_renders_without_sending_or_marking(
     assert marker.read("2026-W27") is None
 
 
-class _CrashAfterSendingError(Exception):
-    pass
+class _CrashError(Exception):
+    """Raised in place of one step of the send, as a Lambda stopped at that step would leave it."""
+
+
+def _crash_at(step: str, settings: ReporterSettings, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Run the week's report with `marker.<step>` crashing; the marker stays as that crash leaves it."""
+
+    def crash(*args: Any, **kwargs: Any) -> None:
+        raise _CrashError
+
+    with monkeypatch.context() as patch:
+        patch.setattr(marker, step, crash)
+        with pytest.raises(_CrashError):
+            service.run(settings, WEEK, clock=lambda: T0)
 
 
 def test_a_crash_after_ses_accepted_the_message_is_in_doubt_and_not_sent_again(
     verified: ReporterSettings, moto_server: MotoServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def crash(*args: Any, **kwargs: Any) -> bool:
-        raise _CrashAfterSendingError
-
-    with monkeypatch.context() as patch:
-        patch.setattr(marker, "mark_sent", crash)
-        with pytest.raises(_CrashAfterSendingError):
-            service.run(verified, WEEK, clock=lambda: T0)
+    _crash_at("mark_sent", verified, monkeypatch)
     assert len(sent_messages(moto_server.endpoint_url)) == 1
     assert marker.read(str(WEEK)).status == marker.SENDING  # type: ignore[union-attr]
 
@@ -221,20 +227,10 @@ def test_a_crash_after_ses_accepted_the_message_is_in_doubt_and_not_sent_again(
     assert marker.read(str(WEEK)).status == marker.SENT  # type: ignore[union-attr]
 
 
-class _CrashBeforeSendingError(Exception):
-    pass
-
-
 def test_a_crash_before_sending_is_retried_after_the_lease_and_sends_once(
     verified: ReporterSettings, moto_server: MotoServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def crash(*args: Any, **kwargs: Any) -> None:
-        raise _CrashBeforeSendingError
-
-    with monkeypatch.context() as patch:
-        patch.setattr(marker, "mark_sending", crash)
-        with pytest.raises(_CrashBeforeSendingError):
-            service.run(verified, WEEK, clock=lambda: T0)
+    _crash_at("mark_sending", verified, monkeypatch)
     assert marker.read(str(WEEK)).status == marker.PENDING  # type: ignore[union-attr]
     with pytest.raises(marker.ReportInProgressError):
         service.run(verified, WEEK, clock=lambda: T0 + 1_000)

@@ -248,7 +248,7 @@ def test_a_key_with_a_default_may_be_left_out(tmp_path: Path, monkeypatch: pytes
     write(tmp_path, document)
     monkeypatch.setattr(environment_module, "ENVIRONMENTS_DIR", tmp_path)
     env = Environment.load("dev")
-    assert (env.oldest_message_alarm_seconds, env.processor.extra["maximum_concurrency"]) == (900, 2)
+    assert (env.oldest_message_alarm_seconds, env.processor.maximum_concurrency) == (900, 2)
     assert env.silent_worker_alarm_hours == 24
 
 

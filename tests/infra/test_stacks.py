@@ -351,7 +351,7 @@ def test_each_function_role_grants_exactly_the_actions_its_code_calls_per_resour
         f"${{aws_cloudwatch_log_group.{log_group_id}.arn}}:*": {"logs:CreateLogStream", "logs:PutLogEvents"},
     }
     if function == "reporter":
-        identity = env.reporter.extra["ses_identity"]
+        identity = env.reporter.ses_identity
         (account_id,) = synth.stack(f"{stack}-{env_name}")["data"]["aws_caller_identity"]
         account = f"${{data.aws_caller_identity.{account_id}.account_id}}"
         expected[f"arn:aws:ses:{env.region}:{account}:identity/{identity}"] = {"ses:SendRawEmail"}

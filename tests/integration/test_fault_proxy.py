@@ -7,8 +7,8 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from cv_analytics.local.fault_proxy import running_fault_proxy
 from cv_analytics.local.moto_server import MotoServer
+from tests.support.fault_proxy import running_fault_proxy
 
 NO_RETRIES = Config(retries={"total_max_attempts": 1, "mode": "standard"})
 

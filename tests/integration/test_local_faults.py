@@ -12,47 +12,38 @@ import subprocess
 import sys
 from collections import Counter
 from collections.abc import Iterator
+from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-import boto3
 import pytest
 
 from contract.config import load_settings
 from contract.tables import COMPLETE, QUERY_ONLY, AnalyticsItem, InterimRequest
 from cv_analytics.local.event_source import EventSourceMapping, LocalLambdaContext
-from cv_analytics.local.fault_proxy import running_fault_proxy
 from cv_analytics.local.moto_server import MotoServer
-from cv_analytics.local.sample_traffic import (
+from processor.settings import ProcessorSettings
+from tests.support.fault_proxy import running_fault_proxy
+from tests.support.moto_resources import EventQueue, create_event_queue
+from tests.support.processor import quarantined, records_by_request
+from tests.support.sample_traffic import (
     SampleRequest,
     deliver,
     sample_messages,
     sample_requests,
     send_all,
 )
-from processor.settings import ProcessorSettings
-from tests.moto_resources import EventQueue, create_event_queue, create_tables
-from tests.processor_support import quarantined, records_by_request
 
 pytestmark = pytest.mark.integration
 
 POISON = 3
+ROOT = Path(__file__).resolve().parents[2]
 
 
-@pytest.fixture
-def tables(moto_server: MotoServer, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "true")
+@pytest.fixture(autouse=True)
+def _warnings_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Set before the processor is configured: thousands of retried writes would flood the output."""
     monkeypatch.setenv("POWERTOOLS_LOG_LEVEL", "WARNING")
-    monkeypatch.setenv("ORPHAN_AFTER_SECONDS", "0")
-    from contract.tables import bind_tables
-
-    bind_tables(load_settings(ProcessorSettings))
-    create_tables()
-
-
-@pytest.fixture
-def sqs(moto_server: MotoServer) -> Any:
-    return boto3.client("sqs", endpoint_url=moto_server.endpoint_url, region_name="eu-west-2")
 
 
 @pytest.fixture
@@ -82,13 +73,14 @@ def dead_letters(sqs: Any, queue: EventQueue) -> int:
 
 
 def start_poller(queue_url: str, *, until_empty: bool = False) -> subprocess.Popen[str]:
-    command = [sys.executable, "-m", "cv_analytics.local.poller", queue_url, "--visibility-timeout", "2"]
+    command = [sys.executable, "-m", "tests.support.poller", queue_url, "--visibility-timeout", "2"]
     return subprocess.Popen(
         [*command, "--until-empty"] if until_empty else [*command, "--announce-writes"],
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
         text=True,
         env=dict(os.environ),
+        cwd=ROOT,  # where `tests` is importable from
     )
 
 
@@ -101,7 +93,7 @@ def announcements(process: subprocess.Popen[str]) -> Iterator[str]:
 
 
 def test_a_poller_killed_mid_batch_and_restarted_loses_nothing_and_counts_nothing_twice(
-    tables: None, sqs: Any, queue: EventQueue
+    processor: ModuleType, sqs: Any, queue: EventQueue
 ) -> None:
     requests = sample_requests(60, seed=5)
     messages = sample_messages(requests, duplicate_share=0.2, poison=POISON, seed=5)
@@ -140,7 +132,11 @@ def test_a_poller_killed_mid_batch_and_restarted_loses_nothing_and_counts_nothin
 
 
 def test_with_a_share_of_dynamodb_calls_throttled_everything_is_processed_and_the_dlq_stays_empty(
-    tables: None, moto_server: MotoServer, sqs: Any, queue: EventQueue, monkeypatch: pytest.MonkeyPatch
+    processor: ModuleType,
+    moto_server: MotoServer,
+    sqs: Any,
+    queue: EventQueue,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     requests = sample_requests(40, seed=9)
     messages = sample_messages(requests, duplicate_share=0.2, poison=POISON, seed=9)
@@ -151,9 +147,6 @@ def test_with_a_share_of_dynamodb_calls_throttled_everything_is_processed_and_th
     receive_counts: Counter[str] = Counter()
     with running_fault_proxy(moto_server.endpoint_url, share=0.25, seed=3) as proxy:
         monkeypatch.setenv("AWS_ENDPOINT_URL", proxy.endpoint_url)
-        from processor import handler
-
-        processor: ModuleType = handler
         processor.configure(load_settings(ProcessorSettings))
 
         def counting(event: dict[str, Any], context: Any) -> Any:

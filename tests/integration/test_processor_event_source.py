@@ -9,44 +9,23 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Iterator
 from types import ModuleType
 from typing import Any
 
-import boto3
 import pytest
 from botocore.exceptions import ClientError
 from pynamodb.exceptions import UpdateError
 
-from contract.config import load_settings
 from contract.tables import COMPLETE, QUERY_ONLY, RESPONSE_ONLY
 from cv_analytics.local.event_source import EventSourceMapping, LocalLambdaContext, lambda_record
-from cv_analytics.local.moto_server import MotoServer
-from cv_analytics.local.sample_traffic import deliver, sample_messages, sample_requests
 from processor.service import Correlator, Message, Result
-from processor.settings import ProcessorSettings
-from tests.moto_resources import EventQueue, create_event_queue, create_tables
-from tests.processor_support import quarantined, records_by_request
+from tests.support.moto_resources import EventQueue, create_event_queue
+from tests.support.processor import quarantined, records_by_request
+from tests.support.sample_traffic import deliver, sample_messages, sample_requests
 
 pytestmark = pytest.mark.integration
 
 MAX_RECEIVE_COUNT = 2
-
-
-@pytest.fixture
-def processor(moto_server: MotoServer, monkeypatch: pytest.MonkeyPatch) -> Iterator[ModuleType]:
-    monkeypatch.setenv("ORPHAN_AFTER_SECONDS", "0")
-    monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "true")
-    from processor import handler
-
-    handler.configure(load_settings(ProcessorSettings))
-    create_tables()
-    yield handler
-
-
-@pytest.fixture
-def sqs(moto_server: MotoServer) -> Any:
-    return boto3.client("sqs", endpoint_url=moto_server.endpoint_url, region_name="eu-west-2")
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ import pytest
 
 from reporter.records import Request
 from reporter.render import render
-from tests.fixtures.reporter import HOSTILE_QUESTIONS, at, insights_of, random_week
+from tests.support.reporter_week import HOSTILE_QUESTIONS, at, insights_of, random_week
 
 pytestmark = pytest.mark.integration
 

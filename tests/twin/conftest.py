@@ -18,9 +18,9 @@ from typing import Any
 import pytest
 
 from cv_analytics.local.deploy import LocalDeployment, deploy_local
-from cv_analytics.local.pipeline import InfraOutputs
 from cv_analytics.local.twin import Twin, running_twin
 from terraform.environment import Environment
+from terraform.outputs import InfraOutputs
 
 
 @dataclass
@@ -49,9 +49,7 @@ def _apply(root: Path) -> None:
     try:
         env = Environment.load("local")
         twin = _BACKGROUND.stack.enter_context(
-            running_twin(
-                root / "twin", region=env.region, ses_identity=str(env.reporter.extra["ses_identity"])
-            )
+            running_twin(root / "twin", region=env.region, ses_identity=env.reporter.ses_identity)
         )
         deployment = LocalDeployment.under(root)
         steps: list[tuple[str, float]] = []

@@ -29,6 +29,7 @@ from cv_analytics.local.pipeline import deployed_event_source, publisher_key
 from cv_analytics.local.twin import inventory, running_twin
 from terraform import rollback
 from terraform.run import outputs, run_environment, terraform, terraform_command
+from tests.support.processor import SqsMessage, sqs_event
 from tests.twin.conftest import AppliedTwin, local, plans_of, show_json
 
 pytestmark = pytest.mark.integration
@@ -276,14 +277,8 @@ QUERY_EVENT = {
 
 def _sqs_event(applied: AppliedTwin, request_id: str) -> dict[str, Any]:
     body = json.dumps({**QUERY_EVENT, "requestId": request_id})
-    now = str(int(time.time() * 1000))
-    return {"Records": [{
-        "messageId": "iam-negative-1", "receiptHandle": "r", "body": body, "md5OfBody": "",
-        "attributes": {"ApproximateReceiveCount": "1", "SentTimestamp": now, "MessageGroupId": "iam-negative",
-                       "MessageDeduplicationId": "iam-negative-1", "ApproximateFirstReceiveTimestamp": now},
-        "messageAttributes": {}, "eventSource": "aws:sqs", "eventSourceARN": applied.outputs.queue_arn,
-        "awsRegion": applied.twin.region,
-    }]}  # fmt: skip
+    message = SqsMessage(body, "iam-negative", message_id="iam-negative-1", deduplication_id="iam-negative-1")
+    return sqs_event([message], queue_arn=applied.outputs.queue_arn, region=applied.twin.region)
 
 
 def test_the_processor_without_updateitem_on_its_table_is_refused(applied: AppliedTwin) -> None:

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from contract.errors import ContractError
 from contract.events import QueryEvent, ResponseEvent
 from contract.parsing import event_schema, parse_event, validate_event
-from tests.fixtures import worker_today_events, worker_today_sqs_event
+from tests.support.events import worker_today_events, worker_today_sqs_event
 
 QUERY: dict[str, Any] = {
     "eventType": "query",

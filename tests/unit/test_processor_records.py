@@ -23,7 +23,7 @@ from processor.records import (
     build_record_from_json,
     serialize,
 )
-from tests.fixtures import worker_today_events
+from tests.support.events import worker_today_events
 
 QUERY: dict[str, Any] = {
     "eventType": "query", "requestId": "req-1", "timestamp": 1764201599000, "sessionId": "s-1",

@@ -51,7 +51,7 @@ def test_a_bad_setting_is_one_structured_log_line_from_the_lambda(
     monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     from reporter import handler
-    from tests.processor_support import context
+    from tests.support.processor import context
 
     monkeypatch.setenv("REPORT_RECIPIENTS", "owner@example.com\r\nBcc: everyone@example.com")
     with pytest.raises(SettingsError):

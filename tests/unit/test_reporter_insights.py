@@ -11,7 +11,7 @@ import pytest
 from reporter.insights import Latency, ModelUsage, Ranked
 from reporter.records import Quarantined, Request
 from reporter.stats import change, percentile
-from tests.fixtures.reporter import MODEL, WEEK, at, insights_of
+from tests.support.reporter_week import MODEL, WEEK, at, insights_of
 
 OTHER_MODEL = "some-other-model"
 

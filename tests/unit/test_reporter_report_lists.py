@@ -12,7 +12,7 @@ from reporter.insights import WeekAggregator, WeekRouter, report_weeks
 from reporter.period import ReportWeek
 from reporter.records import Quarantined, Request
 from reporter.render import compared, render
-from tests.fixtures.reporter import WEEK, at, insights_of
+from tests.support.reporter_week import WEEK, at, insights_of
 
 LONDON = ZoneInfo("Europe/London")
 

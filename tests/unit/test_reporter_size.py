@@ -10,19 +10,19 @@ import email
 import random
 from collections.abc import Iterator
 from datetime import date
-from email.message import Message
 from html.parser import HTMLParser
 
 import pytest
 
 from contract.config import load_settings
+from cv_analytics.local.outbox import parts
 from reporter import service
 from reporter.fitting import MESSAGE_LIMIT_BYTES, fit
 from reporter.mailer import build_message, transfer_encoding
 from reporter.records import Quarantined, Request
 from reporter.render import GMAIL_CLIP_BYTES, render
 from reporter.settings import ReporterSettings
-from tests.fixtures.reporter import WEEK, at, insights_of, random_week
+from tests.support.reporter_week import WEEK, at, insights_of, random_week
 
 SENDER = "reports@example.dev"
 RECIPIENTS = ("owner@example.dev",)
@@ -78,17 +78,6 @@ def _week_of(pieces: tuple[str, ...] | str, seed: int) -> list[Request]:
     ]
 
 
-def _parts(raw: bytes) -> dict[str, str]:
-    message: Message = email.message_from_bytes(raw)
-    parts = {}
-    for part in message.get_payload():
-        assert isinstance(part, Message)
-        payload = part.get_payload(decode=True)
-        assert isinstance(payload, bytes)
-        parts[part.get_content_type()] = payload.decode("utf-8")
-    return parts
-
-
 class _Tags(HTMLParser):
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
@@ -115,7 +104,7 @@ def test_ten_thousand_non_ascii_questions_give_a_message_under_gmails_limit(
     print(f"MIME message {len(report.message):,} bytes")
     assert len(report.message) <= MESSAGE_LIMIT_BYTES < GMAIL_CLIP_BYTES
     assert report.insights.totals.requests == 10_000
-    html = _parts(report.message)["text/html"]
+    html = parts(email.message_from_bytes(report.message))["text/html"]
     assert html == report.email.html
     elements = _Tags()
     elements.feed(html)
@@ -145,8 +134,8 @@ def test_the_smaller_transfer_encoding_is_chosen_per_part() -> None:
 def test_when_nothing_else_fits_every_list_of_untrusted_text_is_left_out() -> None:
     insights = insights_of(_week_of(CJK, 3)[:500])
     rendered, raw = fit(insights, lambda email: build_message(email, SENDER, RECIPIENTS), limit=1)
-    parts = _parts(raw)
-    assert parts["text/plain"] == rendered.text
+    texts = parts(email.message_from_bytes(raw))
+    assert texts["text/plain"] == rendered.text
     assert not any(character in rendered.html + rendered.text for character in CJK)
     assert "Left out to keep this email under Gmail's size limit." in rendered.text
     assert "Questions: 500" in rendered.text

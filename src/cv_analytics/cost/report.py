@@ -45,7 +45,7 @@ def deployment(priced: Environment, measured: Environment) -> Deployment:
         sweep=names["sweep"],
         reporter=names["reporter"],
         memory_mb=memory,
-        sweep_runs_per_month=rate_runs_per_month(str(priced.processor.extra["sweep_schedule"])),
+        sweep_runs_per_month=rate_runs_per_month(priced.processor.sweep_schedule),
         log_retention_days=priced.log_retention_days,
     )
 

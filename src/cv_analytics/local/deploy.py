@@ -20,9 +20,9 @@ from pathlib import Path
 from botocore.exceptions import ClientError
 
 from cv_analytics import packaging
-from cv_analytics.local.pipeline import InfraOutputs
 from cv_analytics.local.twin import Twin
 from terraform.environment import ROOT, TWIN_PORT_VARIABLE, Environment
+from terraform.outputs import InfraOutputs
 from terraform.run import outputs, terraform
 
 LOCAL = "local"

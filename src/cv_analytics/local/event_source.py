@@ -18,7 +18,7 @@ import logging
 import threading
 import time
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -91,6 +91,11 @@ def lambda_record(message: MessageTypeDef, *, queue_arn: str, region: str) -> di
     return record
 
 
+def lambda_event(messages: Iterable[MessageTypeDef], *, queue_arn: str, region: str) -> dict[str, Any]:
+    """A batch of received messages as Lambda hands it to the function: `{"Records": [...]}`."""
+    return {"Records": [lambda_record(message, queue_arn=queue_arn, region=region) for message in messages]}
+
+
 @dataclass
 class PollStats:
     """What the mapping did so far (every receive, including redeliveries)."""
@@ -142,10 +147,9 @@ class EventSourceMapping:
         messages = response.get("Messages", [])
         if not messages:
             return 0
-        records = [
-            lambda_record(message, queue_arn=self.queue_arn, region=self.region) for message in messages
-        ]
-        failed = self._invoke({"Records": records})
+        event = lambda_event(messages, queue_arn=self.queue_arn, region=self.region)
+        records = event["Records"]
+        failed = self._invoke(event)
         succeeded = [record for record in records if record["messageId"] not in failed]
         if succeeded:
             self.sqs.delete_message_batch(

@@ -25,11 +25,21 @@ def sent_messages(endpoint_url: str, ca_file: str | None = None) -> list[Message
     return [message_from_bytes(str(item["raw_data"]).encode(), policy=policy.default) for item in raw]
 
 
+def parts(message: Message) -> dict[str, str]:
+    """The decoded text of each part, by content type (text/plain, text/html), in the message's order."""
+    texts: dict[str, str] = {}
+    for candidate in message.walk():
+        payload = candidate.get_payload(decode=True)
+        if isinstance(payload, bytes):
+            texts.setdefault(
+                candidate.get_content_type(), payload.decode(candidate.get_content_charset() or "utf-8")
+            )
+    return texts
+
+
 def part(message: Message, content_type: str) -> str:
     """The decoded text of the message's first part of `content_type` (text/html, text/plain)."""
-    for candidate in message.walk():
-        if candidate.get_content_type() == content_type:
-            payload = candidate.get_payload(decode=True)
-            if isinstance(payload, bytes):
-                return payload.decode(candidate.get_content_charset() or "utf-8")
-    raise LookupError(f"no {content_type} part in the message")
+    try:
+        return parts(message)[content_type]
+    except KeyError:
+        raise LookupError(f"no {content_type} part in the message") from None

@@ -1,6 +1,5 @@
 """The pipeline as Terraform deployed it on the local AWS twin: event source, schedules, the Worker's key.
 
-- `InfraOutputs`: the infra stack's outputs (queue URLs, table names, ARNs), as `terraform output` says.
 - `FollowingAlias`: what an event source mapping or a schedule invokes: the function behind an alias ARN.
   It looks the alias up before each invocation and, when the alias has moved (a deploy, a rollback),
   starts the new version's execution environment, as Lambda does.
@@ -16,7 +15,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -37,21 +36,6 @@ from cv_analytics.local.scheduler import target_input
 from cv_analytics.local.twin import Credentials, Twin
 
 REPORT_BATCH_ITEM_FAILURES = "ReportBatchItemFailures"
-
-
-@dataclass(frozen=True)
-class InfraOutputs:
-    queue_url: str
-    queue_arn: str
-    dlq_url: str
-    dlq_arn: str
-    query_events_table: str
-    analytics_table: str
-    edge_publisher_user: str
-
-    @classmethod
-    def from_outputs(cls, outputs: Mapping[str, str]) -> InfraOutputs:
-        return cls(**{name: outputs[name] for name in cls.__dataclass_fields__})
 
 
 @dataclass

@@ -38,7 +38,6 @@ RESET_PATH = "/_twin/meter/reset"
 BILLED_ERRORS = ("ConditionalCheckFailedException", "TransactionCanceledException")
 
 DYNAMODB_WRITES = ("PutItem", "UpdateItem", "DeleteItem", "TransactWriteItems", "BatchWriteItem")
-DYNAMODB_READS = ("GetItem", "Query", "Scan", "TransactGetItems", "BatchGetItem")
 
 
 @dataclass(frozen=True)

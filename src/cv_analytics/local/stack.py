@@ -15,10 +15,11 @@ from pathlib import Path
 from typing import Any
 
 from cv_analytics.local.deploy import LocalDeployment, deploy_local, infra_outputs
-from cv_analytics.local.pipeline import InfraOutputs, publisher_key
+from cv_analytics.local.pipeline import publisher_key
 from cv_analytics.local.twin import Credentials, Twin, connect, default_folder, running_twin, start
 from cv_analytics.local.worker import ExampleWorker, running_example_worker
 from terraform.environment import Environment
+from terraform.outputs import InfraOutputs
 
 # How long the example Worker's stand-in model takes to answer a question it has not answered before.
 MODEL_DELAY_MS = "300-1500"
@@ -70,7 +71,7 @@ def twin_for(folder: Path | None, port: int | None, given: Twin | None = None) -
         yield given
         return
     env = Environment.load("local")
-    identity = str(env.reporter.extra["ses_identity"])
+    identity = env.reporter.ses_identity
     if folder is not None:
         with running_twin(folder, port=port, region=env.region, ses_identity=identity) as twin:
             yield twin

@@ -45,7 +45,6 @@ def default_folder() -> Path:
     return Path(os.environ.get("TWIN_FOLDER") or DEFAULT_FOLDER).resolve()
 
 
-DEFAULT_PORT = 4566
 ADMIN_USER = "twin-administrator"
 ADMIN_POLICY = json.dumps(
     {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
@@ -396,7 +395,7 @@ def main(argv: list[str] | None = None) -> int:
             env.local_aws.port,
             default_folder(),
             region=env.region,
-            ses_identity=str(env.reporter.extra["ses_identity"]),
+            ses_identity=env.reporter.ses_identity,
         )
         print(f"local AWS runs at {twin.endpoint_url} (pid {twin.pid}); `./taskw twin-down` stops it")
         return 0

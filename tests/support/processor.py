@@ -6,59 +6,74 @@ import hashlib
 import json
 import time
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from types import ModuleType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from moto.core.model_instances import reset_model_data
 
 from contract.keys import GUARD_SORT_KEY, guard_partition
 from contract.tables import AnalyticsItem, InterimRequest, QuarantinedEvent, RequestGuard, RequestRecord
-from cv_analytics.local.event_source import LocalLambdaContext
+from cv_analytics.local.event_source import LocalLambdaContext, lambda_event
+
+if TYPE_CHECKING:
+    from mypy_boto3_sqs.type_defs import MessageTypeDef
 
 
 def context(name: str = "processor", timeout_ms: int = 60_000) -> LocalLambdaContext:
     return LocalLambdaContext(name, timeout_ms=timeout_ms)
 
 
+# Where the tests' and benchmarks' events say they come from; nothing reads it but Powertools' parsing.
+QUEUE_ARN = "arn:aws:sqs:eu-west-2:123456789012:events.fifo"
+REGION = "eu-west-2"
+
+
 @dataclass
 class SqsMessage:
+    """A message as a test sends it; `deduplication_id` defaults to the body's SHA-256 (content based)."""
+
     body: str
     group_id: str = "analytics"
     message_id: str = field(default_factory=lambda: str(uuid.uuid4()))
     receive_count: int = 1
+    deduplication_id: str | None = None
 
 
 def event_body(event: dict[str, Any]) -> str:
     return json.dumps(event, separators=(",", ":"))
 
 
-def sqs_event(messages: list[SqsMessage]) -> dict[str, Any]:
-    """A Lambda SQS FIFO event, shaped as Lambda delivers it."""
+def received(message: SqsMessage, sequence: int) -> MessageTypeDef:
+    """The message as ReceiveMessage returns it with every system attribute, `sequence`-th in its queue."""
+    deduplication_id = message.deduplication_id or hashlib.sha256(message.body.encode()).hexdigest()
     return {
-        "Records": [
-            {
-                "messageId": message.message_id,
-                "receiptHandle": f"receipt-{message.message_id}",
-                "body": message.body,
-                "attributes": {
-                    "ApproximateReceiveCount": str(message.receive_count),
-                    "SentTimestamp": "1764154800163",
-                    "SequenceNumber": str(18890000000000000000 + index),
-                    "MessageGroupId": message.group_id,
-                    "SenderId": "AIDAEXAMPLE",
-                    "MessageDeduplicationId": hashlib.sha256(message.body.encode()).hexdigest(),
-                    "ApproximateFirstReceiveTimestamp": "1764154800183",
-                },
-                "messageAttributes": {},
-                "md5OfBody": hashlib.md5(message.body.encode()).hexdigest(),
-                "eventSource": "aws:sqs",
-                "eventSourceARN": "arn:aws:sqs:eu-west-2:123456789012:events.fifo",
-                "awsRegion": "eu-west-2",
-            }
-            for index, message in enumerate(messages)
-        ]
+        "MessageId": message.message_id,
+        "ReceiptHandle": f"receipt-{message.message_id}",
+        "Body": message.body,
+        "MD5OfBody": hashlib.md5(message.body.encode()).hexdigest(),
+        "Attributes": {
+            "ApproximateReceiveCount": str(message.receive_count),
+            "SentTimestamp": "1764154800163",
+            "SequenceNumber": str(18890000000000000000 + sequence),
+            "MessageGroupId": message.group_id,
+            "SenderId": "AIDAEXAMPLE",
+            "MessageDeduplicationId": deduplication_id,
+            "ApproximateFirstReceiveTimestamp": "1764154800183",
+        },
     }
+
+
+def sqs_event(
+    messages: Iterable[SqsMessage], *, queue_arn: str = QUEUE_ARN, region: str = REGION
+) -> dict[str, Any]:
+    """A Lambda SQS FIFO event, shaped as Lambda delivers it by the local event source's `lambda_event`."""
+    return lambda_event(
+        [received(message, sequence) for sequence, message in enumerate(messages)],
+        queue_arn=queue_arn,
+        region=region,
+    )
 
 
 def failed_ids(response: Any) -> list[str]:

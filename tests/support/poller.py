@@ -1,4 +1,4 @@
-"""The local event source in a process of its own: `python -m cv_analytics.local.poller QUEUE_URL`.
+"""The local event source in a process of its own: `python -m tests.support.poller QUEUE_URL`.
 
 On AWS the poller and the function are not the caller's process: either can die at any moment, in the
 middle of a batch, and the queue's visibility timeout brings the batch back. Running the poller as a

@@ -1,0 +1,32 @@
+"""Fixtures shared by the tests that run the processor against moto server."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from types import ModuleType
+from typing import Any
+
+import boto3
+import pytest
+
+from contract.config import load_settings
+from cv_analytics.local.moto_server import MotoServer
+from processor.settings import ProcessorSettings
+from tests.support.moto_resources import create_tables
+
+
+@pytest.fixture
+def processor(moto_server: MotoServer, monkeypatch: pytest.MonkeyPatch) -> Iterator[ModuleType]:
+    """The handler module on moto server's tables, made empty; orphans are due as soon as the sweep runs."""
+    monkeypatch.setenv("ORPHAN_AFTER_SECONDS", "0")
+    monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "true")
+    from processor import handler
+
+    handler.configure(load_settings(ProcessorSettings))
+    create_tables()
+    yield handler
+
+
+@pytest.fixture
+def sqs(moto_server: MotoServer) -> Any:
+    return boto3.client("sqs", endpoint_url=moto_server.endpoint_url, region_name="eu-west-2")
