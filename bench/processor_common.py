@@ -8,6 +8,7 @@ from collections import Counter
 from collections.abc import Iterable
 from typing import Any
 
+from contract.dynamodb import client_of
 from contract.tables import InterimRequest, QuarantinedEvent, RequestGuard, RequestRecord
 from cv_analytics.local.event_source import lambda_record
 from cv_analytics.local.sample_traffic import Outgoing
@@ -53,5 +54,5 @@ def count_dynamodb_calls() -> Counter[str]:
         calls[model.name] += 1
 
     for model in (InterimRequest, RequestRecord, RequestGuard, QuarantinedEvent):
-        model._get_connection().connection.client.meta.events.register("before-call.dynamodb", count)
+        client_of(model).meta.events.register("before-call.dynamodb", count)
     return calls

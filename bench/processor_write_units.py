@@ -29,6 +29,7 @@ from bench.processor_requests import (
     same_batch,
     separate_batches,
 )
+from contract.dynamodb import client_of
 from contract.tables import InterimRequest, QuarantinedEvent, RequestGuard, RequestRecord
 from cv_analytics.local.request_meter import Tables, billed, units_after, writes_before
 from cv_analytics.local.sample_traffic import Outgoing, sample_messages
@@ -54,7 +55,7 @@ def count_write_units() -> Counter[str]:
         units["index"] += index_units
 
     for model in (InterimRequest, RequestRecord, RequestGuard, QuarantinedEvent):
-        events = model._get_connection().connection.client.meta.events
+        events = client_of(model).meta.events
         events.register("before-call.dynamodb", before)
         events.register("after-call.dynamodb", after)
     return units

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 
 from pynamodb.exceptions import DoesNotExist, UpdateError
 
+from contract.dynamodb import condition_failed
 from contract.keys import REPORT_SORT_KEY, report_partition
 from contract.tables import ReportMarker
 
@@ -80,10 +81,6 @@ def _key(week: str) -> ReportMarker:
     return ReportMarker(report_partition(week), REPORT_SORT_KEY)
 
 
-def _conditional_failed(error: UpdateError) -> bool:
-    return error.cause_response_code == "ConditionalCheckFailedException"
-
-
 def read(week: str) -> ReportMarker | None:
     try:
         return ReportMarker.get(report_partition(week), REPORT_SORT_KEY, consistent_read=True)
@@ -120,7 +117,7 @@ def claim(week: str, *, now_ms: int, lease_ms: int, force: bool = False) -> Clai
             condition=condition,
         )
     except UpdateError as error:
-        if not _conditional_failed(error):
+        if not condition_failed(error):
             raise
         current = read(week)
         if current is not None and current.status == SENT:
@@ -145,7 +142,7 @@ def _finish(claim: Claim, now_ms: int, *actions: object) -> bool:
             condition=ReportMarker.claim_id == claim.claim_id,
         )
     except UpdateError as error:
-        if _conditional_failed(error):
+        if condition_failed(error):
             return False
         raise
     return True
@@ -201,5 +198,5 @@ def mark_in_doubt(week: str, reason: str, *, now_ms: int) -> None:
             condition=ReportMarker.status == SENDING,  # already in doubt: the first reason stays
         )
     except UpdateError as error:
-        if not _conditional_failed(error):
+        if not condition_failed(error):
             raise

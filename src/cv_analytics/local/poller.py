@@ -19,6 +19,7 @@ from typing import Any
 import boto3
 
 from contract.config import load_settings
+from contract.dynamodb import client_of
 from contract.tables import AnalyticsItem, InterimRequest
 from cv_analytics.local.event_source import EventSourceMapping
 from processor.settings import ProcessorSettings
@@ -67,8 +68,7 @@ def announce_writes() -> None:
             print(f"write {model.name}", flush=True)
 
     for table in (InterimRequest, AnalyticsItem):
-        client = table._get_connection().connection.client
-        client.meta.events.register("after-call.dynamodb", after_call)
+        client_of(table).meta.events.register("after-call.dynamodb", after_call)
 
 
 if __name__ == "__main__":
