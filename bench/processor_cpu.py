@@ -18,13 +18,16 @@ from pathlib import Path
 from typing import Any
 
 from bench.processor_common import batches, lambda_event
+from contract.config import load_settings
 from contract.events import EventType
 from contract.parsing import parse_event
 from contract.tables import COMPLETE, CORRELATED, ORPHANED, PENDING
 from cv_analytics.local.event_source import LocalLambdaContext
 from cv_analytics.local.sample_traffic import sample_messages, sample_requests
-from processor.correlation import GuardState, InterimState
+from processor.correlation import GuardState, InterimState, Settlement
 from processor.records import FinalRecord, Quarantine
+from processor.runtime import build_runtime
+from processor.settings import ProcessorSettings
 
 REQUESTS = 2000
 ROUNDS = 3
@@ -83,18 +86,10 @@ class MemoryStore:
         self.records[(record.partition, record.request_id)] = record
         return True
 
-    def settle_interim(
-        self,
-        request_id: str,
-        item_status: str,
-        record_partition: str,
-        now_ms: int,
-        *,
-        expect_missing: EventType | None = None,
-    ) -> bool:
+    def settle_interim(self, request_id: str, settlement: Settlement, now_ms: int) -> bool:
         state = self.interim[request_id]
         self.interim[request_id] = InterimState(
-            request_id, item_status, state.query_json, state.response_json, record_partition
+            request_id, settlement.status, state.query_json, state.response_json, settlement.record_partition
         )
         return True
 
@@ -110,12 +105,13 @@ class MemoryStore:
 def cpu_seconds_per_event(handler: Any, events: list[dict[str, Any]]) -> float:
     context = LocalLambdaContext("bench", timeout_ms=900_000)
     count = sum(len(event["Records"]) for event in events)
+    settings = load_settings(ProcessorSettings)
     best = float("inf")
     for _ in range(ROUNDS):
-        handler.runtime.correlator.store = MemoryStore()
+        runtime = build_runtime(settings, store=MemoryStore())
         started = time.process_time()
         for event in events:
-            handler.handle(event, context)
+            handler.handle(event, context, runtime)
         best = min(best, (time.process_time() - started) / count)
     return best
 

@@ -22,7 +22,7 @@ from moto import mock_aws
 
 from bench.processor_requests import (
     answered,
-    fresh_handler,
+    fresh_runtime,
     in_two_batches,
     play,
     realistic,
@@ -79,10 +79,10 @@ def separate_batches_browser() -> tuple[list[list[Outgoing]], int, bool]:
 
 def scenario(name: str, build: Callable[[], tuple[list[list[Outgoing]], int, bool]]) -> float:
     with mock_aws():
-        handler = fresh_handler()
+        runtime = fresh_runtime()
         units = count_write_units()
         groups, complete, sweep = build()
-        play(handler, groups, sweep=sweep)
+        play(runtime, groups, sweep=sweep)
         total = units["table"] + units["index"]
         per_request = total / complete
         print(

@@ -7,7 +7,6 @@ import json
 import time
 import uuid
 from dataclasses import dataclass, field
-from types import ModuleType
 from typing import Any
 
 from moto.core.model_instances import reset_model_data
@@ -15,6 +14,8 @@ from moto.core.model_instances import reset_model_data
 from contract.keys import GUARD_SORT_KEY, guard_partition
 from contract.tables import AnalyticsItem, InterimRequest, QuarantinedEvent, RequestGuard, RequestRecord
 from cv_analytics.local.event_source import LocalLambdaContext
+from processor import handler
+from processor.runtime import Runtime
 
 
 def context(name: str = "processor", timeout_ms: int = 60_000) -> LocalLambdaContext:
@@ -100,14 +101,14 @@ def response(request_id: str, timestamp: int = 1764154802000, session: str = "s-
                        **extra})  # fmt: skip
 
 
-def run(handler: ModuleType, messages: list[SqsMessage]) -> list[str]:
+def run(runtime: Runtime, messages: list[SqsMessage]) -> list[str]:
     """Hand the messages to the processor's handler as one batch; the ids it reports as failed."""
-    return failed_ids(handler.handle(sqs_event(messages), context()))
+    return failed_ids(handler.handle(sqs_event(messages), context(), runtime))
 
 
-def sweep(handler: ModuleType, timeout_ms: int = 60_000) -> dict[str, int]:
+def sweep(runtime: Runtime, timeout_ms: int = 60_000) -> dict[str, int]:
     time.sleep(0.002)  # first_seen must be strictly before the sweep's cutoff
-    result: dict[str, int] = handler.sweep({}, context("sweep", timeout_ms))
+    result: dict[str, int] = handler.sweep({}, context("sweep", timeout_ms), runtime)
     return result
 
 

@@ -29,7 +29,7 @@ from contract.tables import (
     RequestGuard,
     RequestRecord,
 )
-from processor.correlation import GuardState, InterimState
+from processor.correlation import GuardState, InterimState, Settlement
 from processor.records import FinalRecord, Quarantine
 
 
@@ -203,15 +203,7 @@ class Repository:
             raise
         return True
 
-    def settle_interim(
-        self,
-        request_id: str,
-        item_status: str,
-        record_partition: str,
-        now_ms: int,
-        *,
-        expect_missing: EventType | None = None,
-    ) -> bool:
+    def settle_interim(self, request_id: str, settlement: Settlement, now_ms: int) -> bool:
         """Bring an interim item in line with a record that already exists (out of the sweep's index).
 
         Settling as an orphan (`expect_missing` names the half the orphan lacks) is conditioned on the item
@@ -221,8 +213,8 @@ class Repository:
         """
         try:
             InterimRequest(request_id).update(
-                actions=self._interim_actions(item_status, record_partition, now_ms),
-                condition=_still_missing(expect_missing),
+                actions=self._interim_actions(settlement.status, settlement.record_partition, now_ms),
+                condition=_still_missing(settlement.expect_missing),
             )
         except UpdateError as error:
             if not condition_failed(error):

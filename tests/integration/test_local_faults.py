@@ -12,7 +12,6 @@ import subprocess
 import sys
 from collections import Counter
 from collections.abc import Iterator
-from types import ModuleType
 from typing import Any
 
 import boto3
@@ -30,6 +29,8 @@ from cv_analytics.local.sample_traffic import (
     sample_requests,
     send_all,
 )
+from processor import handler
+from processor.runtime import build_runtime
 from processor.settings import ProcessorSettings
 from tests.moto_resources import EventQueue, create_event_queue, create_tables
 from tests.processor_support import quarantined, records_by_request
@@ -62,10 +63,8 @@ def queue(sqs: Any) -> EventQueue:
 
 def assert_recorded_exactly_once(requests: list[SampleRequest]) -> None:
     """After the sweep (orphans due at once), one record per request, each of the right kind."""
-    from processor import handler
-
-    handler.configure(load_settings(ProcessorSettings))
-    handler.sweep({}, LocalLambdaContext("sweep", timeout_ms=60_000))
+    runtime = build_runtime(load_settings(ProcessorSettings))
+    handler.sweep({}, LocalLambdaContext("sweep", timeout_ms=60_000), runtime)
     records = records_by_request()
     assert set(records) == {request.request_id for request in requests}
     assert all(len(found) == 1 for found in records.values())
@@ -151,20 +150,16 @@ def test_with_a_share_of_dynamodb_calls_throttled_everything_is_processed_and_th
     receive_counts: Counter[str] = Counter()
     with running_fault_proxy(moto_server.endpoint_url, share=0.25, seed=3) as proxy:
         monkeypatch.setenv("AWS_ENDPOINT_URL", proxy.endpoint_url)
-        from processor import handler
-
-        processor: ModuleType = handler
-        processor.configure(load_settings(ProcessorSettings))
+        through_proxy = build_runtime(load_settings(ProcessorSettings))
 
         def counting(event: dict[str, Any], context: Any) -> Any:
             for record in event["Records"]:
                 receive_counts[record["messageId"]] = int(record["attributes"]["ApproximateReceiveCount"])
-            return processor.handle(event, context)
+            return handler.handle(event, context, through_proxy)
 
         mapping = EventSourceMapping(sqs, queue.url, counting, visibility_timeout=1)
         deliver(mapping, messages)
     monkeypatch.setenv("AWS_ENDPOINT_URL", moto_server.endpoint_url)
-    processor.configure(load_settings(ProcessorSettings))
 
     assert "TransactWriteItems" in proxy.counts.throttled  # the correlating writes themselves were refused
     assert mapping.stats.failed > 0  # some messages were reported as batch item failures

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from collections import Counter
 from collections.abc import Iterator
-from types import ModuleType
+from functools import partial
 from typing import Any
 
 import boto3
@@ -23,6 +23,8 @@ from contract.tables import COMPLETE, QUERY_ONLY, RESPONSE_ONLY
 from cv_analytics.local.event_source import EventSourceMapping, LocalLambdaContext, lambda_record
 from cv_analytics.local.moto_server import MotoServer
 from cv_analytics.local.sample_traffic import deliver, sample_messages, sample_requests
+from processor import handler
+from processor.runtime import Runtime, build_runtime
 from processor.service import Correlator, Message, Result
 from processor.settings import ProcessorSettings
 from tests.moto_resources import EventQueue, create_event_queue, create_tables
@@ -34,14 +36,12 @@ MAX_RECEIVE_COUNT = 2
 
 
 @pytest.fixture
-def processor(moto_server: MotoServer, monkeypatch: pytest.MonkeyPatch) -> Iterator[ModuleType]:
+def processor(moto_server: MotoServer, monkeypatch: pytest.MonkeyPatch) -> Iterator[Runtime]:
     monkeypatch.setenv("ORPHAN_AFTER_SECONDS", "0")
     monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "true")
-    from processor import handler
-
-    handler.configure(load_settings(ProcessorSettings))
+    runtime = build_runtime(load_settings(ProcessorSettings))
     create_tables()
-    yield handler
+    yield runtime
 
 
 @pytest.fixture
@@ -55,7 +55,7 @@ def queue(sqs: Any) -> EventQueue:
 
 
 def test_a_thousand_events_with_duplicates_poison_and_a_failing_message(
-    processor: ModuleType, sqs: Any, queue: EventQueue, monkeypatch: pytest.MonkeyPatch
+    processor: Runtime, sqs: Any, queue: EventQueue, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Many duplicates rather than many requests: moto copies whole tables on every transaction.
     requests = sample_requests(300, seed=11)
@@ -76,9 +76,11 @@ def test_a_thousand_events_with_duplicates_poison_and_a_failing_message(
         return process(self, message)
 
     monkeypatch.setattr(Correlator, "process", fails_every_time)
-    mapping = EventSourceMapping(sqs, queue.url, processor.handle, visibility_timeout=1)
+    mapping = EventSourceMapping(
+        sqs, queue.url, partial(handler.handle, runtime=processor), visibility_timeout=1
+    )
     deliver(mapping, messages)
-    processor.sweep({}, LocalLambdaContext("sweep", timeout_ms=60_000))
+    handler.sweep({}, LocalLambdaContext("sweep", timeout_ms=60_000), processor)
 
     dead = sqs.receive_message(QueueUrl=queue.dead_letter_url, MaxNumberOfMessages=10, WaitTimeSeconds=0)
     assert [m["Body"] for m in dead.get("Messages", [])] == [
