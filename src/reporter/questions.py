@@ -10,9 +10,8 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
 
 _NOT_WORD = re.compile(r"[^\w\s]+")
 _SPACE = re.compile(r"\s+")
@@ -93,12 +92,6 @@ class QuestionGroup:
     closest: tuple[Closest, ...] = ()
 
 
-class Grouper(Protocol):
-    """Assigns each wording's key to a group key (topic name or a representative wording's key)."""
-
-    def __call__(self, keys: Sequence[str], weights: Sequence[int]) -> Mapping[str, str]: ...
-
-
 def group_tallies(
     tallies: Mapping[str, QuestionTally], group_of: Mapping[str, str]
 ) -> dict[str, tuple[QuestionTally, int, str]]:
@@ -146,15 +139,3 @@ def question_groups(
     ]
     lines.sort(key=lambda line: (-line.count, line.text))
     return lines
-
-
-def tally_questions(questions: Iterable[tuple[str, float | None]]) -> dict[str, QuestionTally]:
-    """Tallies of (question, match score) pairs by normalised key (used by tests and small inputs)."""
-    tallies: dict[str, QuestionTally] = {}
-    for question, score in questions:
-        key = normalise(question)
-        tally = tallies.get(key)
-        if tally is None:
-            tally = tallies[key] = QuestionTally(question)
-        tally.add(score)
-    return tallies
