@@ -21,7 +21,7 @@ from tests.functional.reporter_tables import create_tables, put_requests
 from bench.reporter_data import synthetic_requests
 from contract.dynamodb import client_of
 from cv_analytics.local.moto_server import running_moto_server
-from reporter.insights import WeekAggregator, WeekRouter, report_weeks
+from reporter.aggregation import WeekAggregator, WeekRouter, report_weeks
 from reporter.period import ReportWeek
 from reporter.settings import ReporterSettings
 from reporter.store import AnalyticsReader

@@ -13,6 +13,8 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
+from reporter.view_model import QuestionGroup, Ranked
+
 _NOT_WORD = re.compile(r"[^\w\s]+")
 _SPACE = re.compile(r"\s+")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
@@ -70,28 +72,6 @@ class QuestionTally:
         return self.score_total / self.scored if self.scored else None
 
 
-@dataclass(frozen=True)
-class Closest:
-    """A CV section that came closest to answering a question: how many of its answers cited it."""
-
-    name: str
-    count: int
-
-
-@dataclass(frozen=True)
-class QuestionGroup:
-    """One line of a question list in the report: one question, however many ways it was worded."""
-
-    text: str  # the most asked wording, shown as the group's representative
-    count: int
-    wordings: int
-    average_score: float | None
-    topic: str | None = None  # the topic it was recognised as, None for a group of the week's own
-    new: bool = False  # not asked in the four weeks before
-    best_score: float | None = None
-    closest: tuple[Closest, ...] = ()
-
-
 def group_tallies(
     tallies: Mapping[str, QuestionTally], group_of: Mapping[str, str]
 ) -> dict[str, tuple[QuestionTally, int, str]]:
@@ -129,7 +109,7 @@ def question_groups(
             new=group not in earlier_groups,
             best_score=tally.best_score,
             closest=tuple(
-                Closest(display_text(name, CLOSEST_TEXT_LIMIT), count)
+                Ranked(display_text(name, CLOSEST_TEXT_LIMIT), count)
                 for name, count in sorted(tally.sources.items(), key=lambda item: (-item[1], item[0]))[
                     :CLOSEST_SOURCES
                 ]
