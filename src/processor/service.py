@@ -79,10 +79,11 @@ class Message:
 
     message_id: str
     body: str
-    group_id: str | None = None
+    group_id: str | None
     # When SQS first handed the message out (epoch ms): the same on every redelivery, so a poison message
-    # redelivered after midnight still maps to the quarantine key of its first receipt.
-    first_received_at: int | None = None
+    # redelivered after midnight still maps to the quarantine key of its first receipt. None: not known,
+    # and the quarantine is keyed by the correlator's clock.
+    first_received_at: int | None
 
 
 @dataclass(frozen=True, slots=True)

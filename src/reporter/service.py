@@ -41,7 +41,7 @@ class Report:
     message: bytes
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class ReportOutcome:
     """What one run did to a week's report, as the handler returns it and the command line shows it."""
 
