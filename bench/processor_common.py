@@ -11,6 +11,7 @@ from typing import Any
 from tests.support.processor import SqsMessage, sqs_event
 from tests.support.sample_traffic import Outgoing
 
+from contract.dynamodb import client_of
 from contract.tables import InterimRequest, QuarantinedEvent, RequestGuard, RequestRecord
 
 
@@ -44,5 +45,5 @@ def count_dynamodb_calls() -> Counter[str]:
         calls[model.name] += 1
 
     for model in (InterimRequest, RequestRecord, RequestGuard, QuarantinedEvent):
-        model._get_connection().connection.client.meta.events.register("before-call.dynamodb", count)
+        client_of(model).meta.events.register("before-call.dynamodb", count)
     return calls

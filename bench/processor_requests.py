@@ -23,44 +23,48 @@ from tests.support.sample_traffic import Outgoing, sample_messages, sample_reque
 from bench.processor_common import batches, count_dynamodb_calls, lambda_event, quiet_processor
 from contract.config import load_settings
 from cv_analytics.local.event_source import LocalLambdaContext
+from processor.runtime import Runtime, build_runtime
 from processor.settings import ProcessorSettings
 
 REQUESTS = 300
 TARGET = 3.0
 
 
-def fresh_handler() -> Any:
-    from processor import handler
-
-    handler.configure(load_settings(ProcessorSettings))
+def fresh_runtime() -> Runtime:
+    """The processor's runtime from the environment, on new tables (inside moto)."""
+    runtime = build_runtime(load_settings(ProcessorSettings))
     create_tables()
-    return handler
+    return runtime
 
 
-def deliver(handler: Any, groups: list[list[Outgoing]], calls: Counter[str]) -> int:
+def deliver(runtime: Runtime, groups: list[list[Outgoing]], calls: Counter[str]) -> int:
+    from processor import handler  # after main() set the log level it reads at import
+
     context = LocalLambdaContext("bench", timeout_ms=900_000)
     for group in groups:
-        response = handler.handle(lambda_event(group), context)
+        response = handler.handle(lambda_event(group), context, runtime)
         if response["batchItemFailures"]:
             raise RuntimeError(f"unexpected failures: {response}")
     return sum(calls.values())
 
 
-def play(handler: Any, groups: list[list[Outgoing]], *, sweep: bool) -> None:
+def play(runtime: Runtime, groups: list[list[Outgoing]], *, sweep: bool) -> None:
     """Deliver the batches, then run the sweep if asked; the handler's EMF lines (stdout) stay out of the
     figures."""
+    from processor import handler
+
     with Path(os.devnull).open("w") as sink, contextlib.redirect_stdout(sink):
-        deliver(handler, groups, Counter())
+        deliver(runtime, groups, Counter())
         if sweep:
-            handler.sweep({}, LocalLambdaContext("sweep", timeout_ms=900_000))
+            handler.sweep({}, LocalLambdaContext("sweep", timeout_ms=900_000), runtime)
 
 
 def scenario(name: str, build: Any) -> float:
     with mock_aws():
-        handler = fresh_handler()
+        runtime = fresh_runtime()
         calls = count_dynamodb_calls()
         groups, complete, sweep = build()
-        play(handler, groups, sweep=sweep)
+        play(runtime, groups, sweep=sweep)
         total = sum(calls.values())
         per_request: float = total / complete
         detail = ", ".join(f"{operation} {count}" for operation, count in sorted(calls.items()))

@@ -22,13 +22,14 @@ from tests.support.sample_traffic import Outgoing, sample_messages
 from bench.processor_common import quiet_processor
 from bench.processor_requests import (
     answered,
-    fresh_handler,
+    fresh_runtime,
     in_two_batches,
     play,
     realistic,
     same_batch,
     separate_batches,
 )
+from contract.dynamodb import client_of
 from contract.tables import InterimRequest, QuarantinedEvent, RequestGuard, RequestRecord
 from cv_analytics.local.request_meter import Tables, billed, units_after, writes_before
 from cv_analytics.local.traffic import USER_AGENTS
@@ -53,7 +54,7 @@ def count_write_units() -> Counter[str]:
         units["index"] += index_units
 
     for model in (InterimRequest, RequestRecord, RequestGuard, QuarantinedEvent):
-        events = model._get_connection().connection.client.meta.events
+        events = client_of(model).meta.events
         events.register("before-call.dynamodb", before)
         events.register("after-call.dynamodb", after)
     return units
@@ -77,10 +78,10 @@ def separate_batches_browser() -> tuple[list[list[Outgoing]], int, bool]:
 
 def scenario(name: str, build: Callable[[], tuple[list[list[Outgoing]], int, bool]]) -> float:
     with mock_aws():
-        handler = fresh_handler()
+        runtime = fresh_runtime()
         units = count_write_units()
         groups, complete, sweep = build()
-        play(handler, groups, sweep=sweep)
+        play(runtime, groups, sweep=sweep)
         total = units["table"] + units["index"]
         per_request = total / complete
         print(

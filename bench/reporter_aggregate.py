@@ -23,7 +23,7 @@ TARGET_MEMORY_MB = 512
 
 def measure(count: int) -> dict[str, float]:
     from bench.reporter_data import synthetic_requests
-    from reporter.insights import WeekAggregator, build_insights, data_quality
+    from reporter.aggregation import WeekAggregator, build_insights, data_quality
     from reporter.period import ReportWeek
     from reporter.settings import ReporterSettings
 

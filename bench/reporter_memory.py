@@ -28,9 +28,9 @@ def child(with_model: bool) -> dict[str, float]:
 
     import reporter.handler  # noqa: F401 - the Lambda's own imports count towards its memory
     from bench.reporter_data import synthetic_requests
+    from reporter.aggregation import WeekAggregator, WeekRouter, build_insights, data_quality, report_weeks
     from reporter.fitting import fit
     from reporter.grouping import default_grouper
-    from reporter.insights import WeekAggregator, WeekRouter, build_insights, data_quality, report_weeks
     from reporter.mailer import build_message
     from reporter.period import ReportWeek
     from reporter.settings import ReporterSettings

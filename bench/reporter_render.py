@@ -12,7 +12,7 @@ import time
 from zoneinfo import ZoneInfo
 
 from bench.reporter_data import synthetic_requests
-from reporter.insights import WeekAggregator, build_insights, data_quality
+from reporter.aggregation import WeekAggregator, build_insights, data_quality
 from reporter.mailer import build_message
 from reporter.period import ReportWeek
 from reporter.records import Quarantined

@@ -19,8 +19,9 @@ from zoneinfo import ZoneInfo
 from tests.support.reporter_tables import create_tables, put_requests
 
 from bench.reporter_data import synthetic_requests
+from contract.dynamodb import client_of
 from cv_analytics.local.moto_server import running_moto_server
-from reporter.insights import WeekAggregator, WeekRouter, report_weeks
+from reporter.aggregation import WeekAggregator, WeekRouter, report_weeks
 from reporter.period import ReportWeek
 from reporter.settings import ReporterSettings
 from reporter.store import AnalyticsReader
@@ -48,8 +49,7 @@ def main() -> None:
 
         from contract.tables import RequestRecord
 
-        client = RequestRecord._get_connection().connection.client
-        client.meta.events.register("provide-client-params.dynamodb.Query", count)
+        client_of(RequestRecord).meta.events.register("provide-client-params.dynamodb.Query", count)
         aggregators = [WeekAggregator(each) for each in weeks]
         router = WeekRouter(aggregators)
         days = sorted({day for each in weeks for day in each.utc_days()})

@@ -13,8 +13,6 @@ from typing import Any, Literal, TypeAlias
 EventType = Literal["query", "response"]
 MatchType = Literal["full", "partial", "none"]
 
-CURRENT_SCHEMA_VERSION = 1
-
 
 @dataclass(frozen=True, slots=True)
 class Tokens:

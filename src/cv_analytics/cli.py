@@ -26,6 +26,7 @@ from cv_analytics.local.shutdown import interrupted_by_sigterm
 from reporter import marker, service
 from reporter.period import WEEK_FORMAT, ReportWeek, WeekError
 from reporter.settings import ReporterSettings
+from reporter.status import ReportStatus
 from reporter.store import AnalyticsReader
 
 if TYPE_CHECKING:
@@ -83,7 +84,7 @@ def _failures() -> Iterator[None]:
         raise typer.Exit(1) from error
 
 
-def _summary(outcome: service.Outcome, extra: dict[str, str]) -> Table:
+def _summary(outcome: service.ReportOutcome, extra: dict[str, str]) -> Table:
     table = Table(show_header=False, box=None, padding=(0, 2))
     table.add_column(style="bold")
     table.add_column()
@@ -127,9 +128,9 @@ def preview(
         out.write_text(report.email.html, encoding="utf-8")
         text_path = out.with_suffix(".txt")
         text_path.write_text(report.email.text, encoding="utf-8")
-        outcome = service.Outcome(
+        outcome = service.ReportOutcome(
             str(chosen),
-            service.DRY_RUN,
+            ReportStatus.DRY_RUN,
             subject=report.email.subject,
             message_bytes=len(report.message),
             requests=report.insights.totals.requests,
@@ -151,14 +152,14 @@ def send(
         chosen = _week(week, settings)
         outcome = service.run(settings, chosen, force=force)
         console.print(_summary(outcome, {}))
-        if outcome.status == service.ALREADY_SENT:
+        if outcome.status is ReportStatus.ALREADY_SENT:
             console.print("[yellow]Already sent; nothing done. Use --force to send it again.[/]")
-        if outcome.status == service.IN_DOUBT:
+        if outcome.status is ReportStatus.IN_DOUBT:
             console.print(
                 "[yellow]An earlier attempt may have sent it: check the inbox, and use --force "
                 "if it did not arrive.[/]"
             )
-        if outcome.status in (service.REJECTED, service.IN_DOUBT):
+        if outcome.status in (ReportStatus.REJECTED, ReportStatus.IN_DOUBT):
             raise typer.Exit(1)
 
 

@@ -93,6 +93,22 @@ def resolve(guard: GuardState, known: frozenset[EventType]) -> Resolution:
     return Resolution.HEAL if missing in known else Resolution.ALREADY_ORPHANED
 
 
-def settled_status(resolution: Resolution) -> str:
-    """The interim status that matches an existing record."""
-    return ORPHANED if resolution is Resolution.ALREADY_ORPHANED else CORRELATED
+@dataclass(frozen=True, slots=True)
+class Settlement:
+    """What an interim item becomes when its request is recorded already and nothing needs healing.
+
+    Settling as an orphan names the half the orphan lacks (`expect_missing`): the item must still lack it,
+    or a late half stored meanwhile would be hidden behind an orphaned status.
+    """
+
+    status: str
+    record_partition: str
+    expect_missing: EventType | None = None
+
+
+def settlement(resolution: Resolution, guard: GuardState, known: frozenset[EventType]) -> Settlement:
+    """The settlement matching an existing record, for a resolution other than HEAL."""
+    if resolution is Resolution.ALREADY_ORPHANED:
+        missing: EventType = "response" if "query" in known else "query"
+        return Settlement(ORPHANED, guard.record_partition, expect_missing=missing)
+    return Settlement(CORRELATED, guard.record_partition)

@@ -1,7 +1,9 @@
 """Lambda entry points: `handle` for the SQS FIFO event source mapping, `sweep` for the orphan schedule.
 
-Thin on purpose: settings, tables, logger and metrics are set up once per cold start, and each entry point
-only adapts Lambda's event to the correlator (`processor.service`) and counts what it did.
+Thin on purpose: each entry point adapts Lambda's event to the correlator (`processor.service`) or the
+sweep (`processor.sweep`), logs and counts what it did. What they run on, settings, store and clock, is a
+`processor.runtime.Runtime`: the Lambda's own, built once from its environment, unless the caller passes
+one it built (a test's clock, a benchmark's in-memory store, the local runtime's replayed week).
 
 Metrics (EMF, namespace POWERTOOLS_METRICS_NAMESPACE): `Received` counts every delivery of every message
 (redeliveries included); `Completed`, `Orphaned`, `Healed` and `Quarantined` count records at the moment
@@ -11,8 +13,7 @@ that changed nothing.
 
 from __future__ import annotations
 
-import time
-from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
@@ -22,23 +23,10 @@ from aws_lambda_powertools.utilities.batch.types import PartialItemFailureRespon
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from contract.config import load_settings
-from contract.errors import ContractError
-from contract.tables import bind_tables
-from processor.repository import Repository
-from processor.service import Correlator, Message, Outcome
+from processor.runtime import Runtime, default_runtime
+from processor.service import Message, Outcome
 from processor.settings import ProcessorSettings
-
-# Stop the sweep this long before the Lambda times out; the next run carries on from the oldest item. A
-# fixed margin alone would stop a function whose timeout is no longer than it before its first item, every
-# run, silently: the margin is at most a fifth of the time the run starts with.
-SWEEP_TIME_MARGIN_MS = 10_000
-SWEEP_TIME_MARGIN_SHARE = 5
-
-
-def sweep_margin_ms(remaining_at_start_ms: int) -> int:
-    """How long before the timeout a sweep that starts with this much time stops taking items."""
-    return min(SWEEP_TIME_MARGIN_MS, remaining_at_start_ms // SWEEP_TIME_MARGIN_SHARE)
-
+from processor.sweep import FAILED, sweep_pending
 
 METRIC_OF_OUTCOME = {
     Outcome.COMPLETED: "Completed",
@@ -48,35 +36,9 @@ METRIC_OF_OUTCOME = {
     Outcome.DUPLICATE: "DuplicatesIgnored",
 }
 
-
-def now_ms() -> int:
-    return time.time_ns() // 1_000_000
-
-
-@dataclass
-class Runtime:
-    """What a cold start sets up once and every invocation reuses."""
-
-    settings: ProcessorSettings
-    correlator: Correlator
-
-
-def _build(settings: ProcessorSettings) -> Runtime:
-    bind_tables(settings)
-    repository = Repository(interim_ttl_seconds=settings.interim_ttl_seconds)
-    return Runtime(settings, Correlator(repository, shards=settings.analytics_write_shards, clock=now_ms))
-
-
-def configure(settings: ProcessorSettings) -> Correlator:
-    """Bind the tables and build the correlator again (local runs and tests that change settings)."""
-    fresh = _build(settings)
-    runtime.settings, runtime.correlator = fresh.settings, fresh.correlator
-    return runtime.correlator
-
-
-runtime = _build(load_settings(ProcessorSettings))
-logger = Logger(service=runtime.settings.service_name, level=runtime.settings.log_level)
-metrics = Metrics(namespace=runtime.settings.metrics_namespace, service=runtime.settings.service_name)
+_STARTUP = load_settings(ProcessorSettings)  # what the logger and metrics need at a cold start
+logger = Logger(service=_STARTUP.service_name, level=_STARTUP.log_level)
+metrics = Metrics(namespace=_STARTUP.metrics_namespace, service=_STARTUP.service_name)
 _batch = SqsFifoPartialProcessor(skip_group_on_error=True)
 
 
@@ -86,12 +48,12 @@ def _count(outcome: Outcome) -> None:
         metrics.add_metric(name=name, unit=MetricUnit.Count, value=1)
 
 
-def _log_keys(message_id: str) -> dict[str, Any]:
+def _log_keys(runtime: Runtime, message_id: str) -> dict[str, Any]:
     """Keys every log line about a message carries: its id, and its request and session when it parsed."""
     keys: dict[str, Any] = {"message_id": message_id}
-    parsed = runtime.correlator.batch.parsed.get(message_id)
-    if parsed is not None and not isinstance(parsed, ContractError):
-        keys |= {"request_id": parsed.request_id, "session_id": parsed.session_id}
+    event = runtime.correlator.event_of(message_id)
+    if event is not None:
+        keys |= {"request_id": event.request_id, "session_id": event.session_id}
     return keys
 
 
@@ -107,11 +69,11 @@ def _message(record: dict[str, Any]) -> Message:
     )
 
 
-def _process_record(record: SQSRecord) -> str:
+def _process_record(runtime: Runtime, record: SQSRecord) -> str:
     """Process one message; a poison message returns normally (acknowledged), a transient error raises."""
     metrics.add_metric(name="Received", unit=MetricUnit.Count, value=1)
     message = _message(record.raw_event)
-    with logger.append_context_keys(**_log_keys(record.message_id)):
+    with logger.append_context_keys(**_log_keys(runtime, record.message_id)):
         try:
             result = runtime.correlator.process(message)
         except Exception:
@@ -135,42 +97,37 @@ def _process_record(record: SQSRecord) -> str:
 
 @metrics.log_metrics
 @logger.inject_lambda_context
-def handle(event: dict[str, Any], context: Any) -> PartialItemFailureResponse:
+def handle(event: dict[str, Any], context: Any, runtime: Runtime | None = None) -> PartialItemFailureResponse:
     """SQS FIFO batch -> `{"batchItemFailures": [...]}`; a failure skips the rest of its group only."""
+    runtime = runtime or default_runtime()
     runtime.correlator.begin_batch(_message(record) for record in event.get("Records", []))
     return process_partial_response(
-        event=event, record_handler=_process_record, processor=_batch, context=context
+        event=event, record_handler=partial(_process_record, runtime), processor=_batch, context=context
     )
 
 
 @metrics.log_metrics
 @logger.inject_lambda_context
-def sweep(event: dict[str, Any], context: Any) -> dict[str, int]:
-    """Record every request pending longer than ORPHAN_AFTER_SECONDS: an orphan, or complete if it can be.
+def sweep(event: dict[str, Any], context: Any, runtime: Runtime | None = None) -> dict[str, int]:
+    """Record every request pending longer than ORPHAN_AFTER_SECONDS (see `processor.sweep`); raises at the
+    end when an item failed, so the run shows as an error."""
+    runtime = runtime or default_runtime()
+    cutoff = runtime.correlator.clock() - runtime.settings.orphan_after_seconds * 1000
 
-    Items come from the sparse pending index, oldest first. A failing item does not stop the others; the run
-    raises at the end so the failure shows (and the scheduler's retry, being idempotent, is harmless).
-    """
-    cutoff = now_ms() - runtime.settings.orphan_after_seconds * 1000
-    counts = {outcome.value: 0 for outcome in Outcome} | {"failed": 0}
-    margin_ms = sweep_margin_ms(context.get_remaining_time_in_millis()) if context is not None else 0
-    for state in runtime.correlator.store.pending_before(cutoff):
-        if context is not None and context.get_remaining_time_in_millis() < margin_ms:
-            logger.warning("sweep stopped early to finish before the timeout", extra={"counts": counts})
-            break
-        try:
-            outcome = runtime.correlator.record_orphan(state)
-        except Exception:
-            counts["failed"] += 1
-            logger.exception("could not sweep a pending request", request_id=state.request_id)
-            continue
-        counts[outcome.value] += 1
+    def failed(request_id: str) -> None:
+        logger.exception("could not sweep a pending request", request_id=request_id)
+
+    remaining = context.get_remaining_time_in_millis if context is not None else None
+    run = sweep_pending(runtime.correlator, cutoff, remaining_ms=remaining, on_failure=failed)
+    counts = run.counts
+    if run.stopped_early:
+        logger.warning("sweep stopped early to finish before the timeout", extra={"counts": counts})
     # One value per metric per run, zeros included: a continuous series that alarms can rely on.
     for outcome in (Outcome.ORPHANED, Outcome.COMPLETED, Outcome.HEALED, Outcome.DUPLICATE):
         metrics.add_metric(
             name=METRIC_OF_OUTCOME[outcome], unit=MetricUnit.Count, value=counts[outcome.value]
         )
     logger.info("sweep finished", extra={"counts": counts})
-    if counts["failed"]:
-        raise RuntimeError(f"{counts['failed']} pending requests could not be swept; see the log")
+    if counts[FAILED]:
+        raise RuntimeError(f"{counts[FAILED]} pending requests could not be swept; see the log")
     return counts

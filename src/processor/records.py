@@ -186,11 +186,6 @@ def correlation_of(query: QueryEvent | None, response: ResponseEvent | None) -> 
     raise ValueError("a record needs at least one half of its request")
 
 
-def orphan_half(correlation: str) -> str:
-    """The event type an orphan record holds."""
-    return {QUERY_ONLY: "query", RESPONSE_ONLY: "response"}[correlation]
-
-
 def _first(*values: Any) -> Any:
     return next((value for value in values if value is not None), None)
 

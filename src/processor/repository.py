@@ -11,11 +11,11 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
-from pynamodb.connection import Connection
 from pynamodb.exceptions import DoesNotExist, PutError, TransactWriteError, UpdateError
 from pynamodb.expressions.condition import Condition
 from pynamodb.transactions import TransactWrite
 
+from contract.dynamodb import cancelled_by_condition, condition_failed, connection_of
 from contract.events import EventType
 from contract.keys import GUARD_SORT_KEY, guard_partition, request_sort_key
 from contract.tables import (
@@ -29,25 +29,8 @@ from contract.tables import (
     RequestGuard,
     RequestRecord,
 )
-from processor.correlation import GuardState, InterimState
+from processor.correlation import GuardState, InterimState, Settlement
 from processor.records import FinalRecord, Quarantine
-
-CONDITIONAL_CHECK_FAILED = "ConditionalCheckFailedException"
-CANCELLED_BY_CONDITION = "ConditionalCheckFailed"
-
-
-def _condition_failed(error: PutError | UpdateError) -> bool:
-    return error.cause_response_code == CONDITIONAL_CHECK_FAILED
-
-
-def _cancelled_by_condition(error: TransactWriteError) -> bool:
-    """A transaction cancelled because one of its conditions failed, not because of load or a conflict.
-
-    Any other cancellation (TransactionConflict, ThrottlingError, ...) is transient and is raised.
-    """
-    return any(
-        reason is not None and reason.code == CANCELLED_BY_CONDITION for reason in error.cancellation_reasons
-    )
 
 
 def _still_missing(half: EventType | None) -> Condition | None:
@@ -93,11 +76,6 @@ class Repository:
     def __init__(self, *, interim_ttl_seconds: int) -> None:
         self.interim_ttl_seconds = interim_ttl_seconds
 
-    @staticmethod
-    def _connection() -> Connection:
-        connection: Connection = InterimRequest._get_connection().connection
-        return connection
-
     def _expiry(self, now_ms: int) -> datetime:
         return datetime.fromtimestamp(now_ms / 1000 + self.interim_ttl_seconds, tz=UTC)
 
@@ -130,7 +108,7 @@ class Repository:
                 condition=InterimRequest.request_id.does_not_exist() | (InterimRequest.status == PENDING),
             )
         except UpdateError as error:
-            if not _condition_failed(error):
+            if not condition_failed(error):
                 raise
             current = self.get_interim(request_id)
             if current is None:  # expired between the two requests: try again through SQS
@@ -176,7 +154,7 @@ class Repository:
         actions = self._interim_actions(item_status, record.partition, now_ms)
         actions.append(InterimRequest.first_seen.set(InterimRequest.first_seen | now_ms))
         try:
-            with TransactWrite(connection=self._connection()) as transaction:
+            with TransactWrite(connection=connection_of(InterimRequest)) as transaction:
                 transaction.save(
                     _guard(record.request_id, record.correlation, record.partition),
                     condition=RequestGuard.pk.does_not_exist(),
@@ -188,7 +166,7 @@ class Repository:
                     condition=interim_condition,
                 )
         except TransactWriteError as error:
-            if _cancelled_by_condition(error):
+            if cancelled_by_condition(error):
                 return False
             raise
         return True
@@ -200,7 +178,7 @@ class Repository:
         The complete record may live in another day partition than the orphan, hence delete and put.
         """
         try:
-            with TransactWrite(connection=self._connection()) as transaction:
+            with TransactWrite(connection=connection_of(InterimRequest)) as transaction:
                 transaction.update(
                     RequestGuard(guard_partition(record.request_id), GUARD_SORT_KEY),
                     actions=[
@@ -220,20 +198,12 @@ class Repository:
                     actions=self._interim_actions(CORRELATED, record.partition, now_ms),
                 )
         except TransactWriteError as error:
-            if _cancelled_by_condition(error):
+            if cancelled_by_condition(error):
                 return False
             raise
         return True
 
-    def settle_interim(
-        self,
-        request_id: str,
-        item_status: str,
-        record_partition: str,
-        now_ms: int,
-        *,
-        expect_missing: EventType | None = None,
-    ) -> bool:
+    def settle_interim(self, request_id: str, settlement: Settlement, now_ms: int) -> bool:
         """Bring an interim item in line with a record that already exists (out of the sweep's index).
 
         Settling as an orphan (`expect_missing` names the half the orphan lacks) is conditioned on the item
@@ -243,11 +213,11 @@ class Repository:
         """
         try:
             InterimRequest(request_id).update(
-                actions=self._interim_actions(item_status, record_partition, now_ms),
-                condition=_still_missing(expect_missing),
+                actions=self._interim_actions(settlement.status, settlement.record_partition, now_ms),
+                condition=_still_missing(settlement.expect_missing),
             )
         except UpdateError as error:
-            if not _condition_failed(error):
+            if not condition_failed(error):
                 raise
             return False
         return True
@@ -258,7 +228,7 @@ class Repository:
         try:
             item.save(condition=QuarantinedEvent.pk.does_not_exist())
         except PutError as error:
-            if _condition_failed(error):
+            if condition_failed(error):
                 return False
             raise
         return True

@@ -20,11 +20,12 @@ from processor.correlation import (
     GuardState,
     InterimState,
     Resolution,
+    Settlement,
     Step,
     halves_of,
     next_step,
     resolve,
-    settled_status,
+    settlement,
 )
 from processor.records import (
     FinalRecord,
@@ -67,15 +68,7 @@ class Store(Protocol):
         self, record: FinalRecord, now_ms: int, *, expect_missing: EventType | None = None
     ) -> bool: ...
     def heal(self, record: FinalRecord, orphan: GuardState, now_ms: int) -> bool: ...
-    def settle_interim(
-        self,
-        request_id: str,
-        item_status: str,
-        record_partition: str,
-        now_ms: int,
-        *,
-        expect_missing: EventType | None = None,
-    ) -> bool: ...
+    def settle_interim(self, request_id: str, settlement: Settlement, now_ms: int) -> bool: ...
     def quarantine(self, quarantine: Quarantine) -> bool: ...
     def pending_before(self, first_seen_before_ms: int) -> Iterator[InterimState]: ...
 
@@ -86,10 +79,11 @@ class Message:
 
     message_id: str
     body: str
-    group_id: str | None = None
+    group_id: str | None
     # When SQS first handed the message out (epoch ms): the same on every redelivery, so a poison message
-    # redelivered after midnight still maps to the quarantine key of its first receipt.
-    first_received_at: int | None = None
+    # redelivered after midnight still maps to the quarantine key of its first receipt. None: not known,
+    # and the quarantine is keyed by the correlator's clock.
+    first_received_at: int | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,6 +134,11 @@ class Correlator:
     def begin_batch(self, messages: Iterable[Message]) -> None:
         """Look at a whole batch before processing its messages one by one (see `BatchView`)."""
         self.batch = BatchView.of(messages)
+
+    def event_of(self, message_id: str) -> Event | None:
+        """The event a message of the current batch parsed to (None when it broke the contract)."""
+        parsed = self.batch.parsed.get(message_id)
+        return None if isinstance(parsed, ContractError) else parsed
 
     def _parse(self, message: Message) -> Event:
         cached = self.batch.parsed.get(message.message_id)
@@ -254,20 +253,14 @@ class Correlator:
                     both = query_json is not None and response_json is not None
                     return Outcome.COMPLETED if both else Outcome.ORPHANED
                 continue
-            resolution = resolve(guard, halves_of(query_json, response_json))
+            known = halves_of(query_json, response_json)
+            resolution = resolve(guard, known)
             if resolution is not Resolution.HEAL:
-                missing: EventType | None = None
-                if resolution is Resolution.ALREADY_ORPHANED:
-                    missing = "response" if query_json is not None else "query"
                 settled = self.store.settle_interim(
-                    request_id,
-                    settled_status(resolution),
-                    guard.record_partition,
-                    self.clock(),
-                    expect_missing=missing,
+                    request_id, settlement(resolution, guard, known), self.clock()
                 )
                 interim = None if settled else self.store.get_interim(request_id)
-                if interim is None or interim.halves <= halves_of(query_json, response_json):
+                if interim is None or interim.halves <= known:
                     return Outcome.DUPLICATE
                 # The missing half was stored meanwhile: heal with it on the next turn.
                 query_json = query_json or interim.query_json

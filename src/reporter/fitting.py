@@ -12,16 +12,17 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
-from reporter.insights import (
+from reporter.questions import display_text
+from reporter.render import GMAIL_CLIP_BYTES, RenderedEmail, render
+from reporter.view_model import (
     TOP_QUESTIONS,
     TOP_SOURCES,
     DataQuality,
+    QuestionGroup,
     Ranked,
     WeekInsights,
     fold_models,
 )
-from reporter.questions import QuestionGroup, display_text
-from reporter.render import GMAIL_CLIP_BYTES, RenderedEmail, render
 
 # Headers that SES and the relays add on the way (DKIM-Signature, Feedback-ID, Received) are not in the
 # message built here; they are kept out of Gmail's budget.

@@ -24,6 +24,7 @@ from contract.config import SettingsError, load_settings
 from reporter import service
 from reporter.period import ReportWeek, WeekError
 from reporter.settings import ReporterSettings
+from reporter.status import ReportStatus
 
 
 def _startup_settings() -> ReporterSettings:
@@ -40,11 +41,11 @@ copy_config_to_registered_loggers(source_logger=logger, include={"reporter"})
 metrics = Metrics(namespace=_STARTUP.metrics_namespace, service=_STARTUP.service_name)
 
 _METRIC_OF_STATUS = {
-    service.SENT: "ReportSent",
-    service.ALREADY_SENT: "ReportAlreadySent",
-    service.REJECTED: "ReportRejected",
-    service.IN_DOUBT: "ReportInDoubt",
-    service.DRY_RUN: "ReportPreviewed",
+    ReportStatus.SENT: "ReportSent",
+    ReportStatus.ALREADY_SENT: "ReportAlreadySent",
+    ReportStatus.REJECTED: "ReportRejected",
+    ReportStatus.IN_DOUBT: "ReportInDoubt",
+    ReportStatus.DRY_RUN: "ReportPreviewed",
 }
 
 

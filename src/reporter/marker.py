@@ -27,14 +27,11 @@ from dataclasses import dataclass
 
 from pynamodb.exceptions import DoesNotExist, UpdateError
 
+from contract.dynamodb import condition_failed
 from contract.keys import REPORT_SORT_KEY, report_partition
 from contract.tables import ReportMarker
+from reporter.status import MarkerState
 
-PENDING = "pending"
-SENDING = "sending"
-SENT = "sent"
-REJECTED = "rejected"
-IN_DOUBT = "in_doubt"
 # Longest error text kept on the marker.
 ERROR_LIMIT = 1000
 
@@ -80,10 +77,6 @@ def _key(week: str) -> ReportMarker:
     return ReportMarker(report_partition(week), REPORT_SORT_KEY)
 
 
-def _conditional_failed(error: UpdateError) -> bool:
-    return error.cause_response_code == "ConditionalCheckFailedException"
-
-
 def read(week: str) -> ReportMarker | None:
     try:
         return ReportMarker.get(report_partition(week), REPORT_SORT_KEY, consistent_read=True)
@@ -99,10 +92,20 @@ def claim(week: str, *, now_ms: int, lease_ms: int, force: bool = False) -> Clai
     """
     status = ReportMarker.status
     lapsed = ReportMarker.claimed_until < now_ms
-    settled = (status != PENDING) & (status != SENDING) & (status != SENT) & (status != IN_DOUBT)
-    condition = ReportMarker.pk.does_not_exist() | settled | ((status == PENDING) & lapsed)
+    settled = (
+        (status != MarkerState.PENDING)
+        & (status != MarkerState.SENDING)
+        & (status != MarkerState.SENT)
+        & (status != MarkerState.IN_DOUBT)
+    )
+    condition = ReportMarker.pk.does_not_exist() | settled | ((status == MarkerState.PENDING) & lapsed)
     if force:
-        condition = condition | (status == SENT) | (status == IN_DOUBT) | ((status == SENDING) & lapsed)
+        condition = (
+            condition
+            | (status == MarkerState.SENT)
+            | (status == MarkerState.IN_DOUBT)
+            | ((status == MarkerState.SENDING) & lapsed)
+        )
     claim_id = uuid.uuid4().hex
     marker = _key(week)
     try:
@@ -110,7 +113,7 @@ def claim(week: str, *, now_ms: int, lease_ms: int, force: bool = False) -> Clai
             actions=[
                 ReportMarker.kind.set(ReportMarker),
                 ReportMarker.week.set(week),
-                status.set(PENDING),
+                status.set(MarkerState.PENDING),
                 ReportMarker.attempts.add(1),
                 ReportMarker.updated_at.set(now_ms),
                 ReportMarker.claim_id.set(claim_id),
@@ -120,14 +123,15 @@ def claim(week: str, *, now_ms: int, lease_ms: int, force: bool = False) -> Clai
             condition=condition,
         )
     except UpdateError as error:
-        if not _conditional_failed(error):
+        if not condition_failed(error):
             raise
         current = read(week)
-        if current is not None and current.status == SENT:
+        if current is not None and current.status == MarkerState.SENT:
             raise AlreadySentError(week, current.ses_message_id) from error
         until = int(current.claimed_until or 0) if current is not None else 0
         if current is not None and (
-            current.status == IN_DOUBT or (current.status == SENDING and until < now_ms)
+            current.status == MarkerState.IN_DOUBT
+            or (current.status == MarkerState.SENDING and until < now_ms)
         ):
             raise ReportInDoubtError(week, int(current.updated_at)) from error
         raise ReportInProgressError(week, until) from error
@@ -145,7 +149,7 @@ def _finish(claim: Claim, now_ms: int, *actions: object) -> bool:
             condition=ReportMarker.claim_id == claim.claim_id,
         )
     except UpdateError as error:
-        if _conditional_failed(error):
+        if condition_failed(error):
             return False
         raise
     return True
@@ -153,7 +157,7 @@ def _finish(claim: Claim, now_ms: int, *actions: object) -> bool:
 
 def mark_sending(claim: Claim, *, now_ms: int) -> None:
     """Record that the SES call is about to be made; raises ClaimLostError if the week is no longer ours."""
-    if not _finish(claim, now_ms, ReportMarker.status.set(SENDING)):
+    if not _finish(claim, now_ms, ReportMarker.status.set(MarkerState.SENDING)):
         raise ClaimLostError(f"the claim on {claim.week} ran out and another attempt took the week over")
 
 
@@ -161,7 +165,7 @@ def mark_sent(claim: Claim, message_id: str, *, now_ms: int) -> bool:
     return _finish(
         claim,
         now_ms,
-        ReportMarker.status.set(SENT),
+        ReportMarker.status.set(MarkerState.SENT),
         ReportMarker.ses_message_id.set(message_id),
         ReportMarker.claimed_until.remove(),
     )
@@ -171,7 +175,7 @@ def mark_rejected(claim: Claim, error: str, *, now_ms: int) -> bool:
     return _finish(
         claim,
         now_ms,
-        ReportMarker.status.set(REJECTED),
+        ReportMarker.status.set(MarkerState.REJECTED),
         ReportMarker.error.set(error[:ERROR_LIMIT]),
         ReportMarker.claimed_until.remove(),
     )
@@ -182,7 +186,7 @@ def release(claim: Claim, error: str, *, now_ms: int) -> bool:
     return _finish(
         claim,
         now_ms,
-        ReportMarker.status.set(PENDING),
+        ReportMarker.status.set(MarkerState.PENDING),
         ReportMarker.claimed_until.set(0),
         ReportMarker.error.set(error[:ERROR_LIMIT]),
     )
@@ -193,13 +197,13 @@ def mark_in_doubt(week: str, reason: str, *, now_ms: int) -> None:
     try:
         _key(week).update(
             actions=[
-                ReportMarker.status.set(IN_DOUBT),
+                ReportMarker.status.set(MarkerState.IN_DOUBT),
                 ReportMarker.updated_at.set(now_ms),
                 ReportMarker.claimed_until.remove(),
                 ReportMarker.error.set(reason[:ERROR_LIMIT]),
             ],
-            condition=ReportMarker.status == SENDING,  # already in doubt: the first reason stays
+            condition=ReportMarker.status == MarkerState.SENDING,  # already in doubt: the first reason stays
         )
     except UpdateError as error:
-        if not _conditional_failed(error):
+        if not condition_failed(error):
             raise

@@ -10,9 +10,10 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+
+from reporter.view_model import QuestionGroup, Ranked
 
 _NOT_WORD = re.compile(r"[^\w\s]+")
 _SPACE = re.compile(r"\s+")
@@ -71,34 +72,6 @@ class QuestionTally:
         return self.score_total / self.scored if self.scored else None
 
 
-@dataclass(frozen=True)
-class Closest:
-    """A CV section that came closest to answering a question: how many of its answers cited it."""
-
-    name: str
-    count: int
-
-
-@dataclass(frozen=True)
-class QuestionGroup:
-    """One line of a question list in the report: one question, however many ways it was worded."""
-
-    text: str  # the most asked wording, shown as the group's representative
-    count: int
-    wordings: int
-    average_score: float | None
-    topic: str | None = None  # the topic it was recognised as, None for a group of the week's own
-    new: bool = False  # not asked in the four weeks before
-    best_score: float | None = None
-    closest: tuple[Closest, ...] = ()
-
-
-class Grouper(Protocol):
-    """Assigns each wording's key to a group key (topic name or a representative wording's key)."""
-
-    def __call__(self, keys: Sequence[str], weights: Sequence[int]) -> Mapping[str, str]: ...
-
-
 def group_tallies(
     tallies: Mapping[str, QuestionTally], group_of: Mapping[str, str]
 ) -> dict[str, tuple[QuestionTally, int, str]]:
@@ -136,7 +109,7 @@ def question_groups(
             new=group not in earlier_groups,
             best_score=tally.best_score,
             closest=tuple(
-                Closest(display_text(name, CLOSEST_TEXT_LIMIT), count)
+                Ranked(display_text(name, CLOSEST_TEXT_LIMIT), count)
                 for name, count in sorted(tally.sources.items(), key=lambda item: (-item[1], item[0]))[
                     :CLOSEST_SOURCES
                 ]
@@ -146,15 +119,3 @@ def question_groups(
     ]
     lines.sort(key=lambda line: (-line.count, line.text))
     return lines
-
-
-def tally_questions(questions: Iterable[tuple[str, float | None]]) -> dict[str, QuestionTally]:
-    """Tallies of (question, match score) pairs by normalised key (used by tests and small inputs)."""
-    tallies: dict[str, QuestionTally] = {}
-    for question, score in questions:
-        key = normalise(question)
-        tally = tallies.get(key)
-        if tally is None:
-            tally = tallies[key] = QuestionTally(question)
-        tally.add(score)
-    return tallies

@@ -16,7 +16,7 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 from premailer import Premailer
 
-from reporter.insights import WeekInsights
+from reporter.view_model import WeekInsights
 
 # Gmail clips a message whose HTML is larger than this and hides the rest behind a link.
 GMAIL_CLIP_BYTES = 102 * 1024

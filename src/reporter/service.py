@@ -15,35 +15,24 @@ from botocore.exceptions import ClientError, ConnectTimeoutError, EndpointConnec
 
 from contract.config import SettingsError
 from reporter import marker
+from reporter.aggregation import WeekRouter
 from reporter.fitting import fit
 from reporter.grouping import QuestionGrouper, default_grouper
-from reporter.insights import (
-    WeekAggregator,
-    WeekInsights,
-    WeekRouter,
-    build_insights,
-    data_quality,
-    report_weeks,
-)
 from reporter.mailer import SesMailer, SesRejectedError, build_message
 from reporter.period import ReportWeek
 from reporter.render import RenderedEmail
 from reporter.settings import ReporterSettings
+from reporter.status import MarkerState, ReportStatus
 from reporter.store import AnalyticsReader
+from reporter.view_model import WeekInsights
 
 logger = logging.getLogger(__name__)
-
-DRY_RUN = "dry_run"
-SENT = "sent"
-ALREADY_SENT = "already_sent"
-REJECTED = "rejected"
-IN_DOUBT = "in_doubt"
 
 # Failures that prove the request never reached SES: the connection was not made.
 NOT_SENT_ERRORS = (EndpointConnectionError, ConnectTimeoutError)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Report:
     """A rendered week, before sending."""
 
@@ -53,9 +42,11 @@ class Report:
 
 
 @dataclass(frozen=True)
-class Outcome:
+class ReportOutcome:
+    """What one run did to a week's report, as the handler returns it and the command line shows it."""
+
     week: str
-    status: str
+    status: ReportStatus
     subject: str | None = None
     message_id: str | None = None
     message_bytes: int | None = None
@@ -70,16 +61,16 @@ def collect(
     grouper: QuestionGrouper | None = None,
 ) -> WeekInsights:
     """The week's insights against the seven weeks before, from one parallel pass over their partitions."""
-    weeks = [WeekAggregator(each) for each in report_weeks(week)]
-    router = WeekRouter(weeks)
-    days = sorted({day for aggregator in weeks for day in aggregator.week.utc_days()})
-    for batch in reader.requests(days):
+    router = WeekRouter.ending(week)
+    for batch in reader.requests(router.utc_days()):
         router.add_all(batch)
-    quality = data_quality(
-        weeks[-1], reader.quarantined(week.utc_days()), reader.dlq_depth(), reader.pending_requests()
-    )
-    return build_insights(
-        weeks, quality, settings.model_prices(), settings.report_currency, grouper or default_grouper()
+    return router.insights(
+        reader.quarantined(week.utc_days()),
+        reader.dlq_depth(),
+        reader.pending_requests(),
+        prices=settings.model_prices(),
+        currency=settings.report_currency,
+        grouper=grouper or default_grouper(),
     )
 
 
@@ -112,7 +103,7 @@ def run(
     reader: AnalyticsReader | None = None,
     mailer: SesMailer | None = None,
     clock: Callable[[], int] = _now_ms,
-) -> Outcome:
+) -> ReportOutcome:
     """Send (or with `dry_run` only render) the report of `week`, at most once unless `force`.
 
     Raises marker.ReportInProgressError when another attempt holds the week, and transient AWS errors as
@@ -124,13 +115,13 @@ def run(
     if not dry_run:
         require_addresses(settings)
         existing = marker.read(name)
-        if existing is not None and existing.status == marker.SENT and not force:
+        if existing is not None and existing.status == MarkerState.SENT and not force:
             logger.info("report already sent", extra={"week": name, "message_id": existing.ses_message_id})
-            return Outcome(name, ALREADY_SENT, message_id=existing.ses_message_id)
+            return ReportOutcome(name, ReportStatus.ALREADY_SENT, message_id=existing.ses_message_id)
     report = prepare(reader, week, settings)
-    outcome = Outcome(
+    outcome = ReportOutcome(
         name,
-        DRY_RUN,
+        ReportStatus.DRY_RUN,
         subject=report.email.subject,
         message_bytes=len(report.message),
         requests=report.insights.totals.requests,
@@ -140,7 +131,7 @@ def run(
     try:
         claim = marker.claim(name, now_ms=clock(), lease_ms=settings.report_claim_seconds * 1000, force=force)
     except marker.AlreadySentError as sent:
-        return Outcome(name, ALREADY_SENT, message_id=sent.message_id)
+        return ReportOutcome(name, ReportStatus.ALREADY_SENT, message_id=sent.message_id)
     except marker.ReportInDoubtError as doubt:
         return _in_doubt(outcome, str(doubt), clock())
     mailer = mailer or SesMailer(settings.aws_region, settings.aws_endpoint_url)
@@ -151,11 +142,11 @@ def _send(
     settings: ReporterSettings,
     claim: marker.Claim,
     message: bytes,
-    outcome: Outcome,
+    outcome: ReportOutcome,
     *,
     mailer: SesMailer,
     clock: Callable[[], int],
-) -> Outcome:
+) -> ReportOutcome:
     """Mark the claimed week sending, send it, and record what became of it."""
     name = claim.week
     marker.mark_sending(claim, now_ms=clock())
@@ -164,7 +155,7 @@ def _send(
     except SesRejectedError as rejection:
         logger.error("SES rejected the report", extra={"week": name, "error": str(rejection)})
         marker.mark_rejected(claim, str(rejection), now_ms=clock())
-        return replace(outcome, status=REJECTED, error=str(rejection))
+        return replace(outcome, status=ReportStatus.REJECTED, error=str(rejection))
     except (ClientError, *NOT_SENT_ERRORS) as error:
         # SES answered with an error (throttling, a service fault) or was never reached, so nothing went
         # out: give the week back and raise, and the Lambda's retry sends at once.
@@ -176,14 +167,14 @@ def _send(
     if not marker.mark_sent(claim, message_id, now_ms=clock()):
         logger.warning("another attempt took the week over while this one was sending", extra={"week": name})
     logger.info("report sent", extra={"week": name, "message_id": message_id})
-    return replace(outcome, status=SENT, message_id=message_id)
+    return replace(outcome, status=ReportStatus.SENT, message_id=message_id)
 
 
-def _in_doubt(outcome: Outcome, reason: str, now_ms: int) -> Outcome:
+def _in_doubt(outcome: ReportOutcome, reason: str, now_ms: int) -> ReportOutcome:
     """Record and report a week that may have been sent: sending again could give the owner two emails."""
     logger.error(
         "the report may or may not have been sent; not sending again without force",
         extra={"week": outcome.week, "error": reason},
     )
     marker.mark_in_doubt(outcome.week, reason, now_ms=now_ms)
-    return replace(outcome, status=IN_DOUBT, error=reason)
+    return replace(outcome, status=ReportStatus.IN_DOUBT, error=reason)

@@ -20,13 +20,13 @@ import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from contract.tables import COMPLETE, QUERY_ONLY, RESPONSE_ONLY
+from processor.runtime import Runtime
 from tests.support.processor import (
     SqsMessage,
     empty_tables,
@@ -202,7 +202,7 @@ def bodies(draw: st.DrawFn, request_id: str) -> str:
 @settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck))
 @given(data=st.data())
 def test_every_body_becomes_a_record_or_a_quarantine_and_its_group_goes_on(
-    handler: ModuleType, data: st.DataObject
+    runtime: Runtime, data: st.DataObject
 ) -> None:
     empty_tables()
     request_id, innocent_id = f"fuzz-{uuid.uuid4()}", f"innocent-{uuid.uuid4()}"
@@ -210,8 +210,8 @@ def test_every_body_becomes_a_record_or_a_quarantine_and_its_group_goes_on(
     progress.count()
     hostile, innocent = SqsMessage(body, "G"), SqsMessage(query(innocent_id), "G")
 
-    assert run(handler, [hostile, innocent]) == []
-    assert sweep(handler)["failed"] == 0
+    assert run(runtime, [hostile, innocent]) == []
+    assert sweep(runtime)["failed"] == 0
 
     quarantines = [item for item in quarantined() if item.message_id == hostile.message_id]
     records = records_by_request()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import time
-from types import ModuleType
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -15,9 +15,12 @@ from pynamodb.exceptions import UpdateError
 from contract.config import load_settings
 from contract.keys import GUARD_SORT_KEY
 from contract.tables import COMPLETE, CORRELATED, ORPHANED, QUERY_ONLY, RESPONSE_ONLY, InterimRequest
+from processor import handler
 from processor.records import HALF_JSON_LIMIT, TEXT_LIMIT, cut
 from processor.repository import Repository
+from processor.runtime import Runtime, build_runtime, default_runtime
 from processor.settings import ProcessorSettings
+from processor.sweep import SWEEP_TIME_MARGIN_MS, sweep_margin_ms
 from tests.support.events import worker_today_events, worker_today_sqs_event
 from tests.support.processor import (
     SqsMessage,
@@ -35,9 +38,20 @@ from tests.support.processor import (
 )
 
 
-def test_the_existing_workers_batch_becomes_complete_records_and_orphans(handler: ModuleType) -> None:
-    assert run_event(handler, worker_today_sqs_event()) == []
-    sweep(handler)
+@pytest.fixture
+def from_environment(runtime: Runtime) -> Iterator[None]:
+    """The entry points as Lambda calls them, on the runtime they build from this test's environment."""
+    default_runtime.cache_clear()
+    yield
+    default_runtime.cache_clear()
+
+
+@pytest.mark.usefixtures("from_environment")
+def test_the_existing_workers_batch_becomes_complete_records_and_orphans() -> None:
+    assert failed_ids(handler.handle(worker_today_sqs_event(), context())) == []
+    time.sleep(0.002)  # first_seen must be strictly before the sweep's cutoff
+    handler.sweep({}, context("sweep"))
+    assert default_runtime() is default_runtime()  # built once, at the first invocation
     events = worker_today_events()
     answered = {e["requestId"] for e in events if e["eventType"] == "response"}
     asked = {e["requestId"] for e in events if e["eventType"] == "query"}
@@ -57,15 +71,11 @@ def test_the_existing_workers_batch_becomes_complete_records_and_orphans(handler
     assert record.session_id == "anonymous"
 
 
-def run_event(handler: ModuleType, event: dict[str, Any]) -> list[str]:
-    return failed_ids(handler.handle(event, context()))
-
-
 def test_a_pair_in_one_batch_is_recorded_with_its_halves_kept_in_the_record_and_counted_once(
-    handler: ModuleType, capsys: pytest.CaptureFixture[str]
+    runtime: Runtime, capsys: pytest.CaptureFixture[str]
 ) -> None:
     copy = SqsMessage(query("a"))
-    assert run(handler, [SqsMessage(query("a")), SqsMessage(response("a")), copy]) == []
+    assert run(runtime, [SqsMessage(query("a")), SqsMessage(response("a")), copy]) == []
     (record,) = all_records()
     assert record.correlation == COMPLETE
     item = InterimRequest.get("a")
@@ -77,17 +87,17 @@ def test_a_pair_in_one_batch_is_recorded_with_its_halves_kept_in_the_record_and_
     assert emitted_metrics(capsys.readouterr().out) == {"Received": 3, "Completed": 1, "DuplicatesIgnored": 1}
 
 
-def test_a_pair_in_one_batch_heals_an_orphan_recorded_before(handler: ModuleType) -> None:
-    run(handler, [SqsMessage(query("a"))])
-    sweep(handler)
-    assert run(handler, [SqsMessage(query("a")), SqsMessage(response("a"))]) == []
+def test_a_pair_in_one_batch_heals_an_orphan_recorded_before(runtime: Runtime) -> None:
+    run(runtime, [SqsMessage(query("a"))])
+    sweep(runtime)
+    assert run(runtime, [SqsMessage(query("a")), SqsMessage(response("a"))]) == []
     (record,) = all_records()
     assert (record.correlation, record.healed) == (COMPLETE, True)
 
 
-def test_halves_in_one_batch_or_in_separate_batches_make_one_complete_record(handler: ModuleType) -> None:
-    assert run(handler, [SqsMessage(response("a")), SqsMessage(query("a")), SqsMessage(query("b"))]) == []
-    assert run(handler, [SqsMessage(response("b"))]) == []
+def test_halves_in_one_batch_or_in_separate_batches_make_one_complete_record(runtime: Runtime) -> None:
+    assert run(runtime, [SqsMessage(response("a")), SqsMessage(query("a")), SqsMessage(query("b"))]) == []
+    assert run(runtime, [SqsMessage(response("b"))]) == []
     records = records_by_request()
     assert sorted(records) == ["a", "b"]
     assert all(len(found) == 1 and found[0].correlation == COMPLETE for found in records.values())
@@ -97,15 +107,15 @@ def test_halves_in_one_batch_or_in_separate_batches_make_one_complete_record(han
 
 
 def test_a_redelivered_batch_changes_nothing_and_counts_duplicates(
-    handler: ModuleType, capsys: pytest.CaptureFixture[str]
+    runtime: Runtime, capsys: pytest.CaptureFixture[str]
 ) -> None:
     batch = [SqsMessage(query("a")), SqsMessage(response("a"))]
-    run(handler, batch)
+    run(runtime, batch)
     before = [record.attribute_values for record in all_records()]
     capsys.readouterr()
     for message in batch:
         message.receive_count = 2
-    assert run(handler, batch) == []
+    assert run(runtime, batch) == []
     assert [record.attribute_values for record in all_records()] == before
     metrics = emitted_metrics(capsys.readouterr().out)
     assert metrics.get("DuplicatesIgnored") == 2
@@ -128,12 +138,10 @@ def emitted_metrics(output: str) -> dict[str, float]:
     return totals
 
 
-def test_every_outcome_is_counted_once_in_emf(
-    handler: ModuleType, capsys: pytest.CaptureFixture[str]
-) -> None:
-    run(handler, [SqsMessage(query("a")), SqsMessage(response("a")), SqsMessage(query("b")), SqsMessage("{")])
-    sweep(handler)
-    run(handler, [SqsMessage(response("b"))])
+def test_every_outcome_is_counted_once_in_emf(runtime: Runtime, capsys: pytest.CaptureFixture[str]) -> None:
+    run(runtime, [SqsMessage(query("a")), SqsMessage(response("a")), SqsMessage(query("b")), SqsMessage("{")])
+    sweep(runtime)
+    run(runtime, [SqsMessage(response("b"))])
     metrics = emitted_metrics(capsys.readouterr().out)
     # The sweep reports its four counters every run, zeros included.
     assert metrics == {
@@ -147,7 +155,7 @@ def test_every_outcome_is_counted_once_in_emf(
 
 
 def test_a_transient_failure_fails_the_rest_of_its_group_only(
-    handler: ModuleType, monkeypatch: pytest.MonkeyPatch
+    runtime: Runtime, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     original = Repository.store_half
 
@@ -161,10 +169,10 @@ def test_a_transient_failure_fails_the_rest_of_its_group_only(
     group_a = [SqsMessage(query("a1"), "A"), SqsMessage(query("a2"), "A"), SqsMessage(query("a3"), "A")]
     group_b = [SqsMessage(query("b1"), "B"), SqsMessage(query("b2"), "B")]
     batch = [group_a[0], group_b[0], group_a[1], group_a[2], group_b[1]]
-    assert run(handler, batch) == [group_a[1].message_id, group_a[2].message_id]
+    assert run(runtime, batch) == [group_a[1].message_id, group_a[2].message_id]
     assert set(interim_statuses()) == {"a1", "b1", "b2"}
     monkeypatch.setattr(Repository, "store_half", original)
-    assert run(handler, [group_a[1], group_a[2]]) == []
+    assert run(runtime, [group_a[1], group_a[2]]) == []
     assert set(interim_statuses()) == {"a1", "a2", "a3", "b1", "b2"}
 
 
@@ -178,11 +186,11 @@ def test_a_transient_failure_fails_the_rest_of_its_group_only(
     ],
 )  # fmt: skip
 def test_poison_is_quarantined_acknowledged_and_never_blocks_its_group(
-    handler: ModuleType, body: str, path: str, reason: str
+    runtime: Runtime, body: str, path: str, reason: str
 ) -> None:
     poison = SqsMessage(body, "A")
     later = SqsMessage(query("after-poison"), "A")
-    assert run(handler, [poison, later]) == []
+    assert run(runtime, [poison, later]) == []
     (item,) = quarantined()
     assert (item.message_id, item.path, item.message_group_id, item.raw_body) == (
         poison.message_id,
@@ -194,34 +202,34 @@ def test_poison_is_quarantined_acknowledged_and_never_blocks_its_group(
     assert item.pk.startswith("DAY#")
     assert "after-poison" in interim_statuses()
     poison.receive_count = 2
-    assert run(handler, [poison]) == []
+    assert run(runtime, [poison]) == []
     assert len(quarantined()) == 1
 
 
 def test_a_query_that_never_gets_a_response_becomes_an_orphan_and_heals_when_it_arrives(
-    handler: ModuleType,
+    runtime: Runtime,
 ) -> None:
-    run(handler, [SqsMessage(query("a"))])
-    assert sweep(handler)["orphaned"] == 1
+    run(runtime, [SqsMessage(query("a"))])
+    assert sweep(runtime)["orphaned"] == 1
     (orphan,) = all_records()
     assert (orphan.correlation, orphan.healed) == (QUERY_ONLY, False)
     assert interim_statuses() == {"a": ORPHANED}
-    assert sweep(handler)["orphaned"] == 0
-    run(handler, [SqsMessage(response("a"))])
+    assert sweep(runtime)["orphaned"] == 0
+    run(runtime, [SqsMessage(response("a"))])
     (record,) = all_records()
     assert (record.correlation, record.healed, record.latency_ms) == (COMPLETE, True, 2000)
     assert guard_of("a").correlation == COMPLETE
-    run(handler, [SqsMessage(response("a")), SqsMessage(query("a"))])
+    run(runtime, [SqsMessage(response("a")), SqsMessage(query("a"))])
     assert len(all_records()) == 1
 
 
-def test_a_response_orphan_heals_into_the_day_of_its_query(handler: ModuleType) -> None:
+def test_a_response_orphan_heals_into_the_day_of_its_query(runtime: Runtime) -> None:
     late_evening, after_midnight = 1764201599000, 1764201601000  # 2025-11-26 23:59:59 and 2025-11-27 00:00:01
-    run(handler, [SqsMessage(response("a", after_midnight))])
-    sweep(handler)
+    run(runtime, [SqsMessage(response("a", after_midnight))])
+    sweep(runtime)
     (orphan,) = all_records()
     assert (orphan.correlation, orphan.pk) == (RESPONSE_ONLY, "DAY#2025-11-27")
-    run(handler, [SqsMessage(query("a", late_evening))])
+    run(runtime, [SqsMessage(query("a", late_evening))])
     (record,) = all_records()
     assert (record.correlation, record.pk, record.healed, record.latency_ms) == (
         COMPLETE,
@@ -234,30 +242,30 @@ def test_a_response_orphan_heals_into_the_day_of_its_query(handler: ModuleType) 
 
 
 def test_the_sweep_leaves_requests_younger_than_orphan_after_seconds(
-    handler: ModuleType, monkeypatch: pytest.MonkeyPatch
+    runtime: Runtime, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("ORPHAN_AFTER_SECONDS", "900")
-    handler.configure(load_settings(ProcessorSettings))
-    run(handler, [SqsMessage(query("young"))])
-    assert sweep(handler)["orphaned"] == 0
+    runtime = build_runtime(load_settings(ProcessorSettings))
+    run(runtime, [SqsMessage(query("young"))])
+    assert sweep(runtime)["orphaned"] == 0
     assert all_records() == []
     assert interim_statuses() == {"young": "pending"}
 
 
-def test_a_sweep_with_a_timeout_no_longer_than_its_margin_still_records_orphans(handler: ModuleType) -> None:
+def test_a_sweep_with_a_timeout_no_longer_than_its_margin_still_records_orphans(runtime: Runtime) -> None:
     """A 10 s function (the local environment's) once stopped before its first item on every run."""
-    run(handler, [SqsMessage(query("crashed"))])
-    assert sweep(handler, timeout_ms=10_000)["orphaned"] == 1
+    run(runtime, [SqsMessage(query("crashed"))])
+    assert sweep(runtime, timeout_ms=10_000)["orphaned"] == 1
     assert interim_statuses() == {"crashed": ORPHANED}
 
 
-def test_the_sweep_stops_taking_items_a_fifth_of_a_short_run_before_its_timeout(handler: ModuleType) -> None:
-    assert handler.sweep_margin_ms(10_000) == 2_000
-    assert handler.sweep_margin_ms(900_000) == handler.SWEEP_TIME_MARGIN_MS
+def test_the_sweep_stops_taking_items_a_fifth_of_a_short_run_before_its_timeout(runtime: Runtime) -> None:
+    assert sweep_margin_ms(10_000) == 2_000
+    assert sweep_margin_ms(900_000) == SWEEP_TIME_MARGIN_MS
 
 
 def test_a_request_whose_record_was_interrupted_is_completed_by_the_retried_half(
-    handler: ModuleType, monkeypatch: pytest.MonkeyPatch
+    runtime: Runtime, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The second half is not copied into the interim item: until its record is written, SQS keeps it.
 
@@ -269,23 +277,23 @@ def test_a_request_whose_record_was_interrupted_is_completed_by_the_retried_half
 
     original = Repository.record_first
     monkeypatch.setattr(Repository, "record_first", crash)
-    assert run(handler, [SqsMessage(query("a"))]) == []
+    assert run(runtime, [SqsMessage(query("a"))]) == []
     with pytest.raises(BatchProcessingError):  # every record failed: Lambda retries the whole batch
-        run(handler, [SqsMessage(response("a"))])
+        run(runtime, [SqsMessage(response("a"))])
     monkeypatch.setattr(Repository, "record_first", original)
-    assert sweep(handler)["orphaned"] == 1
-    assert run(handler, [SqsMessage(response("a"))]) == []  # SQS delivers the failed message again
+    assert sweep(runtime)["orphaned"] == 1
+    assert run(runtime, [SqsMessage(response("a"))]) == []  # SQS delivers the failed message again
     (record,) = all_records()
     assert (record.correlation, record.healed) == (COMPLETE, True)
     assert InterimRequest.get("a").status == CORRELATED
 
 
-def test_an_oversized_question_is_recorded_cut_and_never_blocks_its_group(handler: ModuleType) -> None:
+def test_an_oversized_question_is_recorded_cut_and_never_blocks_its_group(runtime: Runtime) -> None:
     """The contract has no length limit on the question; a record must still fit DynamoDB's 400 KB item."""
     question = "é" + "Q" * (210 * 1024)
     later = SqsMessage(query("after-big"))
-    assert run(handler, [SqsMessage(query("big", query=question)), later]) == []
-    assert sweep(handler)["orphaned"] == 2  # recording the orphan writes the question into the record
+    assert run(runtime, [SqsMessage(query("big", query=question)), later]) == []
+    assert sweep(runtime)["orphaned"] == 2  # recording the orphan writes the question into the record
     orphan = records_by_request()["big"][0]
     assert (orphan.correlation, orphan.truncated) == (QUERY_ONLY, True)
     assert orphan.question == cut(question, TEXT_LIMIT)
@@ -293,49 +301,47 @@ def test_an_oversized_question_is_recorded_cut_and_never_blocks_its_group(handle
     assert orphan.query_event is not None and len(orphan.query_event.encode()) <= HALF_JSON_LIMIT
     assert not records_by_request()["after-big"][0].truncated
 
-    assert run(handler, [SqsMessage(response("big", reasoning="R" * (300 * 1024)))]) == []
+    assert run(runtime, [SqsMessage(response("big", reasoning="R" * (300 * 1024)))]) == []
     (record,) = records_by_request()["big"]
     assert (record.correlation, record.healed, record.truncated) == (COMPLETE, True, True)
     assert record.question == orphan.question
     assert record.reasoning == "R" * TEXT_LIMIT
 
 
-def test_an_oversized_pair_in_one_batch_is_recorded_cut(handler: ModuleType) -> None:
+def test_an_oversized_pair_in_one_batch_is_recorded_cut(runtime: Runtime) -> None:
     big: dict[str, Any] = {"query": "Q" * (210 * 1024), "extra": ["x" * 2048] * 200}  # unknown fields too
-    assert run(handler, [SqsMessage(query("big", **big)), SqsMessage(response("big"))]) == []
+    assert run(runtime, [SqsMessage(query("big", **big)), SqsMessage(response("big"))]) == []
     (record,) = all_records()
     assert (record.correlation, record.truncated, record.latency_ms) == (COMPLETE, True, 2000)
     stored = json.loads(record.query_event or "")
     assert stored["cvAnalyticsTrimmed"] is True and stored["requestId"] == "big"
 
 
-def test_a_poison_message_redelivered_after_midnight_is_quarantined_once(
-    handler: ModuleType, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_a_poison_message_redelivered_after_midnight_is_quarantined_once(runtime: Runtime) -> None:
     """The quarantine key comes from SQS's first receive time, the same on every redelivery."""
     poison = SqsMessage("{not json")
     clock = iter([1764201595000, 1764201605000])  # 2025-11-26 23:59:55, then 2025-11-27 00:00:05
-    monkeypatch.setattr(handler.runtime.correlator, "clock", lambda: next(clock))
-    assert run(handler, [poison]) == []
+    runtime = build_runtime(runtime.settings, clock=lambda: next(clock))
+    assert run(runtime, [poison]) == []
     poison.receive_count = 2
-    assert run(handler, [poison]) == []
+    assert run(runtime, [poison]) == []
     assert [item.message_id for item in quarantined()] == [poison.message_id]
     assert quarantined()[0].received_at == 1764154800183  # ApproximateFirstReceiveTimestamp
 
 
-def test_a_late_half_stored_while_the_sweep_settles_an_orphan_still_heals_it(handler: ModuleType) -> None:
+def test_a_late_half_stored_while_the_sweep_settles_an_orphan_still_heals_it(runtime: Runtime) -> None:
     """The sweep finds a request already orphaned (its interim item expired and came back) while the other
     half is being stored: settling the interim item as orphaned must not hide that half."""
-    run(handler, [SqsMessage(query("a"))])
-    sweep(handler)
+    run(runtime, [SqsMessage(query("a"))])
+    sweep(runtime)
     InterimRequest.get("a").delete()  # expired (TTL); then the query is delivered again
-    run(handler, [SqsMessage(query("a"))])
-    store = handler.runtime.correlator.store
+    run(runtime, [SqsMessage(query("a"))])
+    store = runtime.correlator.store
     (pending,) = store.pending_before(int(time.time() * 1000) + 1)
     # The response is stored, and its function dies before it records anything.
     store.store_half("a", "response", response("a"), int(time.time() * 1000))
-    handler.runtime.correlator.record_orphan(pending)
-    run(handler, [SqsMessage(response("a"))])  # the response, delivered again
+    runtime.correlator.record_orphan(pending)
+    run(runtime, [SqsMessage(response("a"))])  # the response, delivered again
     (record,) = all_records()
     assert (record.correlation, record.healed) == (COMPLETE, True)
     assert interim_statuses() == {"a": CORRELATED}

@@ -111,10 +111,11 @@ def scenarios(draw: st.DrawFn) -> Scenario:
         for half in delivered:
             text = body(request_id, half, index, late)
             for _ in range(draw(st.integers(min_value=1, max_value=3))):  # client retries: new message ids
-                items.append(Message(f"m{next(ids)}", text, f"s{index % 2}"))
+                items.append(Message(f"m{next(ids)}", text, f"s{index % 2}", None))
     poison_ids: set[str] = set()
     for index in range(draw(st.integers(min_value=0, max_value=2))):
-        message = Message(f"poison-{index}", draw(st.sampled_from(["{", '{"eventType":"query"}', "[]"])), "p")
+        poison = draw(st.sampled_from(["{", '{"eventType":"query"}', "[]"]))
+        message = Message(f"poison-{index}", poison, "p", None)
         poison_ids.add(message.message_id)
         items.extend([message] * draw(st.integers(min_value=1, max_value=2)))  # SQS redelivers the same id
     items.extend(Sweep(draw(st.booleans())) for _ in range(draw(st.integers(min_value=0, max_value=3))))
@@ -189,9 +190,9 @@ def run(scenario: Scenario, store: CrashingStore) -> dict[str, Counter[Outcome]]
 SWEEP_OVERTAKEN_BY_A_LATE_HALF = Scenario(
     halves={"req-0": ("query", "response")},
     steps=[
-        [Message("m0", body("req-0", "query", 0, False), "s0")],
+        [Message("m0", body("req-0", "query", 0, False), "s0", None)],
         Sweep(overtaken=True),
-        [Message("m1", body("req-0", "response", 0, False), "s0")],
+        [Message("m1", body("req-0", "response", 0, False), "s0", None)],
     ],
     poison_ids=set(),
     crash_at=1,
@@ -250,5 +251,5 @@ def test_the_store_wrapper_really_crashes(tables: ProcessorSettings) -> None:
     store = CrashingStore(Repository(interim_ttl_seconds=86_400), crash_at=0, after_write=True)
     correlator = Correlator(store, shards=1, clock=lambda: START)
     with pytest.raises(FunctionDiedError, match="after store_half"):
-        correlator.process(Message("m", body("r", "query", 0, False)))
+        correlator.process(Message("m", body("r", "query", 0, False), None, None))
     assert interim_statuses() == {"r": "pending"}

@@ -22,6 +22,7 @@ from reporter.mailer import SesMailer
 from reporter.period import ReportWeek
 from reporter.records import Quarantined, Request
 from reporter.settings import ReporterSettings
+from reporter.status import MarkerState, ReportStatus
 from reporter.store import AnalyticsReader
 from tests.support.reporter_tables import (
     create_dlq,
@@ -126,7 +127,7 @@ def test_the_handler_reports_the_local_week_from_every_shard_and_sends_it(
     verified: ReporterSettings, moto_server: MotoServer
 ) -> None:
     result = handler.handle({"week": "2026-W27"}, None)
-    assert result["status"] == service.SENT
+    assert result["status"] == ReportStatus.SENT
     assert result["requests"] == 5
     [message] = sent_messages(moto_server.endpoint_url)
     # The week before has four records and the one half an hour before this week's Monday 00:00 BST.
@@ -150,7 +151,7 @@ def test_the_handler_reports_the_local_week_from_every_shard_and_sends_it(
     html = part(message, "text/html")
     assert "Is she on call?" in html
     marker_item = ReportMarker.get("REPORT#2026-W27", "MARKER")
-    assert (marker_item.status, marker_item.ses_message_id) == (marker.SENT, result["message_id"])
+    assert (marker_item.status, marker_item.ses_message_id) == (MarkerState.SENT, result["message_id"])
 
 
 def test_the_schedules_input_reports_the_week_before_its_scheduled_time(verified: ReporterSettings) -> None:
@@ -165,11 +166,11 @@ def test_two_invocations_send_one_email_and_force_sends_again(
 ) -> None:
     first = handler.handle({"week": "2026-W27"}, None)
     second = handler.handle({"week": "2026-W27"}, None)
-    assert (first["status"], second["status"]) == (service.SENT, service.ALREADY_SENT)
+    assert (first["status"], second["status"]) == (ReportStatus.SENT, ReportStatus.ALREADY_SENT)
     assert second["message_id"] == first["message_id"]
     assert len(sent_messages(moto_server.endpoint_url)) == 1
     forced = handler.handle({"week": "2026-W27", "force": True}, None)
-    assert forced["status"] == service.SENT
+    assert forced["status"] == ReportStatus.SENT
     assert len(sent_messages(moto_server.endpoint_url)) == 2
     assert ReportMarker.get("REPORT#2026-W27", "MARKER").attempts == 2
 
@@ -178,7 +179,7 @@ def test_a_dry_run_renders_without_sending_or_marking(
     verified: ReporterSettings, moto_server: MotoServer
 ) -> None:
     result = handler.handle({"week": "2026-W27", "dryRun": True}, None)
-    assert result["status"] == service.DRY_RUN
+    assert result["status"] == ReportStatus.DRY_RUN
     assert result["message_bytes"] > 1000
     assert sent_messages(moto_server.endpoint_url) == []
     assert marker.read("2026-W27") is None
@@ -205,37 +206,37 @@ def test_a_crash_after_ses_accepted_the_message_is_in_doubt_and_not_sent_again(
 ) -> None:
     _crash_at("mark_sent", verified, monkeypatch)
     assert len(sent_messages(moto_server.endpoint_url)) == 1
-    assert marker.read(str(WEEK)).status == marker.SENDING  # type: ignore[union-attr]
+    assert marker.read(str(WEEK)).status == MarkerState.SENDING  # type: ignore[union-attr]
 
     # A retry while the crashed attempt's claim is live does not send: it raises so Lambda tries later.
     with pytest.raises(marker.ReportInProgressError):
         service.run(verified, WEEK, clock=lambda: T0 + 30_000)
     # After the lease it still does not send: the email may have gone out, so the week is recorded in doubt.
     late = service.run(verified, WEEK, clock=lambda: T0 + 61_000)
-    assert late.status == service.IN_DOUBT
+    assert late.status == ReportStatus.IN_DOUBT
     assert "may have been sent" in (late.error or "")
     stored = marker.read(str(WEEK))
     assert stored is not None
-    assert stored.status == marker.IN_DOUBT
+    assert stored.status == MarkerState.IN_DOUBT
     assert "may have been sent" in (stored.error or "")
-    assert handler.handle({"week": str(WEEK)}, None)["status"] == service.IN_DOUBT
+    assert handler.handle({"week": str(WEEK)}, None)["status"] == ReportStatus.IN_DOUBT
     assert len(sent_messages(moto_server.endpoint_url)) == 1
     # Only force sends it again.
     forced = service.run(verified, WEEK, force=True, clock=lambda: T0 + 999_000)
-    assert forced.status == service.SENT
+    assert forced.status == ReportStatus.SENT
     assert len(sent_messages(moto_server.endpoint_url)) == 2
-    assert marker.read(str(WEEK)).status == marker.SENT  # type: ignore[union-attr]
+    assert marker.read(str(WEEK)).status == MarkerState.SENT  # type: ignore[union-attr]
 
 
 def test_a_crash_before_sending_is_retried_after_the_lease_and_sends_once(
     verified: ReporterSettings, moto_server: MotoServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     _crash_at("mark_sending", verified, monkeypatch)
-    assert marker.read(str(WEEK)).status == marker.PENDING  # type: ignore[union-attr]
+    assert marker.read(str(WEEK)).status == MarkerState.PENDING  # type: ignore[union-attr]
     with pytest.raises(marker.ReportInProgressError):
         service.run(verified, WEEK, clock=lambda: T0 + 1_000)
     assert sent_messages(moto_server.endpoint_url) == []
-    assert service.run(verified, WEEK, clock=lambda: T0 + 60_001).status == service.SENT
+    assert service.run(verified, WEEK, clock=lambda: T0 + 60_001).status == ReportStatus.SENT
     assert len(sent_messages(moto_server.endpoint_url)) == 1
 
 
@@ -262,8 +263,8 @@ def test_an_unreachable_ses_releases_the_week_so_the_retry_sends_at_once(
     unreachable = _Unreachable(verified.aws_region, verified.aws_endpoint_url)
     with pytest.raises(EndpointConnectionError):
         service.run(verified, WEEK, mailer=unreachable, clock=lambda: T0)
-    assert marker.read(str(WEEK)).status == marker.PENDING  # type: ignore[union-attr]
-    assert service.run(verified, WEEK, clock=lambda: T0 + 1_000).status == service.SENT
+    assert marker.read(str(WEEK)).status == MarkerState.PENDING  # type: ignore[union-attr]
+    assert service.run(verified, WEEK, clock=lambda: T0 + 1_000).status == ReportStatus.SENT
     assert len(sent_messages(moto_server.endpoint_url)) == 1
 
 
@@ -272,11 +273,11 @@ def test_a_timeout_while_sending_is_in_doubt_and_only_force_sends_again(
 ) -> None:
     timed_out = _TimedOut(verified.aws_region, verified.aws_endpoint_url)
     outcome = service.run(verified, WEEK, mailer=timed_out, clock=lambda: T0)
-    assert outcome.status == service.IN_DOUBT
+    assert outcome.status == ReportStatus.IN_DOUBT
     assert "ReadTimeoutError" in (marker.read(str(WEEK)).error or "")  # type: ignore[union-attr]
-    assert service.run(verified, WEEK, clock=lambda: T0 + 999_000).status == service.IN_DOUBT
+    assert service.run(verified, WEEK, clock=lambda: T0 + 999_000).status == ReportStatus.IN_DOUBT
     assert sent_messages(moto_server.endpoint_url) == []
-    assert service.run(verified, WEEK, force=True, clock=lambda: T0 + 999_001).status == service.SENT
+    assert service.run(verified, WEEK, force=True, clock=lambda: T0 + 999_001).status == ReportStatus.SENT
     assert len(sent_messages(moto_server.endpoint_url)) == 1
 
 
@@ -287,7 +288,7 @@ def test_throttling_raises_for_a_retry_that_may_send_at_once(
     with pytest.raises(ClientError, match="Throttling"):
         service.run(verified, WEEK, mailer=throttled, clock=lambda: T0)
     assert "Throttling" in (marker.read(str(WEEK)).error or "")  # type: ignore[union-attr]
-    assert service.run(verified, WEEK, clock=lambda: T0 + 1_000).status == service.SENT
+    assert service.run(verified, WEEK, clock=lambda: T0 + 1_000).status == ReportStatus.SENT
     assert len(sent_messages(moto_server.endpoint_url)) == 1
 
 
@@ -295,15 +296,15 @@ def test_a_permanent_rejection_is_recorded_not_retried(
     settings: ReporterSettings, moto_server: MotoServer
 ) -> None:
     result = handler.handle({"week": "2026-W27"}, None)  # the sender identity is not verified
-    assert result["status"] == service.REJECTED
+    assert result["status"] == ReportStatus.REJECTED
     assert "MessageRejected" in result["error"]
     stored = marker.read("2026-W27")
     assert stored is not None
-    assert stored.status == marker.REJECTED
+    assert stored.status == MarkerState.REJECTED
     assert "MessageRejected" in (stored.error or "")
     # Once the identity is verified, the next run sends: a rejection is not a sent week.
     verify_sender(settings)
-    assert handler.handle({"week": "2026-W27"}, None)["status"] == service.SENT
+    assert handler.handle({"week": "2026-W27"}, None)["status"] == ReportStatus.SENT
     assert len(sent_messages(moto_server.endpoint_url)) == 1
 
 
@@ -321,11 +322,11 @@ def test_a_live_claim_keeps_a_concurrent_attempt_out(verified: ReporterSettings)
 
 def test_an_empty_week_still_sends_a_short_email(verified: ReporterSettings, moto_server: MotoServer) -> None:
     result = handler.handle({"week": "2026-W40"}, None)
-    assert result["status"] == service.SENT
+    assert result["status"] == ReportStatus.SENT
     [message] = sent_messages(moto_server.endpoint_url)
     assert message["Subject"] == "CV chatbot, week 2026-W40: no questions this week"
     assert "Nobody asked the chatbot anything this week." in part(message, "text/plain")
-    assert marker.read("2026-W40").status == marker.SENT  # type: ignore[union-attr]
+    assert marker.read("2026-W40").status == MarkerState.SENT  # type: ignore[union-attr]
 
 
 def test_a_day_larger_than_one_query_page_is_read_whole(settings: ReporterSettings) -> None:

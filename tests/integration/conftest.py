@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from types import ModuleType
 from typing import Any
 
 import boto3
@@ -11,20 +10,20 @@ import pytest
 
 from contract.config import load_settings
 from cv_analytics.local.moto_server import MotoServer
+from processor.runtime import Runtime, build_runtime
 from processor.settings import ProcessorSettings
 from tests.support.moto_resources import create_tables
 
 
 @pytest.fixture
-def processor(moto_server: MotoServer, monkeypatch: pytest.MonkeyPatch) -> Iterator[ModuleType]:
-    """The handler module on moto server's tables, made empty; orphans are due as soon as the sweep runs."""
+def processor(moto_server: MotoServer, monkeypatch: pytest.MonkeyPatch) -> Iterator[Runtime]:
+    """The processor's runtime on moto server's tables, made empty; orphans are due as soon as the sweep
+    runs."""
     monkeypatch.setenv("ORPHAN_AFTER_SECONDS", "0")
     monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "true")
-    from processor import handler
-
-    handler.configure(load_settings(ProcessorSettings))
+    runtime = build_runtime(load_settings(ProcessorSettings))
     create_tables()
-    yield handler
+    yield runtime
 
 
 @pytest.fixture

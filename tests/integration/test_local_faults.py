@@ -13,7 +13,6 @@ import sys
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pytest
@@ -22,6 +21,8 @@ from contract.config import load_settings
 from contract.tables import COMPLETE, QUERY_ONLY, AnalyticsItem, InterimRequest
 from cv_analytics.local.event_source import EventSourceMapping, LocalLambdaContext
 from cv_analytics.local.moto_server import MotoServer
+from processor import handler
+from processor.runtime import Runtime, build_runtime
 from processor.settings import ProcessorSettings
 from tests.support.fault_proxy import running_fault_proxy
 from tests.support.moto_resources import EventQueue, create_event_queue
@@ -53,10 +54,8 @@ def queue(sqs: Any) -> EventQueue:
 
 def assert_recorded_exactly_once(requests: list[SampleRequest]) -> None:
     """After the sweep (orphans due at once), one record per request, each of the right kind."""
-    from processor import handler
-
-    handler.configure(load_settings(ProcessorSettings))
-    handler.sweep({}, LocalLambdaContext("sweep", timeout_ms=60_000))
+    runtime = build_runtime(load_settings(ProcessorSettings))
+    handler.sweep({}, LocalLambdaContext("sweep", timeout_ms=60_000), runtime)
     records = records_by_request()
     assert set(records) == {request.request_id for request in requests}
     assert all(len(found) == 1 for found in records.values())
@@ -93,7 +92,7 @@ def announcements(process: subprocess.Popen[str]) -> Iterator[str]:
 
 
 def test_a_poller_killed_mid_batch_and_restarted_loses_nothing_and_counts_nothing_twice(
-    processor: ModuleType, sqs: Any, queue: EventQueue
+    processor: Runtime, sqs: Any, queue: EventQueue
 ) -> None:
     requests = sample_requests(60, seed=5)
     messages = sample_messages(requests, duplicate_share=0.2, poison=POISON, seed=5)
@@ -132,7 +131,7 @@ def test_a_poller_killed_mid_batch_and_restarted_loses_nothing_and_counts_nothin
 
 
 def test_with_a_share_of_dynamodb_calls_throttled_everything_is_processed_and_the_dlq_stays_empty(
-    processor: ModuleType,
+    processor: Runtime,
     moto_server: MotoServer,
     sqs: Any,
     queue: EventQueue,
@@ -147,17 +146,16 @@ def test_with_a_share_of_dynamodb_calls_throttled_everything_is_processed_and_th
     receive_counts: Counter[str] = Counter()
     with running_fault_proxy(moto_server.endpoint_url, share=0.25, seed=3) as proxy:
         monkeypatch.setenv("AWS_ENDPOINT_URL", proxy.endpoint_url)
-        processor.configure(load_settings(ProcessorSettings))
+        through_proxy = build_runtime(load_settings(ProcessorSettings))
 
         def counting(event: dict[str, Any], context: Any) -> Any:
             for record in event["Records"]:
                 receive_counts[record["messageId"]] = int(record["attributes"]["ApproximateReceiveCount"])
-            return processor.handle(event, context)
+            return handler.handle(event, context, through_proxy)
 
         mapping = EventSourceMapping(sqs, queue.url, counting, visibility_timeout=1)
         deliver(mapping, messages)
     monkeypatch.setenv("AWS_ENDPOINT_URL", moto_server.endpoint_url)
-    processor.configure(load_settings(ProcessorSettings))
 
     assert "TransactWriteItems" in proxy.counts.throttled  # the correlating writes themselves were refused
     assert mapping.stats.failed > 0  # some messages were reported as batch item failures

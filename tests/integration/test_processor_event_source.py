@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from types import ModuleType
+from functools import partial
 from typing import Any
 
 import pytest
@@ -18,6 +18,8 @@ from pynamodb.exceptions import UpdateError
 
 from contract.tables import COMPLETE, QUERY_ONLY, RESPONSE_ONLY
 from cv_analytics.local.event_source import EventSourceMapping, LocalLambdaContext, lambda_record
+from processor import handler
+from processor.runtime import Runtime
 from processor.service import Correlator, Message, Result
 from tests.support.moto_resources import EventQueue, create_event_queue
 from tests.support.processor import quarantined, records_by_request
@@ -34,7 +36,7 @@ def queue(sqs: Any) -> EventQueue:
 
 
 def test_a_thousand_events_with_duplicates_poison_and_a_failing_message(
-    processor: ModuleType, sqs: Any, queue: EventQueue, monkeypatch: pytest.MonkeyPatch
+    processor: Runtime, sqs: Any, queue: EventQueue, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Many duplicates rather than many requests: moto copies whole tables on every transaction.
     requests = sample_requests(300, seed=11)
@@ -55,9 +57,11 @@ def test_a_thousand_events_with_duplicates_poison_and_a_failing_message(
         return process(self, message)
 
     monkeypatch.setattr(Correlator, "process", fails_every_time)
-    mapping = EventSourceMapping(sqs, queue.url, processor.handle, visibility_timeout=1)
+    mapping = EventSourceMapping(
+        sqs, queue.url, partial(handler.handle, runtime=processor), visibility_timeout=1
+    )
     deliver(mapping, messages)
-    processor.sweep({}, LocalLambdaContext("sweep", timeout_ms=60_000))
+    handler.sweep({}, LocalLambdaContext("sweep", timeout_ms=60_000), processor)
 
     dead = sqs.receive_message(QueueUrl=queue.dead_letter_url, MaxNumberOfMessages=10, WaitTimeSeconds=0)
     assert [m["Body"] for m in dead.get("Messages", [])] == [

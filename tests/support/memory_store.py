@@ -10,7 +10,7 @@ from collections.abc import Iterator
 
 from contract.events import EventType
 from contract.tables import COMPLETE, CORRELATED, ORPHANED, PENDING
-from processor.correlation import GuardState, InterimState
+from processor.correlation import GuardState, InterimState, Settlement
 from processor.records import FinalRecord, Quarantine
 
 
@@ -66,18 +66,10 @@ class MemoryStore:
         self.records[(record.partition, record.request_id)] = record
         return True
 
-    def settle_interim(
-        self,
-        request_id: str,
-        item_status: str,
-        record_partition: str,
-        now_ms: int,
-        *,
-        expect_missing: EventType | None = None,
-    ) -> bool:
+    def settle_interim(self, request_id: str, settlement: Settlement, now_ms: int) -> bool:
         state = self.interim[request_id]
         self.interim[request_id] = InterimState(
-            request_id, item_status, state.query_json, state.response_json, record_partition
+            request_id, settlement.status, state.query_json, state.response_json, settlement.record_partition
         )
         return True
 

@@ -19,8 +19,11 @@ from typing import Any
 import boto3
 
 from contract.config import load_settings
+from contract.dynamodb import client_of
 from contract.tables import AnalyticsItem, InterimRequest
 from cv_analytics.local.event_source import EventSourceMapping
+from processor import handler
+from processor.runtime import build_runtime
 from processor.settings import ProcessorSettings
 
 
@@ -34,16 +37,14 @@ def main(argv: list[str] | None = None) -> None:
     )
     arguments = parser.parse_args(argv)
 
-    from processor import handler  # after the environment is read: it binds the tables at import
-
     settings = load_settings(ProcessorSettings)
-    handler.configure(settings)
+    runtime = build_runtime(settings)
     if arguments.announce_writes:
         announce_writes()
 
     def announced(event: dict[str, Any], context: Any) -> Mapping[str, Any] | None:
         print(f"batch {len(event['Records'])}", flush=True)
-        response: Mapping[str, Any] = handler.handle(event, context)
+        response: Mapping[str, Any] = handler.handle(event, context, runtime)
         return response
 
     sqs = boto3.client("sqs", endpoint_url=settings.aws_endpoint_url, region_name=settings.aws_region)
@@ -67,8 +68,7 @@ def announce_writes() -> None:
             print(f"write {model.name}", flush=True)
 
     for table in (InterimRequest, AnalyticsItem):
-        client = table._get_connection().connection.client
-        client.meta.events.register("after-call.dynamodb", after_call)
+        client_of(table).meta.events.register("after-call.dynamodb", after_call)
 
 
 if __name__ == "__main__":

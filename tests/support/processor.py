@@ -8,7 +8,6 @@ import time
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 from moto.core.model_instances import reset_model_data
@@ -16,6 +15,8 @@ from moto.core.model_instances import reset_model_data
 from contract.keys import GUARD_SORT_KEY, guard_partition
 from contract.tables import AnalyticsItem, InterimRequest, QuarantinedEvent, RequestGuard, RequestRecord
 from cv_analytics.local.event_source import LocalLambdaContext, lambda_event
+from processor import handler
+from processor.runtime import Runtime
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs.type_defs import MessageTypeDef
@@ -115,14 +116,14 @@ def response(request_id: str, timestamp: int = 1764154802000, session: str = "s-
                        **extra})  # fmt: skip
 
 
-def run(handler: ModuleType, messages: list[SqsMessage]) -> list[str]:
+def run(runtime: Runtime, messages: list[SqsMessage]) -> list[str]:
     """Hand the messages to the processor's handler as one batch; the ids it reports as failed."""
-    return failed_ids(handler.handle(sqs_event(messages), context()))
+    return failed_ids(handler.handle(sqs_event(messages), context(), runtime))
 
 
-def sweep(handler: ModuleType, timeout_ms: int = 60_000) -> dict[str, int]:
+def sweep(runtime: Runtime, timeout_ms: int = 60_000) -> dict[str, int]:
     time.sleep(0.002)  # first_seen must be strictly before the sweep's cutoff
-    result: dict[str, int] = handler.sweep({}, context("sweep", timeout_ms))
+    result: dict[str, int] = handler.sweep({}, context("sweep", timeout_ms), runtime)
     return result
 
 

@@ -9,10 +9,11 @@ from processor.correlation import (
     GuardState,
     InterimState,
     Resolution,
+    Settlement,
     Step,
     next_step,
     resolve,
-    settled_status,
+    settlement,
 )
 
 
@@ -64,8 +65,19 @@ def test_an_orphan_guard_heals_only_when_its_missing_half_is_known() -> None:
 
 
 def test_the_interim_item_settles_in_the_status_of_the_existing_record() -> None:
-    assert settled_status(Resolution.ALREADY_COMPLETE) == CORRELATED
-    assert settled_status(Resolution.ALREADY_ORPHANED) == ORPHANED
+    complete = GuardState(COMPLETE, "DAY#a")
+    assert settlement(Resolution.ALREADY_COMPLETE, complete, frozenset({"query"})) == Settlement(
+        CORRELATED, "DAY#a"
+    )
+    orphan = GuardState(QUERY_ONLY, "DAY#b")
+    assert settlement(Resolution.ALREADY_ORPHANED, orphan, frozenset({"query"})) == Settlement(
+        ORPHANED, "DAY#b", expect_missing="response"
+    )
+
+
+def test_an_orphan_settles_only_while_its_missing_half_is_still_missing() -> None:
+    orphan = GuardState(RESPONSE_ONLY, "DAY#c")
+    assert settlement(Resolution.ALREADY_ORPHANED, orphan, frozenset({"response"})).expect_missing == "query"
 
 
 def test_an_unknown_guard_correlation_is_an_error() -> None:

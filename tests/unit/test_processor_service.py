@@ -23,7 +23,7 @@ def store_of(service: Correlator) -> MemoryStore:
 
 
 def message(body: str, message_id: str) -> Message:
-    return Message(message_id=message_id, body=body, group_id="s-1")
+    return Message(message_id=message_id, body=body, group_id="s-1", first_received_at=None)
 
 
 def test_a_query_waits_and_its_response_records_one_complete_request() -> None:

@@ -8,9 +8,9 @@ from datetime import date
 import numpy as np
 import pytest
 
-from reporter.insights import Latency, ModelUsage, Ranked
 from reporter.records import Quarantined, Request
 from reporter.stats import change, percentile
+from reporter.view_model import Latency, ModelUsage, Ranked
 from tests.support.reporter_week import MODEL, WEEK, at, insights_of
 
 OTHER_MODEL = "some-other-model"

@@ -12,8 +12,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from reporter.embedding import MiniLM
-from reporter.grouping import QuestionGrouper, group_wordings
-from reporter.questions import display_text, normalise, question_groups, tally_questions
+from reporter.grouping import QuestionGrouper
+from reporter.questions import display_text, normalise
+from reporter.records import Request
 from reporter.topics import TOPICS
 from tests.fixtures.recruiter_questions import (
     ALL,
@@ -28,6 +29,7 @@ from tests.fixtures.recruiter_questions import (
     TUNING,
     labelled,
 )
+from tests.support.reporter_week import at, insights_of
 from tests.support.reporter_week import grouper as production_grouper
 
 # Embeddings of these texts by sentence-transformers 5 with torch, over the float32 weights of the same
@@ -224,18 +226,17 @@ def _topics(grouper: QuestionGrouper, wordings: list[str]) -> list[str | None]:
     return [groups.topics[index] for index in groups.of]
 
 
-def test_the_same_question_in_other_words_counts_once(grouper: QuestionGrouper) -> None:
-    tallies = tally_questions(
-        [("What is her notice period?", None)] * 3
-        + [
-            ("notice period?", None),
-            ("How soon could she start?", None),
-            ("When is she available to join?", None),
-        ]
-        + [("Does she speak French?", None)] * 2
+def test_the_same_question_in_other_words_counts_once() -> None:
+    asked = (
+        ["What is her notice period?"] * 3
+        + ["notice period?", "How soon could she start?", "When is she available to join?"]
+        + ["Does she speak French?"] * 2
     )
-    group_of, topics = group_wordings(grouper, {key: (t.example, t.count) for key, t in tallies.items()})
-    groups = question_groups(tallies, group_of, topics, set(), 140)
+    records = [
+        Request(f"r{index}", "complete", at(0, 10), question=question, match_type="full")
+        for index, question in enumerate(asked)
+    ]
+    groups = insights_of(records).top_questions
     assert [(group.text, group.count, group.wordings, group.topic) for group in groups] == [
         ("What is her notice period?", 6, 4, "Notice period and start date"),
         ("Does she speak French?", 2, 1, "Languages spoken"),

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from reporter.insights import WeekAggregator, WeekRouter, report_weeks
+from reporter.aggregation import WeekAggregator, WeekRouter, report_weeks
 from reporter.period import ReportWeek
 from reporter.records import Quarantined, Request
 from reporter.render import compared, render

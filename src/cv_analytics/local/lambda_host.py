@@ -13,6 +13,7 @@ CloudWatch would.
 from __future__ import annotations
 
 import argparse
+import functools
 import importlib
 import json
 import os
@@ -41,7 +42,7 @@ class LambdaContext:
         return max(0, self.deadline_ms - int(time.time() * 1000))
 
 
-def load_handler(task_root: str, handler: str) -> tuple[Any, Any]:
+def load_handler(task_root: str, handler: str) -> Any:
     """`module.function` from the code folder; refuses a module that resolves anywhere else."""
     sys.path.insert(0, task_root)
     module_name, _, function_name = handler.rpartition(".")
@@ -51,7 +52,18 @@ def load_handler(task_root: str, handler: str) -> tuple[Any, Any]:
         raise ImportError(
             f"{module_name} was imported from {origin}, not from the function's code {task_root}"
         )
-    return module, getattr(module, function_name)
+    return getattr(module, function_name)
+
+
+def on_shifted_clock(handler: Any, offset_ms: int) -> Any:
+    """A processor entry point on a runtime whose clock runs `offset_ms` from the wall clock (the demo's
+    replayed week), built from the same environment and code (the function's, first on the import path)."""
+    from contract.config import load_settings
+    from processor.runtime import build_runtime, wall_clock_ms
+    from processor.settings import ProcessorSettings
+
+    runtime = build_runtime(load_settings(ProcessorSettings), clock=lambda: wall_clock_ms() + offset_ms)
+    return functools.partial(handler, runtime=runtime)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -66,10 +78,9 @@ def main(argv: list[str] | None = None) -> None:
     arguments = parser.parse_args(argv)
     protocol = os.fdopen(os.dup(1), "w", encoding="utf-8", buffering=1)
     os.dup2(2, 1)
-    module, handler = load_handler(os.environ["LAMBDA_TASK_ROOT"], os.environ["_HANDLER"])
+    handler = load_handler(os.environ["LAMBDA_TASK_ROOT"], os.environ["_HANDLER"])
     if arguments.clock_offset_ms:
-        wall = module.now_ms
-        module.runtime.correlator.clock = lambda: wall() + arguments.clock_offset_ms
+        handler = on_shifted_clock(handler, arguments.clock_offset_ms)
     protocol.write(json.dumps({"ready": True}) + "\n")
     for line in sys.stdin:
         request = json.loads(line)

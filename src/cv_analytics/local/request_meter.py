@@ -24,6 +24,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from contract.dynamodb import CONDITIONAL_CHECK_FAILED
 from cv_analytics.local import dynamodb_capacity as capacity
 from cv_analytics.local.moto_gaps import BACKENDS
 
@@ -35,7 +36,7 @@ METER_PATH = "/_twin/meter"
 RESET_PATH = "/_twin/meter/reset"
 
 # A failed condition still consumes the write's units (DynamoDB bills the attempt); other errors do not.
-BILLED_ERRORS = ("ConditionalCheckFailedException", "TransactionCanceledException")
+BILLED_ERRORS = (CONDITIONAL_CHECK_FAILED, "TransactionCanceledException")
 
 DYNAMODB_WRITES = ("PutItem", "UpdateItem", "DeleteItem", "TransactWriteItems", "BatchWriteItem")
 

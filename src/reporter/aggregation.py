@@ -2,8 +2,9 @@
 
 `WeekAggregator` takes records one at a time (from DynamoDB pages, a test list or a benchmark generator)
 and keeps only counters, a latency array and per-question tallies, so memory grows with the number of
-distinct questions and sessions, not with the number of records. `build_insights` turns two aggregated
-weeks plus the data-quality readings into the `WeekInsights` the templates render.
+distinct questions and sessions, not with the number of records. `WeekRouter` hands each record of the
+weeks a report reads to its week's aggregator, and `build_insights` turns the aggregated weeks plus the
+data-quality readings into the view model the templates render (`reporter.view_model.WeekInsights`).
 """
 
 from __future__ import annotations
@@ -12,206 +13,50 @@ from array import array
 from bisect import bisect_right
 from collections import Counter
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
 from datetime import date
 from urllib.parse import urlsplit
 
 from contract.tables import QUERY_ONLY, RESPONSE_ONLY
 from reporter.grouping import QuestionGrouper, group_wordings
 from reporter.period import ReportWeek
-from reporter.questions import QuestionGroup, QuestionTally, display_text, normalise, question_groups
+from reporter.questions import QuestionTally, display_text, normalise, question_groups
 from reporter.records import ANSWERED, ERROR, FAILED, MISSING, REFUSED, Quarantined, Request, fate
 from reporter.settings import ModelPrice
 from reporter.stats import change, percentile
+from reporter.view_model import (
+    NAME_TEXT_LIMIT,
+    QUESTION_TEXT_LIMIT,
+    REQUEST_ID_LIMIT,
+    SOURCE_TEXT_LIMIT,
+    TOP_MODELS,
+    TOP_ORIGINS,
+    TOP_QUESTIONS,
+    TOP_REFUSED,
+    TOP_SOURCES,
+    TOP_UNANSWERED,
+    TOP_WEAK,
+    Change,
+    DataQuality,
+    DayTraffic,
+    Latency,
+    MatchQuality,
+    ModelUsage,
+    QuestionGroup,
+    Ranked,
+    Totals,
+    WeekHeadline,
+    WeekInsights,
+    fold_models,
+)
 
 # The Worker sends this when it has no session; it says nothing about how many people asked.
 ANONYMOUS_SESSION = "anonymous"
 MATCH_TYPES = ("full", "partial", "none")
-TOP_QUESTIONS = 10
-TOP_UNANSWERED = 10
-TOP_WEAK = 5
-TOP_REFUSED = 3
 # Request ids listed per kind of failure in data quality; the count is always complete.
 FAILED_IDS = 10
-# Below this many answers a percentile is rough: the 95th of 8 answer times is nearly the slowest one.
-PRECISE_PERCENTILE_COUNT = 20
 HISTORY_WEEKS = 8
 # A topic is new when none of its wordings was asked in this many weeks before.
 NEW_TOPIC_WEEKS = 4
-REQUEST_ID_LIMIT = 40
-TOP_SOURCES = 10
-TOP_ORIGINS = 5
-TOP_MODELS = 8
-QUESTION_TEXT_LIMIT = 140
-NAME_TEXT_LIMIT = 60
-SOURCE_TEXT_LIMIT = 40
-
-
-@dataclass(frozen=True)
-class Totals:
-    """Every request of the week, once each, by what became of it."""
-
-    requests: int
-    answered: int
-    sessions: int | None
-    refused: int = 0
-    failed: int = 0
-    missing: int = 0
-
-    @property
-    def asked(self) -> int:
-        """The questions the answer rate is computed from: every request but the refused ones."""
-        return self.requests - self.refused
-
-    @property
-    def answer_rate(self) -> float | None:
-        return self.answered / self.asked if self.asked else None
-
-
-@dataclass(frozen=True)
-class Change:
-    """A headline figure, last week's value and the relative change (None when last week had none)."""
-
-    current: float
-    previous: float
-    relative: float | None
-
-
-@dataclass(frozen=True)
-class Latency:
-    count: int
-    p50: float
-    p95: float
-    p99: float
-    minimum: float
-    maximum: float
-
-    @property
-    def rough(self) -> bool:
-        """Too few answers for the upper percentiles to mean much."""
-        return self.count < PRECISE_PERCENTILE_COUNT
-
-
-@dataclass(frozen=True)
-class ModelUsage:
-    model: str
-    requests: int
-    input_tokens: int
-    output_tokens: int
-    cost: float | None
-
-
-@dataclass(frozen=True)
-class MatchQuality:
-    full: int
-    partial: int
-    none: int
-    average_score: float | None
-
-    @property
-    def total(self) -> int:
-        return self.full + self.partial + self.none
-
-
-@dataclass(frozen=True)
-class Ranked:
-    name: str
-    count: int
-
-
-@dataclass(frozen=True)
-class DayTraffic:
-    day: date
-    requests: int
-    unanswered: int
-
-
-@dataclass(frozen=True)
-class DataQuality:
-    query_only: int
-    response_only: int
-    healed: int
-    quarantined: int
-    quarantine_reasons: list[Ranked]
-    dlq_depth: int | None
-    pending: int | None
-    errors: int = 0
-    # Request ids to look up in the functions' logs, the earliest first (at most FAILED_IDS of each).
-    error_ids: list[str] = field(default_factory=list)
-    orphan_ids: list[str] = field(default_factory=list)
-    response_before_query: int = 0  # records whose response is timed before their query
-
-    @property
-    def orphans(self) -> int:
-        return self.query_only + self.response_only
-
-
-@dataclass(frozen=True)
-class WeekHeadline:
-    """One week's headline figures, for the eight-week row."""
-
-    week: str
-    monday: date
-    requests: int
-    answer_rate: float | None
-    median_ms: float | None
-    cost: float | None
-
-
-@dataclass(frozen=True)
-class WeekInsights:
-    """Everything the email says about one week."""
-
-    week: str
-    label: str
-    totals: Totals
-    previous: Totals
-    requests_change: Change
-    answered_change: Change
-    latency: Latency | None
-    cache_hit_rate: float | None
-    models: list[ModelUsage]
-    currency: str
-    match: MatchQuality
-    top_questions: list[QuestionGroup]
-    distinct_questions: int
-    question_groups: int
-    unanswered: list[QuestionGroup]
-    unanswered_total: int
-    weak: list[QuestionGroup]
-    weak_total: int
-    refused_examples: list[Ranked]
-    sources: list[Ranked]
-    traffic: list[DayTraffic]
-    countries: list[Ranked]
-    referrers: list[Ranked]
-    data_quality: DataQuality
-    history: list[WeekHeadline] = field(default_factory=list)
-    # True when lists were cut below their usual length to keep the email under Gmail's clipping limit.
-    shortened: bool = False
-
-    @property
-    def empty(self) -> bool:
-        return self.totals.requests == 0
-
-    @property
-    def quiet(self) -> bool:
-        """No event at all arrived (no request, nothing malformed) although earlier weeks had traffic: the
-        Worker has most likely stopped sending, which is not the same as nobody asking."""
-        return (
-            self.empty
-            and self.data_quality.quarantined == 0
-            and any(headline.requests for headline in self.history[:-1])
-        )
-
-    @property
-    def history_largest(self) -> int:
-        return max((headline.requests for headline in self.history), default=0)
-
-    @property
-    def total_cost(self) -> float | None:
-        costs = [usage.cost for usage in self.models if usage.cost is not None]
-        return sum(costs) if costs else None
 
 
 def _host(referer: str) -> str:
@@ -429,23 +274,6 @@ def _models(aggregator: WeekAggregator, prices: Mapping[str, ModelPrice]) -> lis
     return fold_models(usages, TOP_MODELS)
 
 
-def fold_models(usages: list[ModelUsage], limit: int) -> list[ModelUsage]:
-    """At most `limit` lines: past that, the quietest models share one line, so the totals still add up when
-    the list is cut. A limit of 0 folds every model into that one line."""
-    if not usages or 0 < len(usages) <= limit:
-        return usages
-    kept, rest = usages[: max(limit - 1, 0)], usages[max(limit - 1, 0) :]
-    costs = [usage.cost for usage in rest if usage.cost is not None]
-    other = ModelUsage(
-        f"{len(rest)} other models" if kept else f"{len(rest)} models",
-        sum(usage.requests for usage in rest),
-        sum(usage.input_tokens for usage in rest),
-        sum(usage.output_tokens for usage in rest),
-        sum(costs) if costs else None,
-    )
-    return [*kept, other]
-
-
 def _change(current: int, previous: int) -> Change:
     return Change(current, previous, change(current, previous))
 
@@ -572,6 +400,29 @@ class WeekRouter:
         self.aggregators = aggregators
         self._starts = [aggregator.week.start_ms for aggregator in aggregators]
         self._end = aggregators[-1].week.end_ms
+
+    @classmethod
+    def ending(cls, week: ReportWeek) -> WeekRouter:
+        """The weeks a report of `week` reads (`report_weeks`), each with an empty aggregator."""
+        return cls([WeekAggregator(each) for each in report_weeks(week)])
+
+    def utc_days(self) -> list[date]:
+        """Every UTC day the weeks touch, in order: the day partitions to read."""
+        return sorted({day for aggregator in self.aggregators for day in aggregator.week.utc_days()})
+
+    def insights(
+        self,
+        quarantined: Iterable[Quarantined],
+        dlq_depth: int | None,
+        pending: int | None,
+        *,
+        prices: Mapping[str, ModelPrice],
+        currency: str,
+        grouper: QuestionGrouper | None,
+    ) -> WeekInsights:
+        """The last week's insights from what was added, with the data-quality readings taken beside it."""
+        quality = data_quality(self.aggregators[-1], quarantined, dlq_depth, pending)
+        return build_insights(self.aggregators, quality, prices, currency, grouper)
 
     def add_all(self, records: Iterable[Request]) -> None:
         starts, aggregators, end = self._starts, self.aggregators, self._end
