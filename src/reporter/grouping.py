@@ -38,7 +38,7 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 from safetensors import safe_open
-from safetensors.numpy import load_file, save_file
+from safetensors.numpy import save_file
 
 from reporter.embedding import MODEL_DIRECTORY, MiniLM, ModelMissingError, Vectors, load
 from reporter.questions import normalise
@@ -92,23 +92,21 @@ def examples_digest(texts: Sequence[str]) -> str:
     return hashlib.sha256("\n".join(texts).encode("utf-8")).hexdigest()
 
 
-def write_embedded_examples(directory: Path, model: MiniLM) -> Path:
-    """Embed the topic examples with `model` into `directory`, unless the file there holds them already."""
+def write_embedded_examples(directory: Path, model: MiniLM | None = None) -> Path:
+    """Embed the topic examples into `directory` with `model` (by default the model in `directory`, loaded
+    only when there is something to embed), unless the file there holds them already."""
     texts = [text for text, _ in examples()]
     path = directory / EXAMPLES_FILE
     digest = examples_digest(texts)
-    if path.exists() and _stored_digest(path) == digest:
-        return path
+    if path.exists():
+        with safe_open(str(path), framework="numpy") as stored:
+            if (stored.metadata() or {}).get(EXAMPLES_DIGEST) == digest:
+                return path
+    vectors = (model or MiniLM(directory)).embed(texts)
     staged = path.with_suffix(".partial")
-    save_file({"vectors": model.embed(texts)}, str(staged), metadata={EXAMPLES_DIGEST: digest})
+    save_file({"vectors": vectors}, str(staged), metadata={EXAMPLES_DIGEST: digest})
     staged.replace(path)
     return path
-
-
-def _stored_digest(path: Path) -> str | None:
-    with safe_open(str(path), framework="numpy") as stored:
-        metadata: dict[str, str] = stored.metadata() or {}
-    return metadata.get(EXAMPLES_DIGEST)
 
 
 def embedded_examples(directory: Path, texts: Sequence[str]) -> Vectors:
@@ -119,12 +117,13 @@ def embedded_examples(directory: Path, texts: Sequence[str]) -> Vectors:
             f"the topic examples are not embedded in {directory}: build them with `python -m "
             "cv_analytics.model_files`"
         )
-    if _stored_digest(path) != examples_digest(texts):
-        raise ModelMissingError(
-            f"{path} holds the embeddings of another topic catalogue than reporter.topics: build them again "
-            "with `python -m cv_analytics.model_files`"
-        )
-    vectors: Vectors = load_file(str(path))["vectors"]
+    with safe_open(str(path), framework="numpy") as stored:
+        if (stored.metadata() or {}).get(EXAMPLES_DIGEST) != examples_digest(texts):
+            raise ModelMissingError(
+                f"{path} holds the embeddings of another topic catalogue than reporter.topics: build them "
+                "again with `python -m cv_analytics.model_files`"
+            )
+        vectors: Vectors = stored.get_tensor("vectors")
     return vectors
 
 
@@ -150,7 +149,7 @@ class _Catalogue:
 
 
 class QuestionGrouper:
-    """Groups wordings by meaning with one loaded model; the topic examples are embedded once."""
+    """Groups wordings by meaning with one loaded model and the topic examples embedded beside it."""
 
     def __init__(self, model: MiniLM, directory: Path = MODEL_DIRECTORY) -> None:
         self.model = model
