@@ -22,6 +22,7 @@ from contract.config import load_settings
 from contract.dynamodb import client_of
 from contract.tables import AnalyticsItem, InterimRequest
 from cv_analytics.local.event_source import EventSourceMapping
+from cv_analytics.local.request_meter import DYNAMODB_WRITES
 from processor import handler
 from processor.runtime import build_runtime
 from processor.settings import ProcessorSettings
@@ -55,9 +56,6 @@ def main(argv: list[str] | None = None) -> None:
         mapping.drain()
     else:
         mapping.run(threading.Event())
-
-
-DYNAMODB_WRITES = frozenset({"PutItem", "UpdateItem", "DeleteItem", "TransactWriteItems", "BatchWriteItem"})
 
 
 def announce_writes() -> None:
