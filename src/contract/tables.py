@@ -35,6 +35,8 @@ ORPHANED = "orphaned"
 
 # The value of the sparse index's hash key: present only while an item is pending.
 PENDING_BUCKET = "pending"
+# The value of the late-records index's hash key: present only on a record whose day may be rolled up already.
+LATE_BUCKET = "late"
 
 # How a request's final record came about.
 COMPLETE = "complete"
@@ -56,6 +58,20 @@ class PendingIndex(GlobalSecondaryIndex["InterimRequest"]):  # type: ignore[no-u
 
     pending_bucket = UnicodeAttribute(hash_key=True)
     first_seen = NumberAttribute(range_key=True)
+
+
+class LateIndex(GlobalSecondaryIndex["AnalyticsItem"]):  # type: ignore[no-untyped-call]
+    """Sparse index over records written after their day's rollup may have been built: how the roll-up
+    finds the days to build again without a Scan (see `contract.lateness`).
+
+    Keys only, and only late or healed records are in it, so an ordinary record costs it nothing.
+    """
+
+    class Meta:
+        index_name = "late-records"
+        projection = KeysOnlyProjection()
+
+    late_bucket = UnicodeAttribute(hash_key=True)
 
 
 class InterimRequest(Model):
@@ -93,6 +109,10 @@ class AnalyticsItem(Model):
     pk = UnicodeAttribute(hash_key=True)
     sk = UnicodeAttribute(range_key=True)
     kind = DiscriminatorAttribute()
+    # Only on a late or healed request record; removed once a roll-up has counted it.
+    late_bucket = UnicodeAttribute(null=True)
+
+    late_index = LateIndex()
 
 
 class RequestRecord(AnalyticsItem, discriminator="request"):
@@ -129,6 +149,8 @@ class RequestRecord(AnalyticsItem, discriminator="request"):
     referer = UnicodeAttribute(null=True)
     user_agent = UnicodeAttribute(null=True)
     healed = BooleanAttribute(default=False)
+    # Where the orphan this record healed lived, when that was another day partition: its day changed too.
+    replaced_partition = UnicodeAttribute(null=True)
     # Some text was cut to fit DynamoDB's item limit (see `processor.records.TEXT_LIMIT` and after).
     truncated = BooleanAttribute(default=False)
     # The response is timed before its query beyond `processor.records.CLOCK_SKEW_ALLOWANCE_MS`: impossible

@@ -14,9 +14,10 @@ from typing import Any, overload
 
 from contract.events import Event, QueryEvent, ResponseEvent
 from contract.keys import day_partition, quarantine_sort_key, request_sort_key, shard_of, utc_day
+from contract.lateness import is_late
 from contract.parsing import ALTERED_KEY, event_from_document
 from contract.storable import replace_lone_surrogates
-from contract.tables import COMPLETE, QUERY_ONLY, RESPONSE_ONLY
+from contract.tables import COMPLETE, LATE_BUCKET, QUERY_ONLY, RESPONSE_ONLY
 
 # DynamoDB items are limited to 400 KB; a quarantined body is evidence for a human, 32 KB is plenty.
 QUARANTINE_BODY_LIMIT = 32 * 1024
@@ -84,6 +85,10 @@ class FinalRecord:
     recorded_at: int
     query_event: str | None
     response_event: str | None
+    # Set on a late or a healed record (`contract.lateness`): its day's rollup must be built again.
+    late_bucket: str | None = None
+    # The orphan's partition when healing moved the request to another day partition.
+    replaced_partition: str | None = None
 
     @property
     def sort_key(self) -> str:
@@ -254,6 +259,7 @@ def build_record(
         referer=texts.cut(query.metadata.referer, SHORT_TEXT_LIMIT) if query else None,
         user_agent=texts.cut(query.metadata.user_agent, SHORT_TEXT_LIMIT) if query else None,
         healed=healed,
+        late_bucket=LATE_BUCKET if healed or is_late(anchor.timestamp, recorded_at) else None,
         truncated=texts.truncated or query_cut or response_cut,
         response_before_query=response_before_query,
         recorded_at=recorded_at,

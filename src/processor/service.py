@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Protocol
 
 from contract.errors import ContractError
@@ -274,7 +274,10 @@ class Correlator:
                 raise ConcurrentChangeError(
                     f"orphan record of {request_id} is missing at {guard.record_partition}"
                 )
-            if self.store.heal(self._build(query_json, response_json, healed=True), guard, self.clock()):
+            healed = self._build(query_json, response_json, healed=True)
+            if guard.record_partition != healed.partition:  # the orphan's day changes too
+                healed = replace(healed, replaced_partition=guard.record_partition)
+            if self.store.heal(healed, guard, self.clock()):
                 return Outcome.HEALED
         raise ConcurrentChangeError(f"request {request_id} changed {MAX_ATTEMPTS} times while being recorded")
 

@@ -40,4 +40,9 @@ def test_the_table_definitions_come_from_the_models() -> None:
     assert [key["key_type"] for key in index["key_schema"]] == ["HASH", "RANGE"]
     analytics = table_definition(AnalyticsItem)
     assert [key["attribute_name"] for key in analytics["key_schema"]] == ["pk", "sk"]
-    assert analytics["global_secondary_indexes"] == []
+    (late,) = analytics["global_secondary_indexes"]
+    assert late == {
+        "index_name": "late-records",
+        "key_schema": [{"attribute_name": "late_bucket", "key_type": "HASH"}],
+        "projection_type": "KEYS_ONLY",
+    }
