@@ -63,7 +63,7 @@ def main() -> None:
     print(
         f"  read {records:,} records from {len(days)} day partitions in {read:.1f} s: "
         f"{calls['Query']} Queries and {calls['Query page']} follow-up pages, no Scan; "
-        f"per week {[aggregator.requests for aggregator in aggregators]}"
+        f"per week {[aggregator.figures.requests for aggregator in aggregators]}"
     )
 
 

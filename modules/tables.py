@@ -35,6 +35,7 @@ def table_arguments(model: type[Model]) -> dict[str, Any]:
                 hash_key=_key(index, "HASH"),
                 range_key=_key(index, "RANGE"),
                 projection_type=index["projection_type"],
+                non_key_attributes=index.get("non_key_attributes"),
             )
             for index in definition["global_secondary_indexes"]
         ],

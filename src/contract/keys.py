@@ -14,6 +14,7 @@ DAY_PREFIX = "DAY#"
 REQUEST_PREFIX = "REQUEST#"
 QUARANTINE_PREFIX = "QUARANTINE#"
 REPORT_PREFIX = "REPORT#"
+ROLLUP_PREFIX = "ROLLUP#"
 GUARD_SORT_KEY = "GUARD"
 REPORT_SORT_KEY = "MARKER"
 
@@ -34,6 +35,30 @@ def day_partition(day: date, shard: int = 0) -> str:
     """Partition key of one UTC day's shard."""
     base = f"{DAY_PREFIX}{day.isoformat()}"
     return base if shard == 0 else f"{base}#{shard}"
+
+
+def parse_day_partition(partition: str) -> tuple[date, int]:
+    """The UTC day and shard of a day partition key (`DAY#2026-11-23` or `DAY#2026-11-23#2`)."""
+    if not partition.startswith(DAY_PREFIX):
+        raise ValueError(f"{partition!r} is not a day partition: expected {DAY_PREFIX}YYYY-MM-DD[#shard]")
+    day, _, shard = partition[len(DAY_PREFIX) :].partition("#")
+    return date.fromisoformat(day), int(shard or 0)
+
+
+def rollup_partition(zone: str) -> str:
+    """The one partition holding every day rollup built for a time zone, e.g. `ROLLUP#Europe/London`:
+    a report's days are one Query over a range of its sort keys."""
+    return f"{ROLLUP_PREFIX}{zone}"
+
+
+def rollup_sort_key(day: date, shard: int, part: int) -> str:
+    """`2026-11-23#000#000`: day first, so a range of days is a range of keys."""
+    return f"{day.isoformat()}#{shard:03d}#{part:03d}"
+
+
+def parse_rollup_sort_key(sort_key: str) -> tuple[date, int, int]:
+    day, shard, part = sort_key.split("#")
+    return date.fromisoformat(day), int(shard), int(part)
 
 
 def day_partitions(day: date, shards: int) -> list[str]:

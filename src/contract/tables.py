@@ -14,6 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from pynamodb.attributes import (
+    BinaryAttribute,
     BooleanAttribute,
     DiscriminatorAttribute,
     ListAttribute,
@@ -21,7 +22,7 @@ from pynamodb.attributes import (
     TTLAttribute,
     UnicodeAttribute,
 )
-from pynamodb.indexes import GlobalSecondaryIndex, KeysOnlyProjection
+from pynamodb.indexes import GlobalSecondaryIndex, IncludeProjection, KeysOnlyProjection
 from pynamodb.models import Model
 
 from contract.config import AwsSettings
@@ -64,12 +65,14 @@ class LateIndex(GlobalSecondaryIndex["AnalyticsItem"]):  # type: ignore[no-untyp
     """Sparse index over records written after their day's rollup may have been built: how the roll-up
     finds the days to build again without a Scan (see `contract.lateness`).
 
-    Keys only, and only late or healed records are in it, so an ordinary record costs it nothing.
+    Only late or healed records are in it, so an ordinary record costs it nothing. It carries the item kind
+    (without it PynamoDB cannot tell which model an item is, and skips it), when the record was written and
+    the healed orphan's partition: all the roll-up needs, without reading the record.
     """
 
     class Meta:
         index_name = "late-records"
-        projection = KeysOnlyProjection()
+        projection = IncludeProjection(["kind", "recorded_at", "replaced_partition"])
 
     late_bucket = UnicodeAttribute(hash_key=True)
 
@@ -201,6 +204,24 @@ class ReportMarker(AnalyticsItem, discriminator="report"):
     claimed_until = NumberAttribute(null=True)
 
 
+class DayRollup(AnalyticsItem, discriminator="rollup"):
+    """One part of one local day's rollup for one write shard: the day's figures, compressed JSON
+    (`reporter.figures.to_json`), split in parts when they exceed one item.
+
+    All parts of one build share `generation` (when it was built, epoch ms) and say how many there are,
+    and are written in one transaction, so a reader never sees half of a build.
+    """
+
+    zone = UnicodeAttribute()
+    day = UnicodeAttribute()
+    shard = NumberAttribute()
+    part = NumberAttribute()
+    parts = NumberAttribute()
+    generation = NumberAttribute()
+    requests = NumberAttribute()
+    body = BinaryAttribute(legacy_encoding=False)
+
+
 TABLE_MODELS: tuple[type[Model], ...] = (InterimRequest, AnalyticsItem)
 
 
@@ -253,6 +274,11 @@ def table_definition(model: type[Model]) -> dict[str, Any]:
                 "index_name": index["index_name"],
                 "key_schema": _keys(index["key_schema"]),
                 "projection_type": index["projection"]["ProjectionType"],
+                **(
+                    {"non_key_attributes": index["projection"]["NonKeyAttributes"]}
+                    if "NonKeyAttributes" in index["projection"]
+                    else {}
+                ),
             }
             for index in schema.get("global_secondary_indexes", [])
         ],

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -18,6 +18,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from pynamodb.exceptions import PynamoDBException
 from rich.console import Console
 from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from contract.config import SettingsError, load_settings
@@ -25,6 +26,8 @@ from cv_analytics import model_files
 from cv_analytics.local.shutdown import interrupted_by_sigterm
 from reporter import marker, service
 from reporter.period import WEEK_FORMAT, ReportWeek, WeekError
+from reporter.roll_up import RollUp
+from reporter.rollups import Unit
 from reporter.settings import ReporterSettings
 from reporter.status import ReportStatus
 from reporter.store import AnalyticsReader
@@ -136,6 +139,53 @@ def preview(
             requests=report.insights.totals.requests,
         )
         console.print(_summary(outcome, {"HTML": str(out), "text": str(text_path)}))
+
+
+@report_app.command("rebuild-rollups")
+def rebuild_rollups(
+    since: Annotated[str, typer.Option("--from", help=f"first ISO week to rebuild, {WEEK_FORMAT}")],
+    until: Annotated[
+        str | None,
+        typer.Option("--to", help=f"last ISO week to rebuild, {WEEK_FORMAT}; default: the current week"),
+    ] = None,
+) -> None:
+    """Build the day rollups of these weeks again from their records (data from before rollups existed, or
+    a repair): the same step the hourly roll-up runs, so running it twice changes nothing."""
+    with _failures():
+        settings = _settings()
+        first = _week(since, settings)
+        last = (
+            ReportWeek.containing(datetime.now(UTC), settings.zone)
+            if until is None
+            else _week(until, settings)
+        )
+        if last < first:
+            raise typer.BadParameter(
+                f"--to {last} is before --from {first}: give the earlier week first", param_hint="--to"
+            )
+        days: list[date] = []
+        week = last
+        while week >= first:
+            days[:0] = week.days
+            week = week.previous()
+        roll_up = RollUp(settings)
+        units = roll_up.rebuild_units(days)
+        with Progress(
+            TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+            console=console,
+        ) as progress:  # fmt: skip
+            task = progress.add_task(f"rollups {first} to {last}", total=len(units))
+
+            def advance(unit: Unit, requests: int) -> None:
+                progress.update(task, advance=1, description=f"{unit.day} shard {unit.shard}: {requests:,}")
+
+            result = roll_up.build(units, progress=advance)
+        skipped = len(days) * roll_up.shards - len(units)
+        console.print(
+            f"rebuilt {len(result.built)} rollups ({len(days)} days x {roll_up.shards} shards) from "
+            f"{result.requests:,} records"
+            + (f"; {skipped} not built: their day is not over yet" if skipped else "")
+        )
 
 
 @report_app.command()

@@ -1,28 +1,27 @@
-"""The week's figures, computed in one pass over the records: pure functions, no I/O.
+"""The weeks a report reads, as local days' figures, and the insights built from them: no I/O.
 
-`WeekAggregator` takes records one at a time (from DynamoDB pages, a test list or a benchmark generator)
-and keeps only counters, a latency array and per-question tallies, so memory grows with the number of
-distinct questions and sessions, not with the number of records. `WeekRouter` hands each record of the
-weeks a report reads to its week's aggregator, and `build_insights` turns the aggregated weeks plus the
-data-quality readings into the view model the templates render (`reporter.view_model.WeekInsights`).
+`WeekAggregator` holds one week as seven local days of `reporter.figures.Figures`: a day is counted from its
+records (one pass, keeping only counters, sketches and per-wording tallies) or merged in whole from its
+rollup. `WeekRouter` hands each record or rollup of the weeks a report reads to its week, and
+`build_insights` turns the weeks plus the data-quality readings into the view model the templates render
+(`reporter.view_model.WeekInsights`).
 """
 
 from __future__ import annotations
 
-from array import array
 from bisect import bisect_right
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from datetime import date
-from urllib.parse import urlsplit
 
-from contract.tables import QUERY_ONLY, RESPONSE_ONLY
+from reporter.figures import FAILED_IDS, Figures, FiguresCounter, LeftOut, merged
 from reporter.grouping import QuestionGrouper, group_wordings
 from reporter.period import ReportWeek
-from reporter.questions import QuestionTally, display_text, normalise, question_groups
-from reporter.records import ANSWERED, ERROR, FAILED, MISSING, REFUSED, Quarantined, Request, fate
+from reporter.questions import QuestionTally, display_text, question_groups
+from reporter.records import Quarantined, Request
 from reporter.settings import ModelPrice
-from reporter.stats import change, percentile
+from reporter.sketches import LatencySketch
+from reporter.stats import change
 from reporter.view_model import (
     NAME_TEXT_LIMIT,
     QUESTION_TEXT_LIMIT,
@@ -49,64 +48,30 @@ from reporter.view_model import (
     fold_models,
 )
 
-# The Worker sends this when it has no session; it says nothing about how many people asked.
-ANONYMOUS_SESSION = "anonymous"
-MATCH_TYPES = ("full", "partial", "none")
-# Request ids listed per kind of failure in data quality; the count is always complete.
-FAILED_IDS = 10
 HISTORY_WEEKS = 8
 # A topic is new when none of its wordings was asked in this many weeks before.
 NEW_TOPIC_WEEKS = 4
 
 
-def _host(referer: str) -> str:
-    """Where a visitor came from, without the path (which can carry personal data)."""
-    host = urlsplit(referer if "//" in referer else f"//{referer}").hostname
-    return host or referer
-
-
 class WeekAggregator:
-    """Counts one week's records in a single pass; records outside the week are ignored."""
+    """One week as its seven local days' figures: counted from records, or merged in from day rollups.
+
+    Records outside the week are ignored. The week's figures are the days' merged (`figures`), computed
+    once and again only after something was added.
+    """
 
     def __init__(self, week: ReportWeek) -> None:
         self.week = week
         self._start = week.start_ms
         self._end = week.end_ms
         self._day_bounds = week.day_bounds_ms()
-        self.requests = 0
-        self.answered = 0
-        self.refused = 0
-        self.failed = 0
-        self.missing = 0
-        self.errors = 0
-        self.query_only = 0
-        self.response_only = 0
-        self.healed = 0
-        self.response_before_query = 0
-        self.sessions: set[str] = set()
-        self.latencies = array("d")
-        self.cache_hits = 0
-        self.cache_known = 0
-        self.match_counts = dict.fromkeys(MATCH_TYPES, 0)
-        self.score_total = 0.0
-        self.scored = 0
-        self.model_requests: Counter[str] = Counter()
-        self.input_tokens: Counter[str] = Counter()
-        self.output_tokens: Counter[str] = Counter()
-        # Per wording: every question not refused, the gaps, the partial matches, the refused ones.
-        self.questions: dict[str, QuestionTally] = {}
-        self.unanswered: dict[str, QuestionTally] = {}
-        self.partial: dict[str, QuestionTally] = {}
-        self.refused_questions: dict[str, QuestionTally] = {}
-        self.error_ids: list[tuple[int, str]] = []
-        self.orphan_ids: list[tuple[int, str]] = []
-        self.sources: Counter[str] = Counter()
-        self.day_requests = [0] * 7
-        self.day_unanswered = [0] * 7
-        self.countries: Counter[str] = Counter()
-        self.referrers: Counter[str] = Counter()
-        self._keys: dict[str, str] = {}
-        self._hosts: dict[str, str] = {}
+        self._counters = [FiguresCounter() for _ in range(7)]
+        self._merged: Figures | None = None
+
+    @property
+    def days(self) -> list[Figures]:
+        """Monday's figures first."""
+        return [counter.figures for counter in self._counters]
 
     def add_all(self, records: Iterable[Request]) -> WeekAggregator:
         add = self.add
@@ -114,123 +79,48 @@ class WeekAggregator:
             add(record)
         return self
 
-    def _key(self, question: str) -> str:
-        key = self._keys.get(question)
-        if key is None:
-            key = self._keys[question] = normalise(question)
-        return key
-
-    @staticmethod
-    def _tally(tallies: dict[str, QuestionTally], key: str, example: str) -> QuestionTally:
-        tally = tallies.get(key)
-        if tally is None:
-            tally = tallies[key] = QuestionTally(example)
-        return tally
-
-    @staticmethod
-    def _remember(ids: list[tuple[int, str]], timestamp: int, request_id: str) -> None:
-        """Keep the earliest FAILED_IDS ids: the list stays small however many requests failed."""
-        ids.append((timestamp, request_id))
-        if len(ids) > 4 * FAILED_IDS:
-            ids.sort()
-            del ids[FAILED_IDS:]
-
-    def add(self, record: Request) -> None:  # noqa: PLR0912, PLR0915 - one branch per figure, in one pass
+    def add(self, record: Request) -> None:
         timestamp = record.timestamp
         if not self._start <= timestamp < self._end:
             return
-        self.requests += 1
-        day = bisect_right(self._day_bounds, timestamp)
-        self.day_requests[day] += 1
-        correlation = record.correlation
-        if correlation == QUERY_ONLY:
-            self.query_only += 1
-            self._remember(self.orphan_ids, timestamp, record.request_id)
-        elif correlation == RESPONSE_ONLY:
-            self.response_only += 1
-        if record.healed:
-            self.healed += 1
-        session = record.session_id
-        if session and session != ANONYMOUS_SESSION:
-            self.sessions.add(session)
-        kind = fate(record)
-        if kind == ANSWERED:
-            self.answered += 1
-        elif kind == REFUSED:
-            self.refused += 1
-        elif kind == FAILED:
-            self.failed += 1
-            if record.outcome == ERROR:
-                self.errors += 1
-                self._remember(self.error_ids, timestamp, record.request_id)
-        else:
-            self.missing += 1
-            self.day_unanswered[day] += 1
-        match_type = record.match_type
-        if match_type in self.match_counts:
-            self.match_counts[match_type] += 1
-        score = record.match_score
-        if score is not None:
-            self.score_total += score
-            self.scored += 1
-        if record.response_before_query:
-            self.response_before_query += 1
-        elif record.latency_ms is not None:
-            self.latencies.append(record.latency_ms)
-        if record.cache_hit is not None:
-            self.cache_known += 1
-            if record.cache_hit:
-                self.cache_hits += 1
-        model = record.model
-        if model:
-            self.model_requests[model] += 1
-            if record.input_tokens:
-                self.input_tokens[model] += record.input_tokens
-            if record.output_tokens:
-                self.output_tokens[model] += record.output_tokens
-        question = record.question
-        if question is not None:
-            key = self._key(question)
-            if kind == REFUSED:
-                self._tally(self.refused_questions, key, question).add(score)
-            else:
-                tally = self._tally(self.questions, key, question)
-                tally.add(score)
-                if kind == MISSING:
-                    self._tally(self.unanswered, key, tally.example).add(score, record.sources)
-                elif kind == ANSWERED and match_type == "partial":
-                    self._tally(self.partial, key, tally.example).add(score, record.sources)
-        sources = record.sources
-        if sources:
-            counts = self.sources
-            for source in sources:  # a plain loop: Counter.update costs more than the counting
-                counts[source] = counts.get(source, 0) + 1
-        if record.country:
-            self.countries[record.country] += 1
-        referer = record.referer
-        if referer:
-            host = self._hosts.get(referer)
-            if host is None:
-                host = self._hosts[referer] = _host(referer)
-            self.referrers[host] += 1
+        self._counters[bisect_right(self._day_bounds, timestamp)].add(record)
+        self._merged = None
+
+    def day_of(self, timestamp: int) -> date:
+        """The local day of a timestamp inside the week."""
+        return self.week.days[bisect_right(self._day_bounds, timestamp)]
+
+    def add_day(self, day: date, figures: Figures) -> None:
+        """A local day's figures from elsewhere (a rollup), merged into that day of the week."""
+        self._counters[(day - self.week.monday).days].figures.merge(figures)
+        self._merged = None
+
+    @property
+    def figures(self) -> Figures:
+        if self._merged is None:
+            self._merged = merged(self.days)
+        return self._merged
 
     def totals(self) -> Totals:
+        figures = self.figures
+        sessions = figures.sessions.estimate()
         return Totals(
-            self.requests,
-            self.answered,
-            len(self.sessions) or None,
-            refused=self.refused,
-            failed=self.failed,
-            missing=self.missing,
+            figures.requests,
+            figures.answered,
+            sessions or None,
+            refused=figures.refused,
+            failed=figures.failed,
+            missing=figures.missing,
+            sessions_estimated=not figures.sessions.exact,
         )
 
     def headline(self, prices: Mapping[str, ModelPrice]) -> WeekHeadline:
-        latency = _latency(self.latencies)
-        costs = [usage.cost for usage in _models(self, prices) if usage.cost is not None]
+        latency = _latency(self.figures.latency)
+        costs = [usage.cost for usage in _models(self.figures, prices) if usage.cost is not None]
         return WeekHeadline(
             week=str(self.week),
             monday=self.week.monday,
-            requests=self.requests,
+            requests=self.figures.requests,
             answer_rate=self.totals().answer_rate,
             median_ms=latency.p50 if latency else None,
             cost=sum(costs) if costs else None,
@@ -242,26 +132,26 @@ def _ranked(counter: Counter[str], limit: int, text_limit: int = NAME_TEXT_LIMIT
     return [Ranked(display_text(name, text_limit), count) for name, count in ordered]
 
 
-def _latency(values: array[float]) -> Latency | None:
-    if not values:
+def _latency(sketch: LatencySketch) -> Latency | None:
+    """Percentiles within the sketch's relative accuracy (2 %); the extremes are exact."""
+    if not sketch.count or sketch.minimum is None or sketch.maximum is None:
         return None
-    ordered = sorted(values)
     return Latency(
-        count=len(ordered),
-        p50=percentile(ordered, 50),
-        p95=percentile(ordered, 95),
-        p99=percentile(ordered, 99),
-        minimum=ordered[0],
-        maximum=ordered[-1],
+        count=sketch.count,
+        p50=sketch.percentile(50),
+        p95=sketch.percentile(95),
+        p99=sketch.percentile(99),
+        minimum=sketch.minimum,
+        maximum=sketch.maximum,
     )
 
 
-def _models(aggregator: WeekAggregator, prices: Mapping[str, ModelPrice]) -> list[ModelUsage]:
+def _models(figures: Figures, prices: Mapping[str, ModelPrice]) -> list[ModelUsage]:
     """Usage and cost per model, busiest first; past TOP_MODELS the rest share one "other models" line."""
     usages = []
-    for model, requests in sorted(aggregator.model_requests.items(), key=lambda item: (-item[1], item[0])):
-        input_tokens = aggregator.input_tokens[model]
-        output_tokens = aggregator.output_tokens[model]
+    for model, requests in sorted(figures.model_requests.items(), key=lambda item: (-item[1], item[0])):
+        input_tokens = figures.input_tokens[model]
+        output_tokens = figures.output_tokens[model]
         price = prices.get(model)
         cost = (
             None
@@ -294,18 +184,19 @@ def data_quality(
         if aggregator.week.contains_ms(event.received_at):
             count += 1
             reasons[event.reason] += 1
+    figures = aggregator.figures
     return DataQuality(
-        query_only=aggregator.query_only,
-        response_only=aggregator.response_only,
-        healed=aggregator.healed,
+        query_only=figures.query_only,
+        response_only=figures.response_only,
+        healed=figures.healed,
         quarantined=count,
         quarantine_reasons=_ranked(reasons, TOP_ORIGINS),
         dlq_depth=dlq_depth,
         pending=pending,
-        errors=aggregator.errors,
-        error_ids=_earliest_ids(aggregator.error_ids),
-        orphan_ids=_earliest_ids(aggregator.orphan_ids),
-        response_before_query=aggregator.response_before_query,
+        errors=figures.errors,
+        error_ids=_earliest_ids(figures.error_ids),
+        orphan_ids=_earliest_ids(figures.orphan_ids),
+        response_before_query=figures.response_before_query,
     )
 
 
@@ -313,7 +204,7 @@ def _wordings(weeks: Iterable[WeekAggregator]) -> dict[str, tuple[str, int]]:
     """Every wording asked in `weeks`: key -> (its first spelling, times asked)."""
     wordings: dict[str, tuple[str, int]] = {}
     for aggregator in weeks:
-        for key, tally in aggregator.questions.items():
+        for key, tally in aggregator.figures.questions.items():
             example, count = wordings.get(key, (tally.example, 0))
             wordings[key] = (example, count + tally.count)
     return wordings
@@ -333,18 +224,21 @@ def build_insights(
     earlier = weeks[-1 - NEW_TOPIC_WEEKS : -1]
     totals, before = current.totals(), previous.totals()
     week = current.week
+    figures = current.figures
     group_of, topics = group_wordings(grouper, _wordings([*earlier, current]))
-    earlier_groups = {group_of.get(key, key) for aggregator in earlier for key in aggregator.questions}
+    earlier_groups = {
+        group_of.get(key, key) for aggregator in earlier for key in aggregator.figures.questions
+    }
 
     def groups(tallies: dict[str, QuestionTally]) -> list[QuestionGroup]:
         return question_groups(tallies, group_of, topics, earlier_groups, QUESTION_TEXT_LIMIT)
 
-    asked = groups(current.questions)
+    asked = groups(figures.questions)
     # A partial match means the bot answered from a loosely related part of the CV: the weakest of them are
     # the answers most likely to be wrong.
-    weak = [group for group in groups(current.partial) if group.average_score is not None]
+    weak = [group for group in groups(figures.partial) if group.average_score is not None]
     weak.sort(key=lambda group: (group.average_score, -group.count, group.text))
-    refused = sorted(current.refused_questions.values(), key=lambda tally: (-tally.count, tally.example))
+    refused = sorted(figures.refused_questions.values(), key=lambda tally: (-tally.count, tally.example))
     return WeekInsights(
         week=str(week),
         label=week.label(),
@@ -352,36 +246,37 @@ def build_insights(
         previous=before,
         requests_change=_change(totals.requests, before.requests),
         answered_change=_change(totals.answered, before.answered),
-        latency=_latency(current.latencies),
-        cache_hit_rate=current.cache_hits / current.cache_known if current.cache_known else None,
-        models=_models(current, prices),
+        latency=_latency(figures.latency),
+        cache_hit_rate=figures.cache_hits / figures.cache_known if figures.cache_known else None,
+        models=_models(figures, prices),
         currency=currency,
         match=MatchQuality(
-            full=current.match_counts["full"],
-            partial=current.match_counts["partial"],
-            none=current.match_counts["none"],
-            average_score=current.score_total / current.scored if current.scored else None,
+            full=figures.match_counts["full"],
+            partial=figures.match_counts["partial"],
+            none=figures.match_counts["none"],
+            average_score=figures.average_score,
         ),
         top_questions=asked[:TOP_QUESTIONS],
-        distinct_questions=len(current.questions),
+        distinct_questions=len(figures.questions),
         question_groups=len(asked),
-        unanswered=groups(current.unanswered)[:TOP_UNANSWERED],
-        unanswered_total=current.missing,
+        unanswered=groups(figures.unanswered)[:TOP_UNANSWERED],
+        unanswered_total=figures.missing,
         weak=weak[:TOP_WEAK],
         weak_total=sum(group.count for group in weak),
         refused_examples=[
             Ranked(display_text(tally.example, QUESTION_TEXT_LIMIT), tally.count)
             for tally in refused[:TOP_REFUSED]
         ],
-        sources=_ranked(current.sources, TOP_SOURCES, SOURCE_TEXT_LIMIT),
+        sources=_ranked(figures.sources, TOP_SOURCES, SOURCE_TEXT_LIMIT),
         traffic=[
-            DayTraffic(day, current.day_requests[index], current.day_unanswered[index])
-            for index, day in enumerate(week.days)
+            DayTraffic(day, figures_of_day.requests, figures_of_day.missing)
+            for day, figures_of_day in zip(week.days, current.days, strict=True)
         ],
-        countries=_ranked(current.countries, TOP_ORIGINS),
-        referrers=_ranked(current.referrers, TOP_ORIGINS),
+        countries=_ranked(figures.countries, TOP_ORIGINS),
+        referrers=_ranked(figures.referrers, TOP_ORIGINS),
         data_quality=quality,
         history=[aggregator.headline(prices) for aggregator in weeks[-HISTORY_WEEKS:]],
+        left_out=figures.left_out.get("questions", LeftOut()).questions,
     )
 
 
@@ -394,21 +289,22 @@ def report_weeks(week: ReportWeek) -> list[ReportWeek]:
 
 
 class WeekRouter:
-    """Sends each record to the aggregator of the week it falls in: one pass over consecutive weeks."""
+    """Sends each record, or each day's rollup, to the week it falls in: one pass over consecutive weeks."""
 
     def __init__(self, aggregators: list[WeekAggregator]) -> None:
         self.aggregators = aggregators
         self._starts = [aggregator.week.start_ms for aggregator in aggregators]
         self._end = aggregators[-1].week.end_ms
+        self._week_of_day = {day: aggregator for aggregator in aggregators for day in aggregator.week.days}
 
     @classmethod
     def ending(cls, week: ReportWeek) -> WeekRouter:
         """The weeks a report of `week` reads (`report_weeks`), each with an empty aggregator."""
         return cls([WeekAggregator(each) for each in report_weeks(week)])
 
-    def utc_days(self) -> list[date]:
-        """Every UTC day the weeks touch, in order: the day partitions to read."""
-        return sorted({day for aggregator in self.aggregators for day in aggregator.week.utc_days()})
+    def local_days(self) -> list[date]:
+        """Every local day of the weeks, in order."""
+        return [day for aggregator in self.aggregators for day in aggregator.week.days]
 
     def insights(
         self,
@@ -424,9 +320,19 @@ class WeekRouter:
         quality = data_quality(self.aggregators[-1], quarantined, dlq_depth, pending)
         return build_insights(self.aggregators, quality, prices, currency, grouper)
 
-    def add_all(self, records: Iterable[Request]) -> None:
+    def add_all(self, records: Iterable[Request], days: frozenset[date] | None = None) -> None:
+        """Records, each to its week; with `days`, only those of these local days (the others come from
+        rollups)."""
         starts, aggregators, end = self._starts, self.aggregators, self._end
         for record in records:
             index = bisect_right(starts, record.timestamp) - 1
             if index >= 0 and record.timestamp < end:
-                aggregators[index].add(record)
+                aggregator = aggregators[index]
+                if days is None or aggregator.day_of(record.timestamp) in days:
+                    aggregator.add(record)
+
+    def add_day(self, day: date, figures: Figures) -> None:
+        """A local day's rollup; a day outside the weeks is ignored."""
+        aggregator = self._week_of_day.get(day)
+        if aggregator is not None:
+            aggregator.add_day(day, figures)

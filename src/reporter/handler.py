@@ -8,6 +8,9 @@ Events it accepts:
 - `{"week": "2026-W47", "dryRun": true, "force": false}` by hand: a given week; `dryRun` renders without
   sending or touching the marker; `force` sends again a week that was already sent or is in doubt;
 - `{}`: the week before now.
+
+`roll_up` is the hourly roll-up's entry point (its schedule sends no input): it builds the rollups of due
+days not yet built and of days a late record changed, stopping before the invocation's time runs out.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from contract.config import SettingsError, load_settings
 from reporter import service
 from reporter.period import ReportWeek, WeekError
+from reporter.roll_up import RollUp
 from reporter.settings import ReporterSettings
 from reporter.status import ReportStatus
 
@@ -96,3 +100,28 @@ def handle(event: dict[str, Any], context: Any) -> dict[str, Any]:
         metrics.add_metric(name="ReportBytes", unit=MetricUnit.Bytes, value=outcome.message_bytes)
     logger.info("report finished", extra={"status": outcome.status, "message_id": outcome.message_id})
     return asdict(outcome)
+
+
+# Left for the last write of a unit and the log line when the roll-up stops early.
+ROLL_UP_RESERVE_MS = 10_000
+
+
+@metrics.log_metrics
+def roll_up(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    try:
+        settings = load_settings(ReporterSettings)
+    except SettingsError as error:
+        logger.error("the roll-up's settings are invalid", variable=error.variable, error=str(error))
+        raise
+    rolling = RollUp(settings)
+    deadline = rolling.clock() + context.get_remaining_time_in_millis() - ROLL_UP_RESERVE_MS
+    result = rolling.run(deadline_ms=deadline)
+    metrics.add_metric(name="RollupsBuilt", unit=MetricUnit.Count, value=len(result.built))
+    metrics.add_metric(name="RollupsRemaining", unit=MetricUnit.Count, value=result.remaining)
+    return {
+        "built": [f"{unit.day}#{unit.shard}" for unit in result.built],
+        "requests": result.requests,
+        "flagged": result.flagged,
+        "cleared": result.cleared,
+        "remaining": result.remaining,
+    }

@@ -108,3 +108,26 @@ class ReportWeek:
             "" if self.monday.year == sunday.year else f" {self.monday.year}"
         )
         return f"{first} \u2013 {sunday.strftime('%-d %b %Y')}"
+
+
+def local_day_bounds_ms(day: date, zone: ZoneInfo) -> tuple[int, int]:
+    """Local midnight to the next local midnight, epoch ms: 23, 24 or 25 hours across a DST change."""
+    start = datetime.combine(day, time(0), tzinfo=zone)
+    end = datetime.combine(day + timedelta(days=1), time(0), tzinfo=zone)
+    return int(start.timestamp() * 1000), int(end.timestamp() * 1000)
+
+
+def utc_days_of_local_day(day: date, zone: ZoneInfo) -> list[date]:
+    """The UTC days a local day overlaps: one or two (three is impossible: no zone is 24 h off UTC)."""
+    start_ms, end_ms = local_day_bounds_ms(day, zone)
+    first = datetime.fromtimestamp(start_ms / 1000, tz=UTC).date()
+    last = datetime.fromtimestamp((end_ms - 1) / 1000, tz=UTC).date()
+    return [first + timedelta(days=offset) for offset in range((last - first).days + 1)]
+
+
+def local_days_of_utc_day(day: date, zone: ZoneInfo) -> list[date]:
+    """The local days a UTC day overlaps: one or two."""
+    start = datetime.combine(day, time(0), tzinfo=UTC)
+    first = start.astimezone(zone).date()
+    last = (start + timedelta(days=1) - timedelta(milliseconds=1)).astimezone(zone).date()
+    return [first + timedelta(days=offset) for offset in range((last - first).days + 1)]

@@ -38,21 +38,31 @@ def display_text(text: str, limit: int) -> str:
     return single_line[: limit - 1].rstrip() + "…"
 
 
+# Scores are summed as integer millionths: a float sum depends on the order it was added up in, and a week
+# merged from day rollups must equal the week counted from its records.
+SCORE_UNITS = 1_000_000
+
+
 @dataclass
 class QuestionTally:
-    """Counts of one wording: how often, the match scores its answers had, the CV sections they cited."""
+    """Counts of one wording: how often, the match scores its answers had, the CV sections they cited.
+
+    `example` is the smallest spelling seen (not the first): the same whatever order the records came in.
+    """
 
     example: str
     count: int = 0
-    score_total: float = 0.0
+    score_units: int = 0
     scored: int = 0
     best_score: float | None = None
     sources: Counter[str] = field(default_factory=Counter)
 
-    def add(self, score: float | None, sources: Sequence[str] = ()) -> None:
+    def add(self, score: float | None, sources: Sequence[str] = (), spelling: str | None = None) -> None:
         self.count += 1
+        if spelling is not None and spelling < self.example:
+            self.example = spelling
         if score is not None:
-            self.score_total += score
+            self.score_units += round(score * SCORE_UNITS)
             self.scored += 1
             if self.best_score is None or score > self.best_score:
                 self.best_score = score
@@ -61,7 +71,8 @@ class QuestionTally:
 
     def absorb(self, other: QuestionTally) -> None:
         self.count += other.count
-        self.score_total += other.score_total
+        self.example = min(self.example, other.example)
+        self.score_units += other.score_units
         self.scored += other.scored
         if other.best_score is not None and (self.best_score is None or other.best_score > self.best_score):
             self.best_score = other.best_score
@@ -69,7 +80,7 @@ class QuestionTally:
 
     @property
     def average_score(self) -> float | None:
-        return self.score_total / self.scored if self.scored else None
+        return self.score_units / self.scored / SCORE_UNITS if self.scored else None
 
 
 def group_tallies(

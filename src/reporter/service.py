@@ -14,6 +14,7 @@ from dataclasses import dataclass, replace
 from botocore.exceptions import ClientError, ConnectTimeoutError, EndpointConnectionError
 
 from contract.config import SettingsError
+from contract.keys import parse_day_partition
 from reporter import marker
 from reporter.aggregation import WeekRouter
 from reporter.fitting import fit
@@ -21,6 +22,8 @@ from reporter.grouping import QuestionGrouper, default_grouper
 from reporter.mailer import SesMailer, SesRejectedError, build_message
 from reporter.period import ReportWeek
 from reporter.render import RenderedEmail
+from reporter.rollup_store import RollupStore
+from reporter.rollups import reading_plan, units_of_flagged
 from reporter.settings import ReporterSettings
 from reporter.status import MarkerState, ReportStatus
 from reporter.store import AnalyticsReader
@@ -59,11 +62,28 @@ def collect(
     week: ReportWeek,
     settings: ReporterSettings,
     grouper: QuestionGrouper | None = None,
+    *,
+    rollups: RollupStore | None = None,
+    now_ms: int | None = None,
 ) -> WeekInsights:
-    """The week's insights against the seven weeks before, from one parallel pass over their partitions."""
+    """The week's insights against the seven weeks before: each day of a write shard from its rollup when
+    that is complete and current (`reporter.rollups.reading_plan`), else from its records, in one parallel
+    pass over the partitions still needed."""
     router = WeekRouter.ending(week)
-    for batch in reader.requests(router.utc_days()):
-        router.add_all(batch)
+    days = router.local_days()
+    rollups = rollups or RollupStore(settings.report_timezone)
+    now_ms = _now_ms() if now_ms is None else now_ms
+    stored = rollups.read(days[0], days[-1])
+    stale = [unit for flagged in rollups.flagged() for unit in units_of_flagged(flagged, settings.zone)]
+    plan = reading_plan(days, settings.analytics_write_shards, stored, stale, settings.zone, now_ms)
+    for unit in plan.from_rollups:
+        router.add_day(unit.day, stored[unit].figures())
+    for partition, records in reader.partition_requests(plan.partitions(settings.zone)):
+        router.add_all(records, plan.record_days(parse_day_partition(partition)[1]))
+    logger.info(
+        "report read",
+        extra={"from_rollups": len(plan.from_rollups), "from_records": len(plan.from_records)},
+    )
     return router.insights(
         reader.quarantined(week.utc_days()),
         reader.dlq_depth(),
@@ -74,9 +94,15 @@ def collect(
     )
 
 
-def prepare(reader: AnalyticsReader, week: ReportWeek, settings: ReporterSettings) -> Report:
+def prepare(
+    reader: AnalyticsReader,
+    week: ReportWeek,
+    settings: ReporterSettings,
+    *,
+    rollups: RollupStore | None = None,
+) -> Report:
     """The week's email, its lists shortened as far as the MIME message needs to stay under Gmail's limit."""
-    insights = collect(reader, week, settings)
+    insights = collect(reader, week, settings, rollups=rollups)
     sender = settings.report_sender or "report@cv-analytics.invalid"
     recipients = settings.report_recipients or ("owner@cv-analytics.invalid",)
     email, message = fit(insights, lambda rendered: build_message(rendered, sender, recipients))

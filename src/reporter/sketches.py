@@ -129,7 +129,30 @@ class LatencySketch(_SerialisedEquality):
         count = self.count
         if count == 0:
             raise ValueError("quantile of an empty latency sketch")
-        rank = math.floor(q * (count - 1))
+        return self._value_at(math.floor(q * (count - 1)))
+
+    def percentile(self, pct: float) -> float:
+        """The `pct` percentile the way `stats.percentile` (numpy's linear method) defines it, from the
+        sketch: linear between the values of ranks floor(r) and floor(r) + 1, r = (count - 1) * pct / 100.
+
+        Both values are within RELATIVE_ACCURACY of the exact ones and the weights are positive, so the
+        result is within 2 % of the exact interpolated percentile: a week of four answers still gets the
+        median between its second and third, as the records would give it.
+        """
+        if not 0 <= pct <= 100:
+            raise ValueError(f"percentile {pct!r} is outside 0 to 100")
+        count = self.count
+        if count == 0:
+            raise ValueError("percentile of an empty latency sketch")
+        rank = (count - 1) * pct / 100
+        lower = int(rank)
+        upper = min(lower + 1, count - 1)
+        low = self._value_at(lower)
+        return low + (self._value_at(upper) - low) * (rank - lower)
+
+    def _value_at(self, rank: int) -> float:
+        """The sketch's value of the latency of `rank` (0-based, ascending)."""
+        count = self.count
         if rank == count - 1:
             return self._maximum
         if rank < self._zeros:

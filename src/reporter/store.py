@@ -118,13 +118,26 @@ class AnalyticsReader:
             for future in as_completed(futures):
                 yield future.result()
 
-    def _request_partition(self, partition: str) -> list[Request]:
+    def _request_partition(self, partition: str, *, consistent: bool = False) -> list[Request]:
         items = RequestRecord.query(
             partition,
             RequestRecord.sk.startswith(REQUEST_PREFIX),
             attributes_to_get=list(RECORD_ATTRIBUTES),
+            consistent_read=consistent,
         )
         return [to_request(item) for item in items]
+
+    def partition_requests(
+        self, partitions: list[str], *, consistent: bool = False
+    ) -> Iterator[tuple[str, list[Request]]]:
+        """The records of exactly these partitions, each with its partition key. `consistent` for a rollup:
+        a record the late-records index listed must be in what is read."""
+
+        def read(partition: str) -> list[tuple[str, list[Request]]]:
+            return [(partition, self._request_partition(partition, consistent=consistent))]
+
+        for batch in self._in_parallel(partitions, read):
+            yield from batch
 
     def _quarantine_partition(self, partition: str) -> list[Quarantined]:
         items = QuarantinedEvent.query(

@@ -57,6 +57,8 @@ class Totals:
     refused: int = 0
     failed: int = 0
     missing: int = 0
+    # Past 512 sessions the count is a HyperLogLog estimate (1.6 % standard error), shown as "about".
+    sessions_estimated: bool = False
 
     @property
     def asked(self) -> int:
@@ -179,6 +181,8 @@ class WeekInsights:
     referrers: list[Ranked]
     data_quality: DataQuality
     history: list[WeekHeadline] = field(default_factory=list)
+    # Questions whose wordings were too rarely asked to be kept in a busy day's rollup: counted, not listed.
+    left_out: int = 0
     # True when lists were cut below their usual length to keep the email under Gmail's clipping limit.
     shortened: bool = False
 

@@ -8,6 +8,7 @@ import pytest
 from moto import mock_aws
 
 from contract.config import load_settings
+from contract.tables import bind_tables
 from processor.runtime import Runtime, build_runtime
 from processor.settings import ProcessorSettings
 from tests.support.moto_resources import create_tables
@@ -21,3 +22,13 @@ def runtime(monkeypatch: pytest.MonkeyPatch) -> Iterator[Runtime]:
         built = build_runtime(load_settings(ProcessorSettings))
         create_tables()
         yield built
+
+
+@pytest.fixture
+def tables() -> Iterator[ProcessorSettings]:
+    """The processor's tables in an in-process moto, bound to the contract's models."""
+    with mock_aws():
+        configured = load_settings(ProcessorSettings)
+        bind_tables(configured)
+        create_tables()
+        yield configured

@@ -12,21 +12,18 @@ from __future__ import annotations
 import itertools
 import json
 from collections import Counter, deque
-from collections.abc import Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, event, example, given, settings
 from hypothesis import strategies as st
-from moto import mock_aws
 
-from contract.config import load_settings
-from contract.tables import COMPLETE, QUERY_ONLY, RESPONSE_ONLY, bind_tables
+from contract.tables import COMPLETE, QUERY_ONLY, RESPONSE_ONLY
 from processor.repository import Repository
 from processor.service import Correlator, Message, Outcome
 from processor.settings import ProcessorSettings
-from tests.support.moto_resources import create_tables
 from tests.support.processor import empty_tables, guard_of, interim_statuses, quarantined, records_by_request
 
 START = 1764201590000  # ten seconds before midnight UTC: some halves land on the next day
@@ -75,7 +72,8 @@ class Sweep:
     overtaken: bool = False
 
 
-Step = list[Message] | Sweep
+# A batch of messages, a sweep, or something else that happens meanwhile (a roll-up, in its own tests).
+Step = list[Message] | Sweep | Callable[[], None]
 
 
 @dataclass(frozen=True)
@@ -137,18 +135,14 @@ def scenarios(draw: st.DrawFn) -> Scenario:
     return Scenario(halves, steps, poison_ids, crash_at, draw(st.booleans()))
 
 
-@pytest.fixture
-def tables(monkeypatch: pytest.MonkeyPatch) -> Iterator[ProcessorSettings]:
-    with mock_aws():
-        configured = load_settings(ProcessorSettings)
-        bind_tables(configured)
-        create_tables()
-        yield configured
-
-
-def run(scenario: Scenario, store: CrashingStore) -> dict[str, Counter[Outcome]]:
-    clock = itertools.count(START + 60_000)
-    correlator = Correlator(store, shards=2, clock=lambda: next(clock))
+def run(
+    scenario: Scenario, store: CrashingStore, clock: Callable[[], int] | None = None
+) -> dict[str, Counter[Outcome]]:
+    """Deliver the scenario's steps; `clock` is the processor's (by default one millisecond per call)."""
+    if clock is None:
+        ticks = itertools.count(START + 60_000)
+        clock = lambda: next(ticks)  # noqa: E731 - the default of a parameter
+    correlator = Correlator(store, shards=2, clock=clock)
     counted: dict[str, Counter[Outcome]] = {}
 
     def count(key: str, outcome: Outcome) -> None:
@@ -172,7 +166,10 @@ def run(scenario: Scenario, store: CrashingStore) -> dict[str, Counter[Outcome]]
         if isinstance(step, list):
             process(step)
             continue
-        pending = list(store.pending_before(next(clock)))
+        if not isinstance(step, Sweep):
+            step()
+            continue
+        pending = list(store.pending_before(clock()))
         overtaking = steps[0] if step.overtaken and steps else None
         if isinstance(overtaking, list):
             steps.popleft()

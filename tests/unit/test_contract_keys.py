@@ -44,5 +44,6 @@ def test_the_table_definitions_come_from_the_models() -> None:
     assert late == {
         "index_name": "late-records",
         "key_schema": [{"attribute_name": "late_bucket", "key_type": "HASH"}],
-        "projection_type": "KEYS_ONLY",
+        "projection_type": "INCLUDE",
+        "non_key_attributes": ["kind", "recorded_at", "replaced_partition"],
     }

@@ -111,7 +111,7 @@ def test_eight_weeks_are_read_into_their_own_local_weeks_across_a_clock_change(w
         records.append(Request(f"e{index}", "complete", each.end_ms - 1, question="q", match_type="full"))
     records.append(Request("before", "complete", weeks[0].start_ms - 1, question="q", match_type="full"))
     WeekRouter(aggregators).add_all(records)
-    assert [aggregator.requests for aggregator in aggregators] == [2] * 8
+    assert [aggregator.figures.requests for aggregator in aggregators] == [2] * 8
 
 
 def test_the_eight_week_row_carries_each_weeks_headline() -> None:

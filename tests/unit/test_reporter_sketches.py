@@ -104,6 +104,18 @@ def test_every_quantile_is_within_two_percent_of_the_value_at_its_rank(values: l
     assert sketch.maximum == max(values)
 
 
+@settings(max_examples=300, deadline=None)
+@given(values=st.lists(latencies, min_size=1, max_size=300))
+def test_every_percentile_is_within_two_percent_of_the_interpolated_one_the_records_give(
+    values: list[float],
+) -> None:
+    sketch = latency_sketch(values)
+    ordered = sorted(values)
+    for pct in (0, 25, 50, 95, 99, 100):
+        exact = percentile(ordered, pct)
+        assert abs(sketch.percentile(pct) - exact) <= ACCURACY * exact * (1 + FLOAT_SLACK), pct
+
+
 @settings(max_examples=100, deadline=None)
 @given(
     values=st.lists(
