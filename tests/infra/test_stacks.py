@@ -20,6 +20,7 @@ from cdktn_provider_aws.sqs_queue import SqsQueue
 from contract.config import environment_variables
 from contract.resources import EVENT_SOURCE, FOURTEEN_DAYS_SECONDS, queue_with_dlq, table_names
 from contract.tables import AnalyticsItem, InterimRequest, table_definition
+from cv_analytics.local.dev import RECURRING_SCHEDULES
 from processor.settings import ProcessorSettings
 from reporter.settings import ReporterSettings
 from terraform.environment import STACK_KINDS, Environment
@@ -310,6 +311,18 @@ def test_the_rollup_schedule_fires_its_alias_hourly_in_utc_without_retries_or_in
     assert schedule["target"]["arn"] == _alias_of(synth, stack, function_id)
     assert schedule["target"]["retry_policy"] == {"maximum_retry_attempts": 0}
     assert "input" not in schedule["target"], "the roll-up measures which days are due from when it runs"
+
+
+def test_the_local_runtime_fires_schedules_by_the_names_the_local_stacks_give_them(synth: Synth) -> None:
+    """The demo and `cv-analytics dev` find each schedule as `<name prefix>-<kind>` on the twin."""
+    prefix = Environment.load("local").name_prefix
+    deployed = {
+        body["name"]
+        for stack in ("processor-local", "reporter-local")
+        for body in synth.resources(stack, "aws_scheduler_schedule").values()
+    }
+    assert deployed == {f"{prefix}-{kind}" for kind in ("sweep", "rollup", "weekly-report")}
+    assert {f"{prefix}-{kind}" for kind in RECURRING_SCHEDULES} <= deployed
 
 
 @pytest.mark.parametrize("env_name", ENVIRONMENTS)
