@@ -51,12 +51,41 @@ class ProcessorConfig(FunctionConfig):
 
 
 @dataclass(frozen=True)
+class RollupConfig:
+    """The `reporter.rollup` block: the roll-up function's own size and schedule.
+
+    It runs from the reporter's zip with the reporter's settings (the days it builds are local days in the
+    same REPORT_TIMEZONE the report reads them in), so its architecture and variables are the reporter's;
+    only its memory, timeout and schedule (evaluated in UTC) are its own.
+    """
+
+    memory_mb: int
+    timeout_seconds: int
+    schedule: str
+
+
+@dataclass(frozen=True)
 class ReporterConfig(FunctionConfig):
-    """The `reporter` block: the weekly schedule in its time zone, and the SES identity it sends as."""
+    """The `reporter` block: the weekly schedule in its time zone, the SES identity it sends as, and the
+    roll-up function that builds the per-day figures the report reads."""
 
     schedule: str
     schedule_timezone: str
     ses_identity: str
+    rollup: RollupConfig
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Self:
+        return super().from_json(data | {"rollup": RollupConfig(**data["rollup"])})
+
+    def rollup_function(self) -> FunctionConfig:
+        """The roll-up's Lambda: its own memory and timeout, the reporter's architecture and settings."""
+        return FunctionConfig(
+            memory_mb=self.rollup.memory_mb,
+            timeout_seconds=self.rollup.timeout_seconds,
+            architecture=self.architecture,
+            settings=self.settings,
+        )
 
 
 # The variable that moves the local AWS to another port (tests pick a free one; users may have 4566 taken).

@@ -1,9 +1,10 @@
 """Point a function's `live` alias back to an earlier published version: the rollback of one component.
 
-`python -m terraform.rollback processor --env dev --version 7`. The processor package runs two functions
-(the consumer and the sweep), published together from one zip: the sweep goes back to its version with
-the same code (CodeSha256) as the consumer's target version. Terraform sees the alias drift on the next
-deploy of that function and moves it forward again, which is what a fix-forward should do.
+`python -m terraform.rollback processor --env dev --version 7`. Each package runs two functions published
+together from one zip (the processor the consumer and the sweep, the reporter the report and the roll-up):
+the second goes back to its version with the same code (CodeSha256) as the first's target version.
+Terraform sees the alias drift on the next deploy of that function and moves it forward again, which is
+what a fix-forward should do.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from contract.resources import LIVE_ALIAS
 from terraform.environment import Environment
 from terraform.run import aws_client
 
-FUNCTIONS_OF_PACKAGE = {"processor": ("processor", "sweep"), "reporter": ("reporter",)}
+FUNCTIONS_OF_PACKAGE = {"processor": ("processor", "sweep"), "reporter": ("reporter", "rollup")}
 
 
 def _versions(client: Any, function_name: str) -> list[dict[str, Any]]:

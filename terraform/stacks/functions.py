@@ -21,7 +21,7 @@ from constructs import Construct
 
 from contract.config import as_environment, environment_variables, load_settings
 from contract.resources import EVENT_SOURCE
-from contract.tables import PendingIndex
+from contract.tables import LateIndex, PendingIndex
 from cv_analytics.packaging import DIST
 from modules.policy import Statement
 from modules.python_function import FunctionSpec, PythonFunction
@@ -34,6 +34,7 @@ from terraform.outputs import InfraOutputs
 from terraform.stacks.base import ProjectStack, s3_state_settings
 
 PENDING_INDEX = PendingIndex.Meta.index_name
+LATE_INDEX = LateIndex.Meta.index_name
 
 # Exactly the item actions each function's code calls, per table and index: no Scan, no table management,
 # no ConditionCheckItem (no transaction uses one). TransactWriteItems is authorised per item action inside
@@ -54,6 +55,23 @@ PROCESSOR_ANALYTICS_ACTIONS = (
 # reporter/store.py queries day partitions; reporter/marker.py reads the week's marker and writes it only
 # through conditional UpdateItem (claim, sent, rejected, released): no PutItem.
 REPORTER_ANALYTICS_ACTIONS = ("dynamodb:GetItem", "dynamodb:Query", "dynamodb:UpdateItem")
+# The roll-up queries the late-records index for the days to build again; the reporter queries it for the
+# days with late records before it trusts their rollups.
+LATE_INDEX_ACTIONS = ("dynamodb:Query",)
+# The roll-up's calls on the Analytics table (reporter/rollup*.py). Its rollup parts are written in one
+# TransactWriteItems, which is authorised per item action inside it (Put and Delete).
+ROLLUP_ANALYTICS_ACTIONS = (
+    # A day's rollup parts that the new build no longer has are deleted in the transaction.
+    "dynamodb:DeleteItem",
+    # A flagged record named by the late-records index (keys only) is read for its figures.
+    "dynamodb:GetItem",
+    # The day's rollup parts are put in the transaction.
+    "dynamodb:PutItem",
+    # A day's partitions (its records) and the rollup partition (the days already built) are queried.
+    "dynamodb:Query",
+    # A counted record's late flag is removed, which takes it out of the late-records index.
+    "dynamodb:UpdateItem",
+)
 
 
 def function_environment(
@@ -86,6 +104,7 @@ class FunctionStack(ProjectStack):
         self.interim_arn = self.outputs.query_events_table_arn
         self.analytics_arn = self.outputs.analytics_table_arn
         self.pending_index_arn = f"{self.interim_arn}/index/{PENDING_INDEX}"
+        self.late_index_arn = f"{self.analytics_arn}/index/{LATE_INDEX}"
         self.table_env = {
             "QUERY_EVENTS_TABLE": self.outputs.query_events_table,
             "ANALYTICS_TABLE": self.outputs.analytics_table,
@@ -203,7 +222,11 @@ class ProcessorStack(FunctionStack):
 
 
 class ReporterStack(FunctionStack):
-    """The weekly report: Monday 09:00 in the owner's time zone."""
+    """The weekly report (Monday 09:00 in the owner's time zone) and the roll-up (hourly), from one zip.
+
+    The roll-up builds each local day's figures once the day is final, and again when late records arrive;
+    the report reads those rollups instead of eight weeks of records.
+    """
 
     kind = "reporter"
 
@@ -222,6 +245,7 @@ class ReporterStack(FunctionStack):
                 actions=PENDING_INDEX_ACTIONS,
                 resources=[self.pending_index_arn],
             ),
+            Statement(sid="LateDays", actions=LATE_INDEX_ACTIONS, resources=[self.late_index_arn]),
             Statement(
                 sid="SendReport",
                 actions=["ses:SendRawEmail"],
@@ -233,6 +257,8 @@ class ReporterStack(FunctionStack):
                 resources=[self.outputs.dlq_arn],
             ),
         ]
+        # An attempt owns the week's report for as long as it can run; a retry after that may send.
+        derived = {"REPORT_CLAIM_SECONDS": str(env.reporter.timeout_seconds)}
         reporter = self.function(
             "reporter",
             name=env.function_name("reporter"),
@@ -241,8 +267,7 @@ class ReporterStack(FunctionStack):
             settings_class=ReporterSettings,
             statements=statements,
             description="Sends the weekly analytics report by e-mail.",
-            # An attempt owns the week's report for as long as it can run; a retry after that may send.
-            derived={"REPORT_CLAIM_SECONDS": str(env.reporter.timeout_seconds)},
+            derived=derived,
         )
         Schedule(
             self,
@@ -259,5 +284,38 @@ class ReporterStack(FunctionStack):
                 # The handler reports the week before the scheduled time, so a late or retried run reports
                 # the same week as an on-time one.
                 input_=SCHEDULED_TIME_INPUT,
+            ),
+        )
+        self.roll_up(env, derived=derived)
+
+    def roll_up(self, env: Environment, *, derived: Mapping[str, str]) -> None:
+        """The roll-up function and its hourly schedule; `derived` as the reporter's, so both read one
+        environment (the same REPORT_TIMEZONE above all: a rollup is one local day of the report's zone)."""
+        rollup = self.function(
+            "rollup",
+            name=env.function_name("rollup"),
+            handler="reporter.handler.roll_up",
+            config=env.reporter.rollup_function(),
+            settings_class=ReporterSettings,
+            statements=[
+                Statement(sid="RollUpDays", actions=ROLLUP_ANALYTICS_ACTIONS, resources=[self.analytics_arn]),
+                Statement(sid="LateDays", actions=LATE_INDEX_ACTIONS, resources=[self.late_index_arn]),
+            ],
+            description="Builds each day's figures for the weekly report once the day is final.",
+            derived=derived,
+        )
+        Schedule(
+            self,
+            "rollup-schedule",
+            ScheduleSpec(
+                name=f"{env.name_prefix}-rollup",
+                expression=env.reporter.rollup.schedule,
+                timezone="UTC",
+                target_arn=rollup.alias.arn,
+                # The next run is an hour away and builds whatever this one missed.
+                retry_attempts=0,
+                description="Roll-up of the days that are due, or have late records.",
+                account_id=self.account.account_id,
+                # No input: which days are due is measured from when the roll-up actually runs.
             ),
         )

@@ -113,7 +113,7 @@ class InfraStack(ProjectStack):
                 threshold=env.oldest_message_alarm_seconds,
             ),
         ]
-        for function in ("processor", "sweep", "reporter"):
+        for function in ("processor", "sweep", "reporter", "rollup"):
             specs.append(
                 AlarmSpec(
                     name=f"{prefix}-{function}-errors",

@@ -152,6 +152,35 @@ def test_the_committed_environment_files_are_valid() -> None:
             id="a schedule that is no expression",
         ),
         pytest.param(
+            lambda d: d["reporter"]["rollup"].update(schedule="hourly"),
+            'reporter.rollup.schedule: "hourly" is not an EventBridge Scheduler expression evaluated in '
+            "UTC: rate(1 hour), cron(5 * * * ? *) or at(2026-01-31T09:00:00) (not rate(...), cron(...) "
+            "or at(...))",
+            id="a roll-up schedule that is no expression",
+        ),
+        pytest.param(
+            lambda d: d["reporter"]["rollup"].pop("timeout_seconds"),
+            "reporter.rollup.timeout_seconds: missing: add Lambda timeout: a whole number of seconds "
+            "from 1 to 900",
+            id="the roll-up's timeout is missing",
+        ),
+        pytest.param(
+            lambda d: d["reporter"]["rollup"].update(memory_mb=10241),
+            "reporter.rollup.memory_mb: 10241 is not Lambda memory in MB: a whole number from 128 to 10240",
+            id="roll-up memory above 10240",
+        ),
+        pytest.param(
+            lambda d: d["reporter"]["rollup"].update(architecture="arm64"),
+            "reporter.rollup.architecture: unknown key: the keys here are memory_mb, timeout_seconds, "
+            "schedule",
+            id="the roll-up runs on the reporter's architecture",
+        ),
+        pytest.param(
+            lambda d: d["reporter"]["rollup"].update(settings={}),
+            "reporter.rollup.settings: unknown key: the keys here are memory_mb, timeout_seconds, schedule",
+            id="the roll-up reads the reporter's settings",
+        ),
+        pytest.param(
             lambda d: d["reporter"].update(schedule_timezone="Europe/Londn"),
             'reporter.schedule_timezone: "Europe/Londn" is not an IANA time zone such as Europe/London',
             id="an unknown time zone",

@@ -97,5 +97,5 @@ def test_every_other_alarm_has_its_actions_on(synth: Synth, env_name: str) -> No
     """What checkov's CKV_AWS_319 would check, which terraform/checkov.py skips for the silent alarm."""
     alarms = synth.resources(f"infra-{env_name}", "aws_cloudwatch_metric_alarm")
     others = [a for a in alarms.values() if a["metric_name"] != "NumberOfMessagesSent"]
-    assert len(others) == 5
+    assert len(others) == 6  # the DLQ, the oldest message's age, each function's errors
     assert all(a.get("actions_enabled", True) is True and a["alarm_actions"] for a in others)

@@ -133,7 +133,9 @@ def test_diff_reports_attachments_not_statements_and_dropped_conditions_as_wider
     document["Statement"].append({"Effect": "Allow", "Action": ["sqs:SendMessage"], "NotResource": ["arn:x"]})
     processor["aws_iam_role_policy"][policy_id]["policy"] = json.dumps(document)
     reporter = after["reporter-dev"]["resource"]
-    scheduler_role = _only({k: v for k, v in reporter["aws_iam_role"].items() if "scheduler" in v["name"]})
+    scheduler_role = _only(
+        {k: v for k, v in reporter["aws_iam_role"].items() if v["name"].endswith("-weekly-report-scheduler")}
+    )
     trust = json.loads(reporter["aws_iam_role"][scheduler_role]["assume_role_policy"])
     del trust["Statement"][0]["Condition"]
     reporter["aws_iam_role"][scheduler_role]["assume_role_policy"] = json.dumps(trust)

@@ -20,6 +20,7 @@ from cdktn_provider_aws.sqs_queue import SqsQueue
 from contract.config import environment_variables
 from contract.resources import EVENT_SOURCE, FOURTEEN_DAYS_SECONDS, queue_with_dlq, table_names
 from contract.tables import AnalyticsItem, InterimRequest, table_definition
+from cv_analytics.local.dev import RECURRING_SCHEDULES
 from processor.settings import ProcessorSettings
 from reporter.settings import ReporterSettings
 from terraform.environment import STACK_KINDS, Environment
@@ -217,6 +218,7 @@ def test_state_lives_in_one_bucket_per_environment_and_functions_read_infra_remo
         ("processor", "processor", "processor.handler.handle", ProcessorSettings),
         ("processor", "sweep", "processor.handler.sweep", ProcessorSettings),
         ("reporter", "reporter", "reporter.handler.handle", ReporterSettings),
+        ("reporter", "rollup", "reporter.handler.roll_up", ReporterSettings),
     ],
 )
 def test_each_function_gets_exactly_the_variables_its_settings_read(
@@ -258,6 +260,89 @@ def test_a_report_attempt_owns_its_week_for_exactly_the_reporters_timeout(
     assert variables["REPORT_CLAIM_SECONDS"] == str(reporter["timeout"]) == str(env.reporter.timeout_seconds)
 
 
+def _function(synth: Synth, stack: str, name: str) -> tuple[str, dict[str, Any]]:
+    """The function named `name` in `stack`: its resource id and body."""
+    functions = synth.resources(stack, "aws_lambda_function").items()
+    (found,) = [(key, body) for key, body in functions if body["function_name"] == name]
+    return found
+
+
+def _alias_of(synth: Synth, stack: str, function_id: str) -> str:
+    (alias_id,) = [
+        k
+        for k, v in synth.resources(stack, "aws_lambda_alias").items()
+        if v["function_name"] == f"${{aws_lambda_function.{function_id}.function_name}}"
+    ]
+    return f"${{aws_lambda_alias.{alias_id}.arn}}"
+
+
+@pytest.mark.parametrize("env_name", ENVIRONMENTS)
+def test_the_rollup_runs_the_reporters_zip_and_settings_with_its_own_memory_and_timeout(
+    synth: Synth, env_name: str
+) -> None:
+    """One full vCPU (1769 MB) for parsing a day of records; the same variables as the reporter, so both
+    read days in one REPORT_TIMEZONE."""
+    env = Environment.load(env_name)
+    stack = f"reporter-{env_name}"
+    _, rollup = _function(synth, stack, env.function_name("rollup"))
+    _, reporter = _function(synth, stack, env.function_name("reporter"))
+    assert rollup["handler"] == "reporter.handler.roll_up"
+    assert (rollup["memory_size"], rollup["timeout"]) == (
+        env.reporter.rollup.memory_mb,
+        env.reporter.rollup.timeout_seconds,
+    )
+    assert rollup["memory_size"] >= 1769, "Lambda gives one full vCPU from 1769 MB"
+    assert rollup["environment"] == reporter["environment"]
+    for key in ("filename", "source_code_hash", "architectures", "runtime"):
+        assert rollup[key] == reporter[key], key
+
+
+@pytest.mark.parametrize("env_name", ENVIRONMENTS)
+def test_the_rollup_schedule_fires_its_alias_hourly_in_utc_without_retries_or_input(
+    synth: Synth, env_name: str
+) -> None:
+    env = Environment.load(env_name)
+    stack = f"reporter-{env_name}"
+    function_id, _ = _function(synth, stack, env.function_name("rollup"))
+    schedules = {s["name"]: s for s in synth.resources(stack, "aws_scheduler_schedule").values()}
+    schedule = schedules[f"{env.name_prefix}-rollup"]
+    assert schedule["schedule_expression"] == env.reporter.rollup.schedule == "rate(1 hour)"
+    assert schedule["schedule_expression_timezone"] == "UTC"
+    assert schedule["target"]["arn"] == _alias_of(synth, stack, function_id)
+    assert schedule["target"]["retry_policy"] == {"maximum_retry_attempts": 0}
+    assert "input" not in schedule["target"], "the roll-up measures which days are due from when it runs"
+
+
+def test_the_local_runtime_fires_schedules_by_the_names_the_local_stacks_give_them(synth: Synth) -> None:
+    """The demo and `cv-analytics dev` find each schedule as `<name prefix>-<kind>` on the twin."""
+    prefix = Environment.load("local").name_prefix
+    deployed = {
+        body["name"]
+        for stack in ("processor-local", "reporter-local")
+        for body in synth.resources(stack, "aws_scheduler_schedule").values()
+    }
+    assert deployed == {f"{prefix}-{kind}" for kind in ("sweep", "rollup", "weekly-report")}
+    assert {f"{prefix}-{kind}" for kind in RECURRING_SCHEDULES} <= deployed
+
+
+@pytest.mark.parametrize("env_name", ENVIRONMENTS)
+def test_every_function_has_an_error_alarm_on_its_name(synth: Synth, env_name: str) -> None:
+    names = {
+        body["function_name"]
+        for stack in ("processor", "reporter")
+        for body in synth.resources(f"{stack}-{env_name}", "aws_lambda_function").values()
+    }
+    alarms = synth.resources(f"infra-{env_name}", "aws_cloudwatch_metric_alarm").values()
+    alarmed = {
+        a["dimensions"]["FunctionName"]
+        for a in alarms
+        if (a["namespace"], a["metric_name"], a["statistic"], a["threshold"])
+        == ("AWS/Lambda", "Errors", "Sum", 0)
+    }
+    assert len(names) == 4
+    assert alarmed == names
+
+
 def test_processor_consumes_the_queue_through_its_live_alias(synth: Synth) -> None:
     (alias_id,) = [
         k for k, v in synth.resources("processor-dev", "aws_lambda_alias").items() if "sweep" not in k
@@ -286,18 +371,22 @@ def test_schedules_sweep_every_15_minutes_and_report_monday_9_in_london(synth: S
         SchedulerSchedule.TF_RESOURCE_TYPE,
         {"schedule_expression": "cron(0 9 ? * MON *)", "schedule_expression_timezone": "Europe/London"},
     )
-    (schedule,) = synth.resources("reporter-prod", "aws_scheduler_schedule").values()
-    (alias_id,) = synth.resources("reporter-prod", "aws_lambda_alias")
-    assert schedule["target"]["arn"] == f"${{aws_lambda_alias.{alias_id}.arn}}"
+    schedules = {s["name"]: s for s in synth.resources("reporter-prod", "aws_scheduler_schedule").values()}
+    function_id, _ = _function(synth, "reporter-prod", "cv-analytics-prod-reporter")
+    weekly = schedules["cv-analytics-prod-weekly-report"]
+    assert weekly["target"]["arn"] == _alias_of(synth, "reporter-prod", function_id)
 
 
 INFRA_OUTPUT = "${data.terraform_remote_state.infra.outputs."
 QUERY_EVENTS = f"{INFRA_OUTPUT}query_events_table_arn}}"
 PENDING_INDEX = f"{QUERY_EVENTS}/index/pending-by-first-seen"
 ANALYTICS = f"{INFRA_OUTPUT}analytics_table_arn}}"
+LATE_INDEX = f"{ANALYTICS}/index/late-records"
 # What the code calls, per resource: processor/repository.py for both processor functions; reporter/store.py,
-# marker.py (conditional UpdateItem only) and mailer.py for the reporter. Written out here on purpose, so a
-# widened or narrowed grant fails this test rather than silently following a changed constant.
+# marker.py (conditional UpdateItem only) and mailer.py for the reporter; for the roll-up, its reads of day
+# and rollup partitions and of flagged records, its rollup parts (Put and Delete in one transaction) and the
+# late flags it removes. Written out here on purpose, so a widened or narrowed grant fails this test rather
+# than silently following a changed constant.
 PROCESSOR_TABLES = {
     QUERY_EVENTS: {"dynamodb:GetItem", "dynamodb:UpdateItem"},
     ANALYTICS: {"dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"},
@@ -316,7 +405,18 @@ EXPECTED_GRANTS: dict[str, dict[str, set[str]]] = {
     "reporter": {
         ANALYTICS: {"dynamodb:GetItem", "dynamodb:Query", "dynamodb:UpdateItem"},
         PENDING_INDEX: {"dynamodb:Query"},
+        LATE_INDEX: {"dynamodb:Query"},  # which days have late records, before their rollups are trusted
         f"{INFRA_OUTPUT}dlq_arn}}": {"sqs:GetQueueAttributes"},
+    },
+    "rollup": {
+        ANALYTICS: {
+            "dynamodb:DeleteItem",
+            "dynamodb:GetItem",
+            "dynamodb:PutItem",
+            "dynamodb:Query",
+            "dynamodb:UpdateItem",
+        },
+        LATE_INDEX: {"dynamodb:Query"},
     },
 }
 
@@ -332,7 +432,8 @@ def _grants_by_resource(document: dict[str, Any]) -> dict[str, set[str]]:
 
 
 @pytest.mark.parametrize(("stack", "function"), [("processor", "processor"), ("processor", "sweep"),
-                                                 ("reporter", "reporter")])  # fmt: skip
+                                                 ("reporter", "reporter"),
+                                                 ("reporter", "rollup")])  # fmt: skip
 @pytest.mark.parametrize("env_name", ENVIRONMENTS)
 def test_each_function_role_grants_exactly_the_actions_its_code_calls_per_resource(
     synth: Synth, stack: str, function: str, env_name: str
@@ -403,7 +504,9 @@ def test_the_synth_fails_when_the_report_sender_is_not_the_ses_identity(
 def test_the_reporter_schedule_passes_its_scheduled_time_and_the_sweep_none(
     synth: Synth, env_name: str
 ) -> None:
-    (report,) = synth.resources(f"reporter-{env_name}", "aws_scheduler_schedule").values()
+    env = Environment.load(env_name)
+    schedules = synth.resources(f"reporter-{env_name}", "aws_scheduler_schedule").values()
+    (report,) = [s for s in schedules if s["name"] == f"{env.name_prefix}-weekly-report"]
     assert json.loads(report["target"]["input"]) == {"time": "<aws.scheduler.scheduled-time>"}
     (sweep,) = synth.resources(f"processor-{env_name}", "aws_scheduler_schedule").values()
     assert "input" not in sweep["target"], "the sweep measures its cutoff from when it runs"
@@ -414,19 +517,21 @@ def test_the_reporter_schedule_passes_its_scheduled_time_and_the_sweep_none(
 def test_only_this_accounts_scheduler_may_assume_the_schedule_role(
     synth: Synth, stack: str, env_name: str
 ) -> None:
-    (schedule,) = synth.resources(f"{stack}-{env_name}", "aws_scheduler_schedule").values()
-    role_id = schedule["target"]["role_arn"].removeprefix("${aws_iam_role.").removesuffix(".arn}")
-    role = synth.resources(f"{stack}-{env_name}", "aws_iam_role")[role_id]
+    schedules = synth.resources(f"{stack}-{env_name}", "aws_scheduler_schedule").values()
+    assert len(schedules) == {"processor": 1, "reporter": 2}[stack]  # the sweep; the report and the roll-up
     (account_id,) = synth.stack(f"{stack}-{env_name}")["data"]["aws_caller_identity"]
-    assert json.loads(role["assume_role_policy"])["Statement"] == [
-        {
-            "Effect": "Allow",
-            "Principal": {"Service": "scheduler.amazonaws.com"},
-            "Action": "sts:AssumeRole",
-            "Condition": {
-                "StringEquals": {
-                    "aws:SourceAccount": f"${{data.aws_caller_identity.{account_id}.account_id}}"
-                }
-            },
-        }
-    ]
+    for schedule in schedules:
+        role_id = schedule["target"]["role_arn"].removeprefix("${aws_iam_role.").removesuffix(".arn}")
+        role = synth.resources(f"{stack}-{env_name}", "aws_iam_role")[role_id]
+        assert json.loads(role["assume_role_policy"])["Statement"] == [
+            {
+                "Effect": "Allow",
+                "Principal": {"Service": "scheduler.amazonaws.com"},
+                "Action": "sts:AssumeRole",
+                "Condition": {
+                    "StringEquals": {
+                        "aws:SourceAccount": f"${{data.aws_caller_identity.{account_id}.account_id}}"
+                    }
+                },
+            }
+        ]

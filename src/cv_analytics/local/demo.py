@@ -5,19 +5,22 @@ infrastructure defines; the example Worker starts in workerd; a seeded plan of s
 within the last full Monday-to-Sunday week in the report's time zone, is asked through the Worker's HTTP
 endpoint (answered, no results, rejected, errors, and isolate crashes that leave only the question) while the
 local event source feeds the queue to the processor; some events arrive twice and one malformed event is sent
-straight to the queue; the orphan sweep records the crashed requests; the reporter sends last week's email
-through SES, and the email as sent is written to `out/`.
+straight to the queue; the orphan sweep records the crashed requests; the roll-up builds the week's days;
+the reporter sends last week's email through SES, and the email as sent is written to `out/`.
 
 The processor runs on a replay clock set to the last half hour of the replayed week, and SQS's time stamps
 are moved onto it: what it stamps (a pending request's first-seen time) and what it reads from SQS (when a
 malformed event was first received) fall in the week the report covers, as they would have on AWS. The
 sweep then runs with the real settings (ORPHAN_AFTER_SECONDS 900):
 after the queue is drained, every still-pending request was first seen days before the wall clock, so each
-is due and recorded as an orphan.
+is due and recorded as an orphan. The roll-up runs on the wall clock too, as on AWS (its schedule sends no
+input): a day is due once it has ended plus `contract.lateness.ROLLUP_DUE_AFTER_MS` (2 h 15 min), so every
+day of the replayed week is due, except its Sunday when the demo runs on the Monday before 02:15 local time.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import threading
@@ -44,6 +47,7 @@ from rich.progress import (
 from rich.table import Table
 
 from contract.config import load_settings
+from contract.lateness import ROLLUP_DUE_AFTER_MS
 from cv_analytics.cost.measure import RunMeasurement, measuring
 from cv_analytics.local.deploy import LocalDeployment
 from cv_analytics.local.deployed import DeployedSchedule, schedules
@@ -86,6 +90,8 @@ class DemoResult:
     quarantined: int
     event_source: PollStats
     swept: dict[str, int]
+    rolled_up: Any  # what the roll-up answered
+    days_due: int  # how many of the week's days were due when the roll-up ran
     report: dict[str, Any]
     dead_letters: int
     recipients: str
@@ -189,7 +195,7 @@ def _step(progress: Progress, description: str) -> Iterator[None]:
 
 
 def _schedule(stack: LocalStack, kind: str) -> DeployedSchedule:
-    """The schedule Terraform created for `kind` (sweep or weekly-report)."""
+    """The schedule Terraform created for `kind` (sweep, rollup or weekly-report)."""
     name = f"{stack.environment.name_prefix}-{kind}"
     found = [s for s in schedules(stack.twin.client("scheduler")) if s.name == name]
     if not found:
@@ -248,6 +254,25 @@ def _process(stack: LocalStack, week: ReportWeek, plan: TrafficPlan, progress: P
     return {"statuses": statuses, "stats": mapping.stats, "swept": swept, "copies": len(holder[0].copied)}
 
 
+def days_due(week: ReportWeek, now_ms: int) -> int:
+    """How many of the week's local days a roll-up running at `now_ms` may build: those that ended at least
+    ROLLUP_DUE_AFTER_MS before it."""
+    ends = [*week.day_bounds_ms(), week.end_ms]
+    return sum(1 for end in ends if end + ROLLUP_DUE_AFTER_MS <= now_ms)
+
+
+def _roll_up(stack: LocalStack, week: ReportWeek, progress: Progress) -> tuple[Any, int]:
+    """One run of the deployed roll-up schedule after the traffic was processed and swept, before the report;
+    what the roll-up answered and how many of the week's days were due."""
+    now = datetime.now(UTC)
+    due = days_due(week, int(now.timestamp() * 1000))
+    with _step(progress, f"The roll-up schedule runs once: {due} of the week's 7 days are due"):
+        answer = fire_schedule(
+            stack.twin, _schedule(stack, "rollup"), now, cache=stack.code_cache, log_dir=stack.log_dir
+        )
+    return answer, due
+
+
 def wall_ms() -> int:
     return time.time_ns() // 1_000_000
 
@@ -292,6 +317,7 @@ def run_demo(options: DemoOptions, console: Console) -> DemoResult:
             kept = [stack.outputs.analytics_table]  # interim items expire within a day
             with measuring(stack.twin, stack.log_dir, kept) as finish:
                 processed = _process(stack, week, plan, progress)
+                rolled_up, due = _roll_up(stack, week, progress)
                 with _step(progress, f"The weekly schedule fires the reporter for {week}"):
                     scheduled = next_fire(
                         (weekly := _schedule(stack, "weekly-report")).expression, weekly.timezone, week.end
@@ -319,6 +345,8 @@ def run_demo(options: DemoOptions, console: Console) -> DemoResult:
         quarantined=quarantined,
         event_source=processed["stats"],
         swept=processed["swept"],
+        rolled_up=rolled_up,
+        days_due=due,
         report=report,
         dead_letters=int(dead),
         recipients=stack.recipients,
@@ -375,6 +403,8 @@ def summary_table(result: DemoResult) -> Table:
         f"{result.quarantined} quarantined, {result.dead_letters} in the DLQ",
     )
     table.add_row("orphan sweep", f"{result.swept.get('orphaned', 0)} orphans recorded")
+    answered = json.dumps(result.rolled_up, default=str)
+    table.add_row("roll-up", f"{result.days_due} of the week's 7 days due; it answered {answered}")
     table.add_row("email", f"{result.report.get('subject')} to {result.recipients}")
     table.add_row("SES message id", str(result.report.get("message_id")))
     table.add_row("HTML", str(result.html_path))

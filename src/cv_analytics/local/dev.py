@@ -3,9 +3,9 @@
 It starts the twin `./taskw twin-up` starts (or uses the one already running), applies the local stacks
 with the project's Terraform path, starts the example Worker (without its demo switches: questions are
 dated now) and runs the deployed event source and schedules: the processor consumes the queue in the
-background and the sweep schedule fires at its own rate. Ctrl-C (or SIGTERM) stops the Worker and the
-functions; the twin stays up, so `./taskw plan ENV=local` and `./taskw twin-status` work against what was
-deployed, and `./taskw twin-down` stops it.
+background, and the sweep and roll-up schedules fire at their own rates. Ctrl-C (or SIGTERM) stops the
+Worker and the functions; the twin stays up, so `./taskw plan ENV=local` and `./taskw twin-status` work
+against what was deployed, and `./taskw twin-down` stops it.
 """
 
 from __future__ import annotations
@@ -50,9 +50,13 @@ def plan_line() -> str:
     return "./taskw plan ENV=local        # or STACK=infra|processor|reporter|state; ./taskw twin-status"
 
 
-def _fire_sweeps(stack: LocalStack, stop: threading.Event) -> None:
-    """The deployed sweep schedule, fired at its own rate until `stop`."""
-    schedule = _schedule(stack, "sweep")
+# The deployed schedules fired at their own rates; the weekly report is left to `cv-analytics report`.
+RECURRING_SCHEDULES = ("sweep", "rollup")
+
+
+def _fire_at_its_rate(stack: LocalStack, kind: str, stop: threading.Event) -> None:
+    """The deployed schedule of `kind`, fired at its own rate until `stop`."""
+    schedule = _schedule(stack, kind)
     due = next_fire(schedule.expression, schedule.timezone, datetime.now(UTC))
     while not stop.wait(max(0.0, (due - datetime.now(UTC)).total_seconds())):
         fire_schedule(stack.twin, schedule, due, cache=stack.code_cache, log_dir=stack.log_dir)
@@ -79,8 +83,10 @@ def run_dev(console: Console, log_dir: Path = Path("out/logs")) -> None:
         ):
             starting.stop()
             stop = threading.Event()
-            sweeper = threading.Thread(target=_fire_sweeps, args=(stack, stop), name="sweep", daemon=True)
-            sweeper.start()
+            for kind in RECURRING_SCHEDULES:
+                threading.Thread(
+                    target=_fire_at_its_rate, args=(stack, kind, stop), name=kind, daemon=True
+                ).start()
             with polling(mapping):
                 console.print(endpoints(stack))
                 console.print("\nAsk the bot a question:")
