@@ -14,11 +14,11 @@ from collections import Counter
 from collections.abc import Iterable, Mapping
 from datetime import date
 
-from reporter.figures import FAILED_IDS, Figures, FiguresCounter, LeftOut, merged
+from reporter.figures import FAILED_IDS, WORDING_LISTS, Figures, FiguresCounter, LeftOut
 from reporter.grouping import QuestionGrouper, group_wordings
 from reporter.period import ReportWeek
 from reporter.questions import QuestionTally, display_text, question_groups
-from reporter.records import Quarantined, Request
+from reporter.records import MISSING, Quarantined, Request
 from reporter.settings import ModelPrice
 from reporter.sketches import LatencySketch
 from reporter.stats import change
@@ -54,10 +54,10 @@ NEW_TOPIC_WEEKS = 4
 
 
 class WeekAggregator:
-    """One week as its seven local days' figures: counted from records, or merged in from day rollups.
+    """One week's figures, counted from records or merged in from day rollups, and its requests per day.
 
-    Records outside the week are ignored. The week's figures are the days' merged (`figures`), computed
-    once and again only after something was added.
+    Records outside the week are ignored. A day's rollup is merged in whole and then dropped, so memory holds
+    one set of figures per week, whatever mix of records and rollups it was made from.
     """
 
     def __init__(self, week: ReportWeek) -> None:
@@ -65,13 +65,13 @@ class WeekAggregator:
         self._start = week.start_ms
         self._end = week.end_ms
         self._day_bounds = week.day_bounds_ms()
-        self._counters = [FiguresCounter() for _ in range(7)]
-        self._merged: Figures | None = None
+        self._counter = FiguresCounter()
+        self.day_requests = [0] * 7
+        self.day_unanswered = [0] * 7
 
     @property
-    def days(self) -> list[Figures]:
-        """Monday's figures first."""
-        return [counter.figures for counter in self._counters]
+    def figures(self) -> Figures:
+        return self._counter.figures
 
     def add_all(self, records: Iterable[Request]) -> WeekAggregator:
         add = self.add
@@ -83,23 +83,21 @@ class WeekAggregator:
         timestamp = record.timestamp
         if not self._start <= timestamp < self._end:
             return
-        self._counters[bisect_right(self._day_bounds, timestamp)].add(record)
-        self._merged = None
+        day = bisect_right(self._day_bounds, timestamp)
+        self.day_requests[day] += 1
+        if self._counter.add(record) == MISSING:
+            self.day_unanswered[day] += 1
 
     def day_of(self, timestamp: int) -> date:
         """The local day of a timestamp inside the week."""
         return self.week.days[bisect_right(self._day_bounds, timestamp)]
 
     def add_day(self, day: date, figures: Figures) -> None:
-        """A local day's figures from elsewhere (a rollup), merged into that day of the week."""
-        self._counters[(day - self.week.monday).days].figures.merge(figures)
-        self._merged = None
-
-    @property
-    def figures(self) -> Figures:
-        if self._merged is None:
-            self._merged = merged(self.days)
-        return self._merged
+        """A local day's figures from its rollup, taken over (`figures` is not to be used again)."""
+        index = (day - self.week.monday).days
+        self.day_requests[index] += figures.requests
+        self.day_unanswered[index] += figures.missing
+        self._counter.figures.merge(figures, take=True)
 
     def totals(self) -> Totals:
         figures = self.figures
@@ -269,8 +267,8 @@ def build_insights(
         ],
         sources=_ranked(figures.sources, TOP_SOURCES, SOURCE_TEXT_LIMIT),
         traffic=[
-            DayTraffic(day, figures_of_day.requests, figures_of_day.missing)
-            for day, figures_of_day in zip(week.days, current.days, strict=True)
+            DayTraffic(day, current.day_requests[index], current.day_unanswered[index])
+            for index, day in enumerate(week.days)
         ],
         countries=_ranked(figures.countries, TOP_ORIGINS),
         referrers=_ranked(figures.referrers, TOP_ORIGINS),
@@ -332,7 +330,18 @@ class WeekRouter:
                     aggregator.add(record)
 
     def add_day(self, day: date, figures: Figures) -> None:
-        """A local day's rollup; a day outside the weeks is ignored."""
+        """A local day's rollup (taken over); a day outside the weeks is ignored."""
         aggregator = self._week_of_day.get(day)
         if aggregator is not None:
             aggregator.add_day(day, figures)
+
+    def lists_for(self, day: date) -> tuple[str, ...]:
+        """The wording lists a day's rollup must bring: all for the reported week, the questions alone for
+        the weeks that say which topics are new, none for the weeks that only give a headline."""
+        aggregator = self._week_of_day.get(day)
+        if aggregator is None:
+            return ()
+        position = len(self.aggregators) - 1 - self.aggregators.index(aggregator)
+        if position == 0:
+            return WORDING_LISTS
+        return ("questions",) if position <= NEW_TOPIC_WEEKS else ()

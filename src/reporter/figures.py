@@ -12,6 +12,7 @@ from its records, which is what `rebuild-rollups` and the tests rely on.
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -97,8 +98,9 @@ class Figures:
     def average_score(self) -> float | None:
         return self.score_units / self.scored / SCORE_UNITS if self.scored else None
 
-    def merge(self, other: Figures) -> None:
-        """Add another span's figures to these (in place); `other` is left as it was."""
+    def merge(self, other: Figures, *, take: bool = False) -> None:
+        """Add another span's figures to these (in place). `other` is left as it was, unless `take`: then
+        its wording tallies are taken over where these have none (no copy), and it must not be used again."""
         for name in (
             "requests",
             "answered",
@@ -120,7 +122,7 @@ class Figures:
         self.latency.merge(other.latency)
         for match_type, count in other.match_counts.items():
             self.match_counts[match_type] = self.match_counts.get(match_type, 0) + count
-        for mine, theirs in (
+        for mine, counted in (
             (self.model_requests, other.model_requests),
             (self.input_tokens, other.input_tokens),
             (self.output_tokens, other.output_tokens),
@@ -128,12 +130,19 @@ class Figures:
             (self.countries, other.countries),
             (self.referrers, other.referrers),
         ):
-            mine.update(theirs)
+            mine.update(counted)
         for name in WORDING_LISTS:
             tallies: dict[str, QuestionTally] = getattr(self, name)
-            for key, tally in getattr(other, name).items():
+            theirs: dict[str, QuestionTally] = getattr(other, name)
+            if take and not tallies:
+                setattr(self, name, theirs)
+                continue
+            for key, tally in theirs.items():
                 own = tallies.get(key)
                 if own is None:
+                    if take:
+                        tallies[key] = tally
+                        continue
                     own = tallies[key] = QuestionTally(tally.example)
                 own.absorb(tally)
         for name, left in other.left_out.items():
@@ -176,7 +185,8 @@ class FiguresCounter:
         if len(ids) > 4 * FAILED_IDS:
             _earliest(ids)
 
-    def add(self, record: Request) -> None:  # noqa: PLR0912, PLR0915 - one branch per figure, in one pass
+    def add(self, record: Request) -> str:  # noqa: PLR0912, PLR0915 - one branch per figure, in one pass
+        """Count one record; returns its fate (`reporter.records.fate`)."""
         figures = self.figures
         figures.requests += 1
         correlation = record.correlation
@@ -248,6 +258,7 @@ class FiguresCounter:
             if host is None:
                 host = self._hosts[referer] = _host(referer)
             figures.referrers[host] += 1
+        return kind
 
 
 def count(records: Iterable[Request]) -> Figures:
@@ -313,7 +324,7 @@ def _tally_of(data: list[Any]) -> QuestionTally:
         score_units=int(score_units),
         scored=int(scored),
         best_score=None if best_score is None else float(best_score),
-        sources=Counter({str(name): int(value) for name, value in sources.items()}),
+        sources={str(name): int(value) for name, value in sources.items()},
     )
 
 
@@ -344,13 +355,20 @@ def to_json(figures: Figures) -> dict[str, Any]:
         "latency": figures.latency.to_json(),
         "match_counts": dict(figures.match_counts),
         **{name: dict(getattr(figures, name)) for name in _COUNTERS},
+        # Each wording list is a JSON text of its own: a reader that needs none of them (a week that only
+        # gives a headline) skips them without building a single tally.
         **{
-            name: {key: _tally_json(tally) for key, tally in getattr(figures, name).items()}
+            name: json.dumps(
+                {key: _tally_json(tally) for key, tally in getattr(figures, name).items()},
+                separators=(",", ":"),
+                ensure_ascii=False,
+                sort_keys=True,  # the same figures give the same text, whatever order they were counted in
+            )
             for name in WORDING_LISTS
         },
         "left_out": {name: [left.wordings, left.questions] for name, left in figures.left_out.items()},
-        "error_ids": [list(pair) for pair in figures.error_ids],
-        "orphan_ids": [list(pair) for pair in figures.orphan_ids],
+        "error_ids": [list(pair) for pair in sorted(figures.error_ids)[:FAILED_IDS]],
+        "orphan_ids": [list(pair) for pair in sorted(figures.orphan_ids)[:FAILED_IDS]],
     }
 
 
@@ -358,8 +376,9 @@ class FiguresFormatError(ValueError):
     """A stored rollup that is not what `to_json` writes; the message names the part that is wrong."""
 
 
-def from_json(data: Mapping[str, Any]) -> Figures:
-    """The figures `to_json` stored; a malformed value raises FiguresFormatError naming it."""
+def from_json(data: Mapping[str, Any], lists: Iterable[str] = WORDING_LISTS) -> Figures:
+    """The figures `to_json` stored, with only the wording `lists` named (the others left empty); a
+    malformed value raises FiguresFormatError naming it."""
     part = "counts"
     try:
         figures = Figures()
@@ -373,8 +392,9 @@ def from_json(data: Mapping[str, Any]) -> Figures:
         figures.match_counts = {str(name): int(value) for name, value in data["match_counts"].items()}
         for part in _COUNTERS:
             setattr(figures, part, Counter({str(k): int(v) for k, v in data[part].items()}))
-        for part in WORDING_LISTS:
-            setattr(figures, part, {str(key): _tally_of(value) for key, value in data[part].items()})
+        for part in lists:
+            tallies = json.loads(data[part])
+            setattr(figures, part, {str(key): _tally_of(value) for key, value in tallies.items()})
         part = "left_out"
         figures.left_out = {str(name): LeftOut(int(w), int(q)) for name, (w, q) in data[part].items()}
         part = "error_ids"

@@ -236,24 +236,48 @@ def _spelled(wordings: Sequence[str], words: frozenset[str], model: MiniLM) -> l
 
 
 def _barred(wordings: Sequence[str], topic_names: list[str]) -> npt.NDArray[np.bool_]:
-    """For each wording and topic: True when the topic is about a technology the wording does not name."""
+    """For each wording and topic: True when the topic is about a technology the wording does not name.
+
+    Each distinct word is compared with a topic's terms once: a week's wordings share most of their words,
+    and the fuzzy comparison is the costly part.
+    """
     barred = np.zeros((len(wordings), len(topic_names)), dtype=np.bool_)
+    words_of = [set(normalise(wording).split()) for wording in wordings]
     for column, topic in enumerate(topic_names):
         terms = TERMS.get(topic)
         if not terms:
             continue
-        for row, wording in enumerate(wordings):
-            words = normalise(wording).split()
-            barred[row, column] = not any(_names(word, terms) for word in words)
+        named: dict[str, bool] = {}
+        for row, words in enumerate(words_of):
+            hit = False
+            for word in words:
+                known = named.get(word)
+                if known is None:
+                    known = named[word] = _names(word, terms)
+                if known:
+                    hit = True
+                    break
+            barred[row, column] = not hit
     return barred
 
 
 def _names(word: str, terms: tuple[str, ...]) -> bool:
     if word in terms:
         return True
-    return len(word) >= 4 and any(
-        len(term) >= 4 and SequenceMatcher(None, word, term).ratio() >= TERM_SIMILARITY for term in terms
-    )
+    if len(word) < 4:
+        return False
+    for term in terms:
+        if len(term) < 4:
+            continue
+        matcher = SequenceMatcher(None, word, term)
+        # The two quick ratios are upper bounds of ratio(): most pairs are ruled out without computing it.
+        if (
+            matcher.real_quick_ratio() >= TERM_SIMILARITY
+            and matcher.quick_ratio() >= TERM_SIMILARITY
+            and matcher.ratio() >= TERM_SIMILARITY
+        ):
+            return True
+    return False
 
 
 def _compact(groups: list[int], topics: list[str | None]) -> Groups:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -43,11 +42,13 @@ def display_text(text: str, limit: int) -> str:
 SCORE_UNITS = 1_000_000
 
 
-@dataclass
+@dataclass(slots=True)
 class QuestionTally:
     """Counts of one wording: how often, the match scores its answers had, the CV sections they cited.
 
     `example` is the smallest spelling seen (not the first): the same whatever order the records came in.
+    A plain dict counts the sources: a report merges hundreds of thousands of tallies, and a Counter costs
+    several times more to create.
     """
 
     example: str
@@ -55,7 +56,7 @@ class QuestionTally:
     score_units: int = 0
     scored: int = 0
     best_score: float | None = None
-    sources: Counter[str] = field(default_factory=Counter)
+    sources: dict[str, int] = field(default_factory=dict)
 
     def add(self, score: float | None, sources: Sequence[str] = (), spelling: str | None = None) -> None:
         self.count += 1
@@ -66,8 +67,9 @@ class QuestionTally:
             self.scored += 1
             if self.best_score is None or score > self.best_score:
                 self.best_score = score
+        counts = self.sources
         for source in sources:
-            self.sources[source] += 1
+            counts[source] = counts.get(source, 0) + 1
 
     def absorb(self, other: QuestionTally) -> None:
         self.count += other.count
@@ -76,7 +78,9 @@ class QuestionTally:
         self.scored += other.scored
         if other.best_score is not None and (self.best_score is None or other.best_score > self.best_score):
             self.best_score = other.best_score
-        self.sources.update(other.sources)
+        counts = self.sources
+        for source, times in other.sources.items():
+            counts[source] = counts.get(source, 0) + times
 
     @property
     def average_score(self) -> float | None:

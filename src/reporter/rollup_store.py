@@ -9,6 +9,7 @@ old build or the new one, never a mix.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 
@@ -18,7 +19,7 @@ from pynamodb.transactions import TransactWrite
 from contract.dynamodb import condition_failed, connection_of
 from contract.keys import parse_rollup_sort_key, rollup_partition, rollup_sort_key
 from contract.tables import LATE_BUCKET, AnalyticsItem, DayRollup, RequestRecord
-from reporter.figures import Figures
+from reporter.figures import WORDING_LISTS, Figures
 from reporter.rollups import FlaggedRecord, Unit, decode, encode
 
 # Enough for a year of days x shards and the flags of a bad day; what is left waits for the next run.
@@ -32,8 +33,8 @@ class StoredRollup:
     generation: int
     parts: tuple[bytes, ...]
 
-    def figures(self) -> Figures:
-        return decode(self.parts)
+    def figures(self, lists: Iterable[str] = WORDING_LISTS) -> Figures:
+        return decode(self.parts, lists)
 
 
 def _last_key(day: date) -> str:

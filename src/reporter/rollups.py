@@ -24,14 +24,15 @@ from zoneinfo import ZoneInfo
 
 from contract.keys import day_partition, parse_day_partition
 from contract.lateness import ROLLUP_DUE_AFTER_MS
-from reporter.figures import Figures, FiguresCounter, bounded, from_json, to_json
+from reporter.figures import WORDING_LISTS, Figures, FiguresCounter, bounded, from_json, to_json
 from reporter.period import local_day_bounds_ms, local_days_of_utc_day, utc_days_of_local_day
 from reporter.records import Request
 
 # Every distinct wording of a day is kept while there are at most this many per list and shard (the owner's
 # real volume keeps all of them: every unanswered question matters); past it, the most asked, and the rest
-# is counted as a long tail. 2,000 wordings of about 150 bytes are 300 KB of JSON, about 60 KB compressed.
-WORDING_BUDGET = 2_000
+# is counted as a long tail. The email lists tens of groups and groups the 500 most asked wordings by meaning,
+# so a day's 1,000 most asked leave a wide margin; 1,000 wordings of about 150 bytes are 150 KB of JSON.
+WORDING_BUDGET = 1_000
 # Sources, countries and referrer hosts kept per rollup: far more than the email lists.
 NAME_BUDGET = 500
 # One item holds at most 400 KB; a part of a compressed rollup stays well under it.
@@ -106,9 +107,9 @@ def encode(figures: Figures) -> list[bytes]:
     return [blob[offset : offset + PART_BYTES] for offset in range(0, len(blob), PART_BYTES)] or [blob]
 
 
-def decode(parts: Iterable[bytes]) -> Figures:
-    """The figures `encode` wrote, from all of its parts in order."""
-    return from_json(json.loads(zlib.decompress(b"".join(parts))))
+def decode(parts: Iterable[bytes], lists: Iterable[str] = WORDING_LISTS) -> Figures:
+    """The figures `encode` wrote, from all of its parts in order, with only the wording `lists` named."""
+    return from_json(json.loads(zlib.decompress(b"".join(parts))), lists)
 
 
 @dataclass(frozen=True)

@@ -65,10 +65,12 @@ def collect(
     *,
     rollups: RollupStore | None = None,
     now_ms: int | None = None,
+    by_meaning: bool = True,
 ) -> WeekInsights:
     """The week's insights against the seven weeks before: each day of a write shard from its rollup when
     that is complete and current (`reporter.rollups.reading_plan`), else from its records, in one parallel
-    pass over the partitions still needed."""
+    pass over the partitions still needed. Without `by_meaning`, every wording is its own group (what the
+    benchmarks use to time the reading apart from the grouping)."""
     router = WeekRouter.ending(week)
     days = router.local_days()
     rollups = rollups or RollupStore(settings.report_timezone)
@@ -77,7 +79,7 @@ def collect(
     stale = [unit for flagged in rollups.flagged() for unit in units_of_flagged(flagged, settings.zone)]
     plan = reading_plan(days, settings.analytics_write_shards, stored, stale, settings.zone, now_ms)
     for unit in plan.from_rollups:
-        router.add_day(unit.day, stored[unit].figures())
+        router.add_day(unit.day, stored[unit].figures(router.lists_for(unit.day)))
     for partition, records in reader.partition_requests(plan.partitions(settings.zone)):
         router.add_all(records, plan.record_days(parse_day_partition(partition)[1]))
     logger.info(
@@ -90,7 +92,7 @@ def collect(
         reader.pending_requests(),
         prices=settings.model_prices(),
         currency=settings.report_currency,
-        grouper=grouper or default_grouper(),
+        grouper=(grouper or default_grouper()) if by_meaning else None,
     )
 
 

@@ -63,8 +63,6 @@ LATE_INDEX_ACTIONS = ("dynamodb:Query",)
 ROLLUP_ANALYTICS_ACTIONS = (
     # A day's rollup parts that the new build no longer has are deleted in the transaction.
     "dynamodb:DeleteItem",
-    # A flagged record named by the late-records index (keys only) is read for its figures.
-    "dynamodb:GetItem",
     # The day's rollup parts are put in the transaction.
     "dynamodb:PutItem",
     # A day's partitions (its records) and the rollup partition (the days already built) are queried.

@@ -19,7 +19,7 @@ RUNTIME_PACKAGES = ("boto3", "botocore", "s3transfer", "jmespath", "dateutil", "
 # Every Lambda handler each zip serves, as the function stacks name them (test_stacks checks those names).
 HANDLERS = {
     "processor": ("processor.handler.handle", "processor.handler.sweep"),
-    "reporter": ("reporter.handler.handle",),
+    "reporter": ("reporter.handler.handle", "reporter.handler.roll_up"),
 }
 
 

@@ -411,7 +411,6 @@ EXPECTED_GRANTS: dict[str, dict[str, set[str]]] = {
     "rollup": {
         ANALYTICS: {
             "dynamodb:DeleteItem",
-            "dynamodb:GetItem",
             "dynamodb:PutItem",
             "dynamodb:Query",
             "dynamodb:UpdateItem",

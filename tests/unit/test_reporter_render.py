@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import email
 import random
+from dataclasses import replace
 from html.parser import HTMLParser
 
 import pytest
@@ -182,3 +183,16 @@ def test_answers_timed_before_their_question_are_shown_in_data_quality() -> None
     rendered = render(insights_of(week))
     assert "Answers timed before their question (left out of speed): 1" in rendered.text
     assert "Answers timed before their question (left out of speed)" in " ".join(_parse(rendered.html).text)
+
+
+def test_a_long_tail_left_out_of_busy_days_and_an_estimated_session_count_are_said_so() -> None:
+    insights = insights_of(random_week(60))
+    insights = replace(
+        insights, left_out=12_345, totals=replace(insights.totals, sessions=40_321, sessions_estimated=True)
+    )
+    rendered = render(insights)
+    assert "12,345 more, each worded too rarely to be kept on a busy day, are in the totals" in rendered.text
+    assert "12,345 more questions, each worded too rarely" in " ".join(_parse(rendered.html).text)
+    assert "Sessions: about 40,321" in rendered.text
+    plain = render(insights_of(random_week(60)))
+    assert "worded too rarely" not in plain.text and "about" not in plain.text.split("Sessions:")[1][:7]
