@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import base64
 import json
+import math
 import os
 import resource
 import subprocess
@@ -61,11 +62,15 @@ def prepare(volume: int, folder: Path) -> dict[str, float]:
 
     week = _week()
     questions = distinct_questions(volume)
-    records = [
-        replace(record, question=questions[index]) if record.question else record
-        for index, record in enumerate(
-            record for chunk in synthetic_requests(week, volume) for record in chunk
+    generated = (record for chunk in synthetic_requests(week, volume) for record in chunk)
+    span = week.end_ms - week.start_ms
+    records = [  # spread evenly over the week, so every day is as busy as the volume makes it
+        replace(
+            record,
+            timestamp=week.start_ms + index * span // volume,
+            question=questions[index] if record.question else None,
         )
+        for index, record in enumerate(generated)
     ]
     started = time.process_time()
     days = [encode(build(records, day, week.zone)) for day in week.days]
@@ -297,8 +302,11 @@ def main() -> None:
                 f"{TARGET_SECONDS} s), peak {whole['peak_mb']:.0f} MB (target {TARGET_MB}); "
                 f"{read['dynamodb_requests']:.0f} DynamoDB requests, {read['response_mb']:.1f} MB read"
             )
+            # A transactional put bills 2 units per KB of the item (the body and about 200 bytes of keys).
+            units = 2 * math.ceil((built["rollup_bytes_per_day"] + 200) / 1024)
             print(
-                f"  {'':>9}   rollups {day_kb:.0f} KB a day compressed, built in {day_cpu:.2f} s CPU a day; "
+                f"  {'':>9}   rollups {day_kb:.0f} KB a day compressed, built in {day_cpu:.2f} s CPU a day, "
+                f"written for {units} write units a day: {units / (volume / 7):.4f} a question; "
                 f"{whole['left_out']:,.0f} questions in the long tail, {whole['groups']:,.0f} groups"
             )
         _child("records", temporary, "0")

@@ -20,7 +20,6 @@ day of the replayed week is due, except its Sunday when the demo runs on the Mon
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import threading
@@ -403,8 +402,13 @@ def summary_table(result: DemoResult) -> Table:
         f"{result.quarantined} quarantined, {result.dead_letters} in the DLQ",
     )
     table.add_row("orphan sweep", f"{result.swept.get('orphaned', 0)} orphans recorded")
-    answered = json.dumps(result.rolled_up, default=str)
-    table.add_row("roll-up", f"{result.days_due} of the week's 7 days due; it answered {answered}")
+    rolled = result.rolled_up if isinstance(result.rolled_up, dict) else {}
+    table.add_row(
+        "roll-up",
+        f"{result.days_due} of the week's 7 days due; built {len(rolled.get('built', []))} day rollups from "
+        f"{rolled.get('requests', 0)} records; {rolled.get('cleared', 0)} of {rolled.get('flagged', 0)} late "
+        f"records counted again, {rolled.get('remaining', 0)} left for the next run",
+    )
     table.add_row("email", f"{result.report.get('subject')} to {result.recipients}")
     table.add_row("SES message id", str(result.report.get("message_id")))
     table.add_row("HTML", str(result.html_path))
