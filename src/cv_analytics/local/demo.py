@@ -406,8 +406,9 @@ def summary_table(result: DemoResult) -> Table:
     table.add_row(
         "roll-up",
         f"{result.days_due} of the week's 7 days due; built {len(rolled.get('built', []))} day rollups from "
-        f"{rolled.get('requests', 0)} records; {rolled.get('cleared', 0)} of {rolled.get('flagged', 0)} late "
-        f"records counted again, {rolled.get('remaining', 0)} left for the next run",
+        f"{rolled.get('requests', 0)} records; of {rolled.get('flagged', 0)} records flagged late, "
+        f"{rolled.get('cleared', 0)} counted and unflagged; {rolled.get('remaining', 0)} days left for the "
+        "next run",
     )
     table.add_row("email", f"{result.report.get('subject')} to {result.recipients}")
     table.add_row("SES message id", str(result.report.get("message_id")))
