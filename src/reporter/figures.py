@@ -31,6 +31,23 @@ MATCH_TYPES = ("full", "partial", "none")
 FAILED_IDS = 10
 # The per-wording lists, by the name they are stored under.
 WORDING_LISTS = ("questions", "unanswered", "partial", "refused_questions")
+# The plain counts of `Figures`: merged by adding, stored as they are.
+COUNTS = (
+    "requests",
+    "answered",
+    "refused",
+    "failed",
+    "missing",
+    "errors",
+    "query_only",
+    "response_only",
+    "healed",
+    "response_before_query",
+    "cache_hits",
+    "cache_known",
+    "score_units",
+    "scored",
+)
 
 
 def _host(referer: str) -> str:
@@ -101,22 +118,7 @@ class Figures:
     def merge(self, other: Figures, *, take: bool = False) -> None:
         """Add another span's figures to these (in place). `other` is left as it was, unless `take`: then
         its wording tallies are taken over where these have none (no copy), and it must not be used again."""
-        for name in (
-            "requests",
-            "answered",
-            "refused",
-            "failed",
-            "missing",
-            "errors",
-            "query_only",
-            "response_only",
-            "healed",
-            "response_before_query",
-            "cache_hits",
-            "cache_known",
-            "score_units",
-            "scored",
-        ):
+        for name in COUNTS:
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.sessions.merge(other.sessions)
         self.latency.merge(other.latency)
@@ -311,7 +313,7 @@ def _tally_json(tally: QuestionTally) -> list[Any]:
         tally.count,
         tally.score_units,
         tally.scored,
-        tally.best_score,
+        None if tally.best_score is None else float(tally.best_score),  # 90 and 90.0 store alike
         dict(tally.sources),
     ]
 
@@ -328,29 +330,13 @@ def _tally_of(data: list[Any]) -> QuestionTally:
     )
 
 
-_COUNTS = (
-    "requests",
-    "answered",
-    "refused",
-    "failed",
-    "missing",
-    "errors",
-    "query_only",
-    "response_only",
-    "healed",
-    "response_before_query",
-    "cache_hits",
-    "cache_known",
-    "score_units",
-    "scored",
-)
 _COUNTERS = ("model_requests", "input_tokens", "output_tokens", "sources", "countries", "referrers")
 
 
 def to_json(figures: Figures) -> dict[str, Any]:
     """The figures as JSON values: what a rollup item stores (compressed)."""
     return {
-        "counts": {name: getattr(figures, name) for name in _COUNTS},
+        "counts": {name: getattr(figures, name) for name in COUNTS},
         "sessions": figures.sessions.to_json(),
         "latency": figures.latency.to_json(),
         "match_counts": dict(figures.match_counts),
@@ -382,7 +368,7 @@ def from_json(data: Mapping[str, Any], lists: Iterable[str] = WORDING_LISTS) -> 
     part = "counts"
     try:
         figures = Figures()
-        for name in _COUNTS:
+        for name in COUNTS:
             setattr(figures, name, int(data["counts"][name]))
         part = "sessions"
         figures.sessions = SessionCount.from_json(data["sessions"])

@@ -121,9 +121,11 @@ def test_the_cost_measurement_counts_what_the_run_asked_of_aws(demo: DemoResult)
     """`cv-analytics cost` prices this: every invocation, request and unit, each with its caller."""
     run = demo.measurement
     assert run is not None and run.questions == len(demo.plan.requests)
-    processor, sweep, reporter = (f"cv-analytics-local-{part}" for part in ("processor", "sweep", "reporter"))
+    processor, sweep, reporter, rollup = (
+        f"cv-analytics-local-{part}" for part in ("processor", "sweep", "reporter", "rollup")
+    )
     invoked = Counter(invocation.function for invocation in run.invocations)
-    assert invoked == {processor: demo.event_source.batches, sweep: 1, reporter: 1}
+    assert invoked == {processor: demo.event_source.batches, sweep: 1, reporter: 1, rollup: 1}
     actions = Counter((named.caller, named.request.action) for named in run.requests)
     # The Worker's sends, the copies a retrying sender made and the malformed event: all the edge's key.
     edge_sends = actions[(EDGE, "SendMessage")]

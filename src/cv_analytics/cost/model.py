@@ -12,6 +12,10 @@ How each measured thing is allotted:
   Scheduler invocation and one Query of the pending index (half a read unit at least);
 - a report is one invocation, one Scheduler invocation, its email and its marker writes; its reads grow
   with the week's records, so they count per question;
+- a roll-up run is one invocation (at the run's mean duration: the demo's one run builds a whole week, so an
+  upper bound for an hourly run) and one Scheduler invocation; its DynamoDB units read each record once and
+  write a few items a day, so they count per question (in the demo every record is flagged late, by its
+  replay clock, so its units there include a flag removal per question that live traffic does not have);
 - Lambda's own START, END and REPORT lines add `PLATFORM_LOG_BYTES` to every invocation's log;
 - on an idle queue, Lambda's SQS poller keeps long polls open: `IDLE_RECEIVES_PER_MONTH` assumes the
   five pollers Lambda starts with, each a 20-second long poll back to back. Not measured: the twin's event
@@ -67,6 +71,8 @@ class Deployment:
     memory_mb: Mapping[str, int]  # by function name
     sweep_runs_per_month: Decimal
     log_retention_days: int
+    rollup: str | None = None
+    rollup_runs_per_month: Decimal = Decimal(0)
     reports_per_month: Decimal = WEEKS_PER_MONTH
     months_kept: int = 12
 
@@ -79,6 +85,7 @@ class Workload:
     per_question: Quantities
     per_sweep_run: Quantities
     per_report: Quantities
+    per_rollup_run: Quantities
     per_month: Quantities
     stored_bytes_per_question: Decimal
 
@@ -99,7 +106,7 @@ def _per(total: Quantities, count: Decimal | int) -> Quantities:
 
 def workload(run: RunMeasurement, deployment: Deployment) -> Workload:
     """Split what the run measured into per question, per sweep run, per report and per month."""
-    questions, sweeps, reports = Quantities(), Quantities(), Quantities()
+    questions, sweeps, reports, rollups = Quantities(), Quantities(), Quantities(), Quantities()
     for named in run.requests:
         request = named.request
         is_reporter = named.caller.startswith(deployment.reporter)
@@ -118,6 +125,7 @@ def workload(run: RunMeasurement, deployment: Deployment) -> Workload:
         (deployment.processor, questions),
         (deployment.sweep, sweeps),
         (deployment.reporter, reports),
+        *([(deployment.rollup, rollups)] if deployment.rollup else []),
     ):
         invocations = by_function.get(function, [])
         memory = deployment.memory_mb[function]
@@ -132,10 +140,14 @@ def workload(run: RunMeasurement, deployment: Deployment) -> Workload:
     _add(per_sweep, READ_UNITS, EMPTY_QUERY_READ_UNITS)
     per_report = _per(reports, report_runs)
     _add(per_report, SCHEDULER, 1)
+    per_rollup = _per(rollups, len(by_function.get(deployment.rollup or "", [])) or 1)
+    if deployment.rollup:
+        _add(per_rollup, SCHEDULER, 1)
     return Workload(
         per_question=_per(questions, run.questions),
         per_sweep_run=per_sweep,
         per_report=per_report,
+        per_rollup_run=per_rollup,
         per_month={
             ALARMS: Decimal(run.alarms),
             METRICS: Decimal(run.custom_metrics),
@@ -153,6 +165,7 @@ def monthly_usage(work: Workload, questions_per_week: int, deployment: Deploymen
         (work.per_question, questions),
         (work.per_sweep_run, deployment.sweep_runs_per_month),
         (work.per_report, deployment.reports_per_month),
+        (work.per_rollup_run, deployment.rollup_runs_per_month),
         (work.per_month, Decimal(1)),
     ):
         for key, amount in quantities.items():

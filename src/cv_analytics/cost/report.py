@@ -34,11 +34,13 @@ from terraform.environment import Environment
 
 def deployment(priced: Environment, measured: Environment) -> Deployment:
     """The measured functions' names, with the priced environment's memory, retention and schedule."""
-    names = {part: measured.function_name(part) for part in ("processor", "sweep", "reporter")}
+    names = {part: measured.function_name(part) for part in ("processor", "sweep", "reporter", "rollup")}
+    rollup = priced.reporter.rollup_function()
     memory = {
         names["processor"]: priced.processor.memory_mb,
         names["sweep"]: priced.processor.memory_mb,
         names["reporter"]: priced.reporter.memory_mb,
+        names["rollup"]: rollup.memory_mb,
     }
     return Deployment(
         processor=names["processor"],
@@ -47,6 +49,8 @@ def deployment(priced: Environment, measured: Environment) -> Deployment:
         memory_mb=memory,
         sweep_runs_per_month=rate_runs_per_month(priced.processor.sweep_schedule),
         log_retention_days=priced.log_retention_days,
+        rollup=names["rollup"],
+        rollup_runs_per_month=rate_runs_per_month(priced.reporter.rollup.schedule),
     )
 
 
