@@ -302,8 +302,9 @@ def main() -> None:
                 f"{TARGET_SECONDS} s), peak {whole['peak_mb']:.0f} MB (target {TARGET_MB}); "
                 f"{read['dynamodb_requests']:.0f} DynamoDB requests, {read['response_mb']:.1f} MB read"
             )
-            # A transactional put bills 2 units per KB of the item (the body and about 200 bytes of keys).
-            units = 2 * math.ceil((built["rollup_bytes_per_day"] + 200) / 1024)
+            # A rollup of one part is one PutItem: a unit per KB of the item (its body and about 200 bytes of
+            # keys); more parts, or an older build's parts to delete, make it a transaction at twice that.
+            units = math.ceil((built["rollup_bytes_per_day"] + 200) / 1024)
             print(
                 f"  {'':>9}   rollups {day_kb:.0f} KB a day compressed, built in {day_cpu:.2f} s CPU a day, "
                 f"written for {units} write units a day: {units / (volume / 7):.4f} a question; "

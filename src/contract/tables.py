@@ -209,7 +209,7 @@ class DayRollup(AnalyticsItem, discriminator="rollup"):
     (`reporter.figures.to_json`), split in parts when they exceed one item.
 
     All parts of one build share `generation` (when it was built, epoch ms) and say how many there are,
-    and are written in one transaction, so a reader never sees half of a build.
+    and are written at once (one PutItem, or one transaction for several): a reader never sees half a build.
     """
 
     zone = UnicodeAttribute()

@@ -1,7 +1,7 @@
 """Building day rollups: the scheduled run (due days never built, days of records flagged late) and the
 rebuild of a range of weeks. Shared by the Lambda handler and `cv-analytics report rebuild-rollups`.
 
-Each unit (local day x write shard) is built whole from its records and written in one transaction, so a
+Each unit (local day x write shard) is built whole from its records and written at once, so a
 run that dies half-way leaves every unit either as it was or rebuilt; the next run starts again from what
 is missing. A late record's flag is removed only after every due unit it belongs to was rebuilt from a
 read that included it, and only if the record was not written again since.

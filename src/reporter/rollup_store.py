@@ -1,9 +1,9 @@
 """Reading and writing day rollups and the late-records index: every DynamoDB call of the roll-up.
 
 Rollups of one time zone live in one partition (`contract.keys.rollup_partition`), sorted by day, so the
-rollups of a report's eight weeks are one Query over a range of sort keys, a few pages at most. A build
-writes all its parts and deletes the parts of the build it replaces in one transaction: a reader sees the
-old build or the new one, never a mix.
+rollups of a report's eight weeks are one Query over a range of sort keys, a few pages at most. A build is
+one PutItem, or one transaction writing all its parts and deleting those of the build it replaces: a reader
+sees the old build or the new one, never a mix.
 """
 
 from __future__ import annotations
@@ -83,30 +83,41 @@ class RollupStore:
         return set(_builds(self._items(first, last, ["sk", "generation", "parts"])))
 
     def write(self, unit: Unit, figures: Figures, generation: int) -> int:
-        """Replace the unit's rollup by this build in one transaction; returns how many parts it has."""
+        """Replace the unit's rollup by this build; returns how many parts it has.
+
+        One part and nothing of an older build to delete is one PutItem (atomic, and half the write units of
+        a transaction); otherwise the new parts and the deletion of the old ones are one transaction.
+        """
         parts = encode(figures)
-        old = [item for item in self._items(unit.day, unit.day, ["sk", "generation"])
-               if parse_rollup_sort_key(item.sk)[1] == unit.shard]  # fmt: skip
-        new_keys = {rollup_sort_key(unit.day, unit.shard, index) for index in range(len(parts))}
+        items = [
+            DayRollup(
+                self.partition,
+                rollup_sort_key(unit.day, unit.shard, index),
+                zone=self.zone,
+                day=unit.day.isoformat(),
+                shard=unit.shard,
+                part=index,
+                parts=len(parts),
+                generation=generation,
+                requests=figures.requests,
+                body=body,
+            )
+            for index, body in enumerate(parts)
+        ]
+        new_keys = {item.sk for item in items}
+        stale = [
+            item.sk
+            for item in self._items(unit.day, unit.day, ["sk", "generation"])
+            if parse_rollup_sort_key(item.sk)[1] == unit.shard and item.sk not in new_keys
+        ]
+        if len(items) == 1 and not stale:
+            items[0].save()
+            return 1
         with TransactWrite(connection=connection_of(AnalyticsItem)) as transaction:
-            for index, body in enumerate(parts):
-                transaction.save(
-                    DayRollup(
-                        self.partition,
-                        rollup_sort_key(unit.day, unit.shard, index),
-                        zone=self.zone,
-                        day=unit.day.isoformat(),
-                        shard=unit.shard,
-                        part=index,
-                        parts=len(parts),
-                        generation=generation,
-                        requests=figures.requests,
-                        body=body,
-                    )
-                )
-            for item in old:
-                if item.sk not in new_keys:
-                    transaction.delete(DayRollup(self.partition, item.sk))
+            for item in items:
+                transaction.save(item)
+            for sort_key in stale:
+                transaction.delete(DayRollup(self.partition, sort_key))
         return len(parts)
 
     def flagged(self, limit: int = LATE_PAGE) -> list[FlaggedRecord]:

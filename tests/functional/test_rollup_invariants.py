@@ -63,7 +63,7 @@ def _counted(unit: Unit, settings: ReporterSettings) -> dict[str, object]:
     return to_json(build(records, unit.day, settings.zone))
 
 
-@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
     scenario=scenarios(),
     roll_ups=st.lists(st.integers(min_value=0, max_value=12), max_size=3),
