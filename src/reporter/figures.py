@@ -3,7 +3,7 @@
 One local day's `Figures` is what a rollup stores; a week is its seven days merged. Every figure is chosen
 so that merging is exact and the result does not depend on the order of the records or on how they were
 split into spans: counts and integer sums add up, scores are summed as integer millionths (a float sum
-depends on its order), a wording's example is its smallest spelling rather than its first, the earliest
+depends on its order), a wording's example is its preferred spelling rather than its first, the earliest
 failed ids are kept by time, and the two figures that cannot be kept exactly in bounded space are
 sketches that merge exactly (`reporter.sketches`): latency percentiles within 2 %, and distinct sessions,
 exact up to 512 and a HyperLogLog past that. So a week merged from day rollups equals the week counted

@@ -37,6 +37,11 @@ def display_text(text: str, limit: int) -> str:
     return single_line[: limit - 1].rstrip() + "…"
 
 
+def preferred(one: str, other: str) -> str:
+    """Of two spellings of one wording, the one the email shows: not all capitals first, then the smallest."""
+    return min(one, other, key=lambda spelling: (spelling.isupper(), spelling))
+
+
 # Scores are summed as integer millionths: a float sum depends on the order it was added up in, and a week
 # merged from day rollups must equal the week counted from its records.
 SCORE_UNITS = 1_000_000
@@ -46,7 +51,8 @@ SCORE_UNITS = 1_000_000
 class QuestionTally:
     """Counts of one wording: how often, the match scores its answers had, the CV sections they cited.
 
-    `example` is the smallest spelling seen (not the first): the same whatever order the records came in.
+    `example` is the preferred spelling seen (not the first, so the same whatever order the records came
+    in): the smallest that is not all capitals, since a shouted wording reads worst in the email.
     A plain dict counts the sources: a report merges hundreds of thousands of tallies, and a Counter costs
     several times more to create.
     """
@@ -60,8 +66,8 @@ class QuestionTally:
 
     def add(self, score: float | None, sources: Sequence[str] = (), spelling: str | None = None) -> None:
         self.count += 1
-        if spelling is not None and spelling < self.example:
-            self.example = spelling
+        if spelling is not None and spelling != self.example:
+            self.example = preferred(self.example, spelling)
         if score is not None:
             self.score_units += round(score * SCORE_UNITS)
             self.scored += 1
@@ -73,7 +79,7 @@ class QuestionTally:
 
     def absorb(self, other: QuestionTally) -> None:
         self.count += other.count
-        self.example = min(self.example, other.example)
+        self.example = preferred(self.example, other.example)
         self.score_units += other.score_units
         self.scored += other.scored
         if other.best_score is not None and (self.best_score is None or other.best_score > self.best_score):

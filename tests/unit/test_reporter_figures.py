@@ -50,12 +50,15 @@ def test_figures_merged_from_any_split_in_any_order_equal_the_figures_of_all_rec
     assert to_json(merged(spans)) == to_json(whole)
 
 
-def test_a_wordings_example_is_its_smallest_spelling_whatever_came_first() -> None:
-    first = Request("a", "complete", 1, question="what is her notice period", match_type="full")
-    second = Request("b", "complete", 2, question="What is her notice period?", match_type="full")
-    assert count([first, second]).questions == count([second, first]).questions
-    (tally,) = count([first, second]).questions.values()
-    assert (tally.example, tally.count) == ("What is her notice period?", 2)
+def test_a_wordings_example_is_its_smallest_spelling_not_in_capitals_whatever_came_first() -> None:
+    spellings = ["what is her notice period", "WHAT IS HER NOTICE PERIOD?", "What is her notice period?"]
+    records = [
+        Request(str(n), "complete", n, question=spelling, match_type="full")
+        for n, spelling in enumerate(spellings)
+    ]
+    assert count(records).questions == count(records[::-1]).questions
+    (tally,) = count(records).questions.values()
+    assert (tally.example, tally.count) == ("What is her notice period?", 3)
 
 
 def test_scores_are_summed_exactly_so_an_average_does_not_depend_on_the_order() -> None:
