@@ -16,10 +16,9 @@ from dataclasses import dataclass, field
 from datetime import date
 from zoneinfo import ZoneInfo
 
-from contract.keys import day_partition
 from reporter.records import Request
 from reporter.rollup_store import RollupStore
-from reporter.rollups import LOOKBACK_DAYS, Unit, build, due_days, is_due, record_days, units_of_flagged
+from reporter.rollups import LOOKBACK_DAYS, Unit, build, due_days, is_due, unit_partitions, units_of_flagged
 from reporter.settings import ReporterSettings
 from reporter.store import AnalyticsReader
 
@@ -88,7 +87,7 @@ class RollUp:
             if deadline_ms is not None and started + slowest_ms * SAFETY_FACTOR > deadline_ms:
                 result.remaining = len(ordered) - index
                 break
-            partitions = [day_partition(day, unit.shard) for day in record_days(unit, self.zone)]
+            partitions = unit_partitions(unit, self.zone)
             missing = [partition for partition in partitions if partition not in cache]
             cache = {partition: cache[partition] for partition in partitions if partition in cache}
             for partition, records in self.reader.partition_requests(missing, consistent=True):

@@ -85,9 +85,9 @@ def units_of_flagged(flagged: FlaggedRecord, zone: ZoneInfo) -> list[Unit]:
     return units
 
 
-def record_days(unit: Unit, zone: ZoneInfo) -> list[date]:
-    """The UTC days whose partitions, in the unit's shard, hold the records of the unit's local day."""
-    return utc_days_of_local_day(unit.day, zone)
+def unit_partitions(unit: Unit, zone: ZoneInfo) -> list[str]:
+    """The day partitions, in the unit's shard, that hold the records of the unit's local day."""
+    return [day_partition(utc_day, unit.shard) for utc_day in utc_days_of_local_day(unit.day, zone)]
 
 
 def build(records: Iterable[Request], day: date, zone: ZoneInfo) -> Figures:
@@ -125,13 +125,7 @@ class ReadingPlan:
 
     def partitions(self, zone: ZoneInfo) -> list[str]:
         """The day partitions the record-read units need, each once."""
-        return sorted(
-            {
-                day_partition(utc_day, unit.shard)
-                for unit in self.from_records
-                for utc_day in record_days(unit, zone)
-            }
-        )
+        return sorted({partition for unit in self.from_records for partition in unit_partitions(unit, zone)})
 
     def record_days(self, shard: int) -> frozenset[date]:
         """The local days of one shard whose records are read."""

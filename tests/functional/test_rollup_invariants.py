@@ -16,7 +16,6 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from contract.config import load_settings
-from contract.keys import day_partition
 from contract.lateness import ROLLUP_DUE_AFTER_MS
 from contract.tables import LATE_BUCKET, AnalyticsItem
 from processor.repository import Repository
@@ -24,7 +23,7 @@ from processor.settings import ProcessorSettings
 from reporter.figures import to_json
 from reporter.roll_up import RollUp
 from reporter.rollup_store import RollupStore
-from reporter.rollups import Unit, build, record_days, units_of_partition
+from reporter.rollups import Unit, build, unit_partitions, units_of_partition
 from reporter.settings import ReporterSettings
 from reporter.store import AnalyticsReader
 from tests.functional.test_processor_invariants import START, CrashingStore, Scenario, run, scenarios
@@ -54,7 +53,7 @@ def _rollup_settings(zone: str) -> ReporterSettings:
 
 def _counted(unit: Unit, settings: ReporterSettings) -> dict[str, object]:
     """The unit's figures counted straight from its records as they are in the table now."""
-    partitions = [day_partition(day, unit.shard) for day in record_days(unit, settings.zone)]
+    partitions = unit_partitions(unit, settings.zone)
     records = [
         record
         for _, batch in AnalyticsReader(settings).partition_requests(partitions, consistent=True)
