@@ -268,14 +268,6 @@ def count(records: Iterable[Request]) -> Figures:
     return FiguresCounter().add_all(records)
 
 
-def merged(spans: Iterable[Figures]) -> Figures:
-    """The figures of several spans together; none of them is changed."""
-    total = Figures()
-    for span in spans:
-        total.merge(span)
-    return total
-
-
 def _ordered(tallies: Mapping[str, QuestionTally]) -> list[tuple[str, QuestionTally]]:
     return sorted(tallies.items(), key=lambda item: (-item[1].count, item[0]))
 

@@ -110,6 +110,11 @@ class ReportWeek:
         return f"{first} \u2013 {sunday.strftime('%-d %b %Y')}"
 
 
+def wall_clock_ms() -> int:
+    """The wall clock in epoch milliseconds, the unit every record's time is in."""
+    return int(datetime.now(UTC).timestamp() * 1000)
+
+
 def local_day_bounds_ms(day: date, zone: ZoneInfo) -> tuple[int, int]:
     """Local midnight to the next local midnight, epoch ms: 23, 24 or 25 hours across a DST change."""
     start = datetime.combine(day, time(0), tzinfo=zone)

@@ -10,12 +10,12 @@ read that included it, and only if the record was not written again since.
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date
 from zoneinfo import ZoneInfo
 
+from reporter.period import wall_clock_ms
 from reporter.records import Request
 from reporter.rollup_store import RollupStore
 from reporter.rollups import LOOKBACK_DAYS, Unit, build, due_days, is_due, unit_partitions, units_of_flagged
@@ -39,10 +39,6 @@ class RollUpResult:
     remaining: int = 0
 
 
-def _now_ms() -> int:
-    return int(time.time() * 1000)
-
-
 class RollUp:
     """Builds rollups for one time zone from the records; `reader` and `store` are the data-access layer."""
 
@@ -52,7 +48,7 @@ class RollUp:
         *,
         reader: AnalyticsReader | None = None,
         store: RollupStore | None = None,
-        clock: Callable[[], int] = _now_ms,
+        clock: Callable[[], int] = wall_clock_ms,
         lookback_days: int = LOOKBACK_DAYS,
     ) -> None:
         self.settings = settings

@@ -7,7 +7,6 @@ Reading and rendering come before the claim: a failure there leaves no marker be
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
@@ -20,7 +19,7 @@ from reporter.aggregation import WeekRouter
 from reporter.fitting import fit
 from reporter.grouping import QuestionGrouper, default_grouper
 from reporter.mailer import SesMailer, SesRejectedError, build_message
-from reporter.period import ReportWeek
+from reporter.period import ReportWeek, wall_clock_ms
 from reporter.render import RenderedEmail
 from reporter.rollup_store import RollupStore
 from reporter.rollups import reading_plan, units_of_flagged
@@ -74,7 +73,7 @@ def collect(
     router = WeekRouter.ending(week)
     days = router.local_days()
     rollups = rollups or RollupStore(settings.report_timezone)
-    now_ms = _now_ms() if now_ms is None else now_ms
+    now_ms = wall_clock_ms() if now_ms is None else now_ms
     stored = rollups.read(days[0], days[-1])
     stale = [unit for flagged in rollups.flagged() for unit in units_of_flagged(flagged, settings.zone)]
     plan = reading_plan(days, settings.analytics_write_shards, stored, stale, settings.zone, now_ms)
@@ -118,10 +117,6 @@ def require_addresses(settings: ReporterSettings) -> None:
         raise SettingsError("REPORT_RECIPIENTS is not set: give the comma-separated addresses to send to")
 
 
-def _now_ms() -> int:
-    return int(time.time() * 1000)
-
-
 def run(
     settings: ReporterSettings,
     week: ReportWeek,
@@ -130,7 +125,7 @@ def run(
     force: bool = False,
     reader: AnalyticsReader | None = None,
     mailer: SesMailer | None = None,
-    clock: Callable[[], int] = _now_ms,
+    clock: Callable[[], int] = wall_clock_ms,
 ) -> ReportOutcome:
     """Send (or with `dry_run` only render) the report of `week`, at most once unless `force`.
 

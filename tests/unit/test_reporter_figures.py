@@ -6,10 +6,18 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from reporter.figures import FiguresFormatError, bounded, count, from_json, merged, to_json
+from reporter.figures import Figures, FiguresFormatError, bounded, count, from_json, to_json
 from reporter.records import Request
 
 QUESTIONS = ("What is her notice period?", "what is her notice period", "Does she speak French?", "<b>x</b>")
+
+
+def merged(spans: list[Figures]) -> Figures:
+    """The figures of several spans merged into new ones, as the report merges a week's days."""
+    total = Figures()
+    for span in spans:
+        total.merge(span)
+    return total
 
 
 @st.composite
