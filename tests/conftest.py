@@ -3,6 +3,14 @@
 from __future__ import annotations
 
 import os
+
+# numpy's OpenBLAS reads this once, when numpy is first imported, so it is set before anything imports numpy.
+# Its default, a thread per core, spins each thread waiting for the others: on a machine whose cores are
+# busy with other work (the twin suite runs beside this one), the grouping model's matrix products then
+# took eight times as long (96 s against 12 s for one 500-question week). One thread computes the same
+# products.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
 from collections.abc import Iterator
 
 import pytest
