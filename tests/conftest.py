@@ -26,6 +26,28 @@ def _question_model() -> None:
     model_files.build()
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _one_botocore_loader() -> Iterator[None]:
+    """PynamoDB opens a botocore session for every new connection, and each session parses botocore's
+    DynamoDB model again (about 0.15 s); the tests point the models at their tables again and again, and one
+    reporter test spent half its 10 s there. Every session now reads the models through one loader: the
+    same data, parsed once. Each session still resolves its own credentials, region and endpoint."""
+    import botocore.loaders
+    import botocore.session
+    from pynamodb.connection import base
+
+    loader = botocore.loaders.create_loader()
+
+    def get_session() -> botocore.session.Session:
+        session = botocore.session.get_session()
+        session.register_component("data_loader", loader)
+        return session
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(base, "get_session", get_session)
+        yield
+
+
 @pytest.fixture(autouse=True)
 def _no_real_aws(monkeypatch: pytest.MonkeyPatch) -> None:
     """No test may reach a real AWS account: fake credentials, a fixed region, no shared profiles."""
