@@ -121,3 +121,41 @@ def test_a_receive_from_a_missing_queue_gets_sqs_own_error(endpoint: str) -> Non
     with pytest.raises(ClientError) as refused:
         sqs.receive_message(QueueUrl=missing, WaitTimeSeconds=1)
     assert "NonExistentQueue" in str(refused.value) or "QueueDoesNotExist" in str(refused.value)
+
+
+def test_a_create_schedule_sent_again_with_its_token_answers_the_schedule_it_created(
+    endpoint: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An SDK that lost the answer to a CreateSchedule sends it again with the same ClientToken: AWS answers
+    the schedule it created, a new token for the same name is still a conflict."""
+    from moto.scheduler.responses import EventBridgeSchedulerResponse
+
+    # Restored after the test: the patch changes moto's class in this process.
+    monkeypatch.setattr(
+        EventBridgeSchedulerResponse, "create_schedule", EventBridgeSchedulerResponse.create_schedule
+    )
+    moto_gaps.scheduler_client_token()
+    scheduler = boto3.client(
+        "scheduler",
+        endpoint_url=endpoint,
+        region_name="eu-west-2",
+        aws_access_key_id="AKIASERVING",
+        aws_secret_access_key="secret",
+    )
+    schedule = {
+        "Name": "cv-analytics-local-sweep",
+        "ScheduleExpression": "rate(15 minutes)",
+        "FlexibleTimeWindow": {"Mode": "OFF"},
+        "Target": {
+            "Arn": "arn:aws:lambda:eu-west-2:123456789012:function:sweep",
+            "RoleArn": "arn:aws:iam::123456789012:role/scheduler",
+        },
+    }
+    first = scheduler.create_schedule(ClientToken="first-attempt", **schedule)
+    again = scheduler.create_schedule(ClientToken="first-attempt", **schedule)
+    assert again["ScheduleArn"] == first["ScheduleArn"]
+    with pytest.raises(scheduler.exceptions.ConflictException):
+        scheduler.create_schedule(ClientToken="another-request", **schedule)
+    assert [entry["Name"] for entry in scheduler.list_schedules()["Schedules"]] == [
+        "cv-analytics-local-sweep"
+    ]

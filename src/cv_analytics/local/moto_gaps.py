@@ -511,6 +511,36 @@ def one_request_at_a_time(application: Callable[..., Any]) -> Callable[..., Any]
     return serve
 
 
+def scheduler_client_token() -> None:
+    """CreateSchedule is idempotent for its `ClientToken`: the same request again answers the schedule it
+    created, as AWS does, instead of ConflictException.
+
+    The AWS SDKs fill the token in and send it unchanged when they retry a request whose answer they did
+    not get (a connection dropped after the twin had created the schedule). moto ignores the token ("not
+    yet implemented"), so such a retry failed the apply with "Schedule ... already exists" although the
+    schedule was the one asked for.
+    """
+    from moto.scheduler.responses import EventBridgeSchedulerResponse
+
+    original = EventBridgeSchedulerResponse.create_schedule
+    created: dict[tuple[str, str, str, str], str] = {}
+
+    def create_schedule(self: EventBridgeSchedulerResponse) -> str:
+        token = self._get_param("ClientToken")
+        group = self._get_param("GroupName") or "default"
+        name = self.uri.split("?")[0].split("/")[-1]
+        key = (self.current_account, self.region, group, name)
+        existing = self.scheduler_backend.schedule_groups.get(group)
+        if token and created.get(key) == token and existing is not None and name in existing.schedules:
+            return json.dumps({"ScheduleArn": existing.schedules[name].arn})
+        answer = original(self)
+        if token:
+            created[key] = str(token)
+        return answer
+
+    EventBridgeSchedulerResponse.create_schedule = create_schedule  # type: ignore[method-assign]
+
+
 def _same_notification(stored: dict[str, Any], asked: dict[str, Any]) -> bool:
     """Budgets names a notification by its type, operator, threshold and threshold type."""
     keys = ("NotificationType", "ComparisonOperator", "ThresholdType")
@@ -603,6 +633,7 @@ PATCHES: tuple[Callable[[], None], ...] = (
     sqs_batch_actions,
     lambda_code_location,
     budgets_subscribers_and_tags,
+    scheduler_client_token,
 )
 
 
