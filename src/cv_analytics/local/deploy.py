@@ -8,20 +8,18 @@ the infra stack's outputs, from which everything local then finds the queue, the
 
 from __future__ import annotations
 
-import fcntl
 import os
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 from botocore.exceptions import ClientError
 
-from cv_analytics import packaging
+from cv_analytics import machine_lock, packaging
 from cv_analytics.local.twin import Twin
 from terraform.environment import ROOT, TWIN_PORT_VARIABLE, Environment
 from terraform.outputs import InfraOutputs
@@ -73,22 +71,10 @@ def synth_local(twin: Twin, deployment: LocalDeployment, *, build: bool = True) 
     )  # fmt: skip
 
 
-@contextmanager
-def _one_init_at_a_time() -> Iterator[None]:
-    """The plug-in cache is not safe for two inits at once, in this process or another (a demo's apply
-    beside the tests' own): an exclusive lock on a file beside the cache."""
-    SCRATCH.mkdir(parents=True, exist_ok=True)
-    with (SCRATCH / "init.lock").open("w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
-
-
 def init_stack(twin: Twin, deployment: LocalDeployment, kind: str) -> None:
-    """`terraform init`, one at a time on this machine."""
-    with _one_init_at_a_time():
+    """`terraform init`, one at a time on this machine: the plug-in cache is not safe for two inits at once,
+    in this process or another (a demo's apply beside the tests' own)."""
+    with machine_lock.held(SCRATCH / "init.lock"):
         result = terraform(
             Environment.load(LOCAL),
             kind,
