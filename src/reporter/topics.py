@@ -1,12 +1,12 @@
-"""What recruiters ask a CV chatbot, as topics with a few example wordings each.
+"""What recruiters ask a CV chatbot, as topics with example wordings each.
 
 all-MiniLM-L6-v2 puts two wordings of one question closer than two unrelated questions, but not by a margin
 one threshold can rely on: "What is her notice period?" and "When is she available to join?" score 0.35,
 while "What is her notice period?" and "Does she know Kubernetes?" score 0.26. Questions that share the
-frame "does she ..." score alike whatever they ask about. So a question is first compared with these
-examples (its nearest example decides, above `reporter.grouping.TOPIC_SIMILARITY`), and only a question far
-from every example is grouped with other questions by similarity alone. The examples also give each group
-a name the owner reads at a glance.
+frame "does she ..." score alike whatever they ask about. So a classifier is fitted on these examples
+(`reporter.topic_classifier`, with `reporter.off_topic` as what no topic is) and decides a question's
+topic, and only a question it gives no topic is grouped with other questions by similarity alone. The
+examples also give each group a name the owner reads at a glance.
 
 The examples are part of the method, so they are not drawn from the labelled set (tests/fixtures/
 recruiter_questions.py) that measures it. Every topic follows one recipe, written from what recruiters ask
@@ -19,8 +19,14 @@ every topic (after "The second recipe's wordings."): four terse notes with recru
 two, English in frames the first recipe lacks (imperative, conditional, "the candidate", a long brief,
 informal), and three each in German, French and Spanish; and, to the technology topics' terms, the tools and
 services recruiters name instead of the technology. Of its 350 wordings, 40 that were near copies of a
-labelled question of any part were left out. A test keeps each example under a difflib ratio of 0.8 to
-every labelled question.
+labelled question of any part were left out.
+
+A third recipe, written by someone who had read only this module, adds about 24 wordings to every topic
+(after "The third recipe's wordings."): five each in German, French and Spanish (a keyword, a formal and an
+informal question, a typo without accents, another facet of the topic), one each in Italian, Portuguese
+and Dutch, and six English ones on facets of the topic the first two recipes left out. Of its 384
+wordings, 12 that were near copies of a labelled question were left out. A test keeps each example under a
+difflib ratio of 0.8 to every labelled question.
 """
 
 from __future__ import annotations
@@ -63,6 +69,35 @@ TOPICS: dict[str, tuple[str, ...]] = {
         "¿preaviso?",
         "¿Para cuándo estaría disponible para incorporarse?",
         "Si le hacemos una oferta hoy, ¿cuánto tardaría en incorporarse con nosotros?",
+        # The third recipe's wordings.
+        "Eintrittstermin?",
+        "Wann wäre ihr erster Arbeitstag?",
+        "Könnten Sie mir mitteilen, zu welchem Termin die Kandidatin frühestens eintreten könnte?",
+        "Weißt du, ob sie schon gekündigt hat und wann sie frei ist?",
+        "kann sie fruher aus ihrer kundigungsfrist raus oder muss sie die ganze frist absitzen",
+        "date de démarrage ?",
+        "Son préavis dure combien de temps ?",
+        "Pourriez-vous m'indiquer la date à laquelle la candidate serait en mesure de rejoindre notre "
+        "équipe ?",
+        "Tu sais si elle a déjà posé sa démission ?",
+        "elle peut negocier une fin de preavis anticipee ?",
+        "¿fecha de incorporación?",
+        "¿Ya ha presentado su renuncia?",
+        "¿Podría usted indicarme con cuánta antelación debe avisar la candidata a su empresa antes de "
+        "marcharse?",
+        "¿Sabes si ella podría empezar antes de fin de mes?",
+        "cuando estaria libre para empezar, tiene que dar preaviso?",
+        "Quando potrebbe iniziare e quanto preavviso deve dare?",
+        "Qual é o prazo de aviso prévio dela e quando poderia começar?",
+        "Wat is haar opzegtermijn en wanneer kan ze beginnen?",
+        "Earliest availability?",
+        "Is this person on garden leave, or could she be released sooner?",
+        "Would her employer let her buy out the rest of her notice?",
+        "What is the candidate's contractual notice, and is there any flexibility on it?",
+        "Has she already handed in her resignation?",
+        "We need to fill this seat before the end of the quarter, and the hiring manager has asked me to "
+        "confirm timelines before we go any further: how long is her notice, has she resigned yet, and what "
+        "is the realistic first day she could join us?",
     ),
     "Salary and rate": (
         "rate?",
@@ -102,6 +137,33 @@ TOPICS: dict[str, tuple[str, ...]] = {
         "¿sueldo?",
         "¿Cuánto cobra actualmente al año?",
         "¿Cuál sería su tarifa por hora o por día para este proyecto?",
+        # The third recipe's wordings.
+        "Wunschgehalt?",
+        "Was verlangt sie pro Stunde?",
+        "Welche Vergütung stellt sich die Kandidatin einschließlich Bonus und Aktienoptionen vor?",
+        "Weißt du, ob sie beim Gehalt noch mit sich verhandeln lässt?",
+        "wie viel verdint sie jetz im jahr ungefähr",
+        "TJM ?",
+        "Elle gagne combien actuellement ?",
+        "Pourriez-vous me communiquer la fourchette de salaire souhaitée par la candidate ?",
+        "Tu sais si elle accepterait un fixe plus bas avec un gros variable ?",
+        "quelles sont ses pretentions en brut annuel",
+        "¿banda salarial?",
+        "¿Cuánto pide por día?",
+        "¿Podría indicarme usted cuál es la expectativa salarial bruta anual de la candidata?",
+        "¿Sabes si ella rebajaría el sueldo si le ofrecemos acciones de la empresa?",
+        "cuanto gana aora mismo con el bonus incluido",
+        "Quali sono le sue aspettative di stipendio?",
+        "Quanto ela ganha hoje e qual salário pretende?",
+        "Wat zijn haar salariswensen?",
+        "Comp expectations?",
+        "What's this person's OTE, including commission and bonus?",
+        "Which pay band would the candidate expect us to put her in?",
+        "What's the lowest figure she'd accept?",
+        "How much does she currently earn in base plus stock?",
+        "I'm putting together the offer paperwork for our finance team and they need the numbers before "
+        "approving the headcount: what base salary is she after, does she expect a sign-on bonus or equity, "
+        "and is there any flexibility if our band is slightly lower than she hoped?",
     ),
     "Relocation": (
         "relocate?",
@@ -138,6 +200,33 @@ TOPICS: dict[str, tuple[str, ...]] = {
         "¿reubicación?",
         "¿Se iría a vivir a Madrid por el trabajo?",
         "Si cubrimos los gastos de traslado, ¿aceptaría mudarse a Barcelona?",
+        # The third recipe's wordings.
+        "Umzugsbereitschaft?",
+        "Wäre sie örtlich flexibel?",
+        "Wäre die Kandidatin grundsätzlich bereit, für eine neue Position ihren Wohnort zu wechseln?",
+        "Meinst du, sie würde für den Job nach Österreich ziehen?",
+        "braucht sie unterstüzung beim umzug",
+        "Elle déménagerait pour ce poste ?",
+        "La candidate accepterait-elle une relocalisation à l'étranger si nous prenions en charge les frais "
+        "?",
+        "Tu crois qu'elle partirait vivre à Montréal ?",
+        "est ce quelle aurait besoin d'une aide au demenagement",
+        "¿disponibilidad para trasladarse?",
+        "¿Cambiaría de país?",
+        "¿Estaría la candidata dispuesta a trasladar su residencia a otra provincia para ocupar el puesto?",
+        "¿Crees que ella se vendría a vivir a Valencia?",
+        "necesitaria ayuda con la mudanza o un paquete de reubicacion",
+        "Sarebbe disposta a trasferirsi in un'altra città per lavoro?",
+        "Ela estaria disposta a mudar-se para outro país?",
+        "Zou ze willen verhuizen voor deze baan?",
+        "Relocation support?",
+        "Would this person uproot to another country for the position?",
+        "Which cities would the candidate be willing to move to?",
+        "Would she need temporary housing or a relocation allowance if she moved here?",
+        "Is she geographically flexible?",
+        "The hiring team will consider people from anywhere in Europe as long as they settle in Lisbon "
+        "within three months of joining, and we offer a lump-sum relocation budget to cover the move; would "
+        "she be prepared to uproot and live there?",
     ),
     "Remote or office work": (
         "remote?",
@@ -171,6 +260,32 @@ TOPICS: dict[str, tuple[str, ...]] = {
         "¿teletrabajo?",
         "¿Prefiere trabajar desde casa o en la oficina?",
         "Si el puesto es presencial cinco días a la semana, ¿le encajaría?",
+        # The third recipe's wordings.
+        "Remote-Anteil?",
+        "Will sie hybrid arbeiten?",
+        "Welches Arbeitsmodell bevorzugt die Kandidatin: vollständig remote, hybrid oder im Büro?",
+        "Wäre es für sie okay, zweimal die Woche ins Büro zu pendeln, was meinst du?",
+        "kann sie auch ganz von zuhase arbeiten",
+        "hybride ?",
+        "Elle préfère le bureau ou la maison ?",
+        "La candidate serait-elle disposée à travailler en présentiel trois jours par semaine ?",
+        "Tu penses qu'elle accepterait de venir au bureau tous les jours ?",
+        "elle cherche du teletravail a 100 % ?",
+        "¿remoto o presencial?",
+        "¿Quiere ir a la oficina algún día?",
+        "¿Podría confirmarme usted si la candidata busca un puesto completamente en remoto?",
+        "¿Tú sabes si a ella le importa trabajar in situ en la sede?",
+        "cuantos dias a la semana podria venir a la ofisina",
+        "Preferisce lavorare da remoto o in ufficio?",
+        "Ela aceita trabalhar presencialmente ou só em regime remoto?",
+        "Wil ze thuiswerken of op kantoor werken?",
+        "Hybrid preference?",
+        "Would this person be OK travelling to HQ for a couple of days each month?",
+        "How far is she willing to commute to an office?",
+        "Is she after a distributed, work-from-anywhere setup?",
+        "Our engineering teams follow a structured hybrid policy where everyone is expected in the office "
+        "on Tuesdays and Thursdays for planning and collaboration, with the rest of the week flexible; "
+        "would that setup work for her, or is she only considering fully remote positions?",
     ),
     "Right to work and visa": (
         "visa?",
@@ -208,6 +323,34 @@ TOPICS: dict[str, tuple[str, ...]] = {
         "¿visado?",
         "¿Necesita patrocinio para trabajar aquí?",
         "¿La candidata tiene papeles para trabajar legalmente en España?",
+        # The third recipe's wordings.
+        "Aufenthaltstitel?",
+        "Ist sie EU-Bürgerin?",
+        "Benötigt die Kandidatin für eine Anstellung in Deutschland ein Visum oder eine Blaue Karte?",
+        "Weißt du, ob ihr Visum an ihren jetzigen Arbeitgeber gebunden ist?",
+        "brauch sie ein arbeitsvisum oder eine sponsering",
+        "titre de séjour ?",
+        "Elle est européenne ?",
+        "La candidate aurait-elle besoin d'un parrainage de visa pour être embauchée chez nous ?",
+        "Tu sais si elle a le droit de bosser au Royaume-Uni ?",
+        "a t elle un permis de sejour valide",
+        "¿permiso de residencia?",
+        "¿Tiene nacionalidad española?",
+        "¿Podría usted confirmar si la candidata requiere visado de trabajo para incorporarse a nuestra "
+        "empresa?",
+        "¿Sabes si ella necesita que le tramitemos el visado?",
+        "tiene autorizacion para trabajar en la union europea",
+        "Ha bisogno di un visto per lavorare in Italia?",
+        "Ela tem autorização de trabalho ou precisa de visto?",
+        "Heeft ze een werkvergunning nodig?",
+        "Work authorization?",
+        "Would this person require Skilled Worker visa sponsorship?",
+        "When does the candidate's current visa expire?",
+        "Is she authorised to work in the EU without restrictions?",
+        "Does she hold an EU Blue Card or another residence permit?",
+        "Before I submit her profile I need to confirm her immigration status, because the client can only "
+        "employ people who already have unrestricted permission to work in the Netherlands and cannot take "
+        "on the cost or delay of a visa application; what is her situation?",
     ),
     "Current job": (
         "current employer?",
@@ -244,6 +387,30 @@ TOPICS: dict[str, tuple[str, ...]] = {
         "¿empresa actual?",
         "¿A qué se dedica ahora mismo?",
         "¿Sigue trabajando en la misma empresa o ya ha cambiado de trabajo?",
+        # The third recipe's wordings.
+        "Aktuelle Position?",
+        "Könnten Sie mir sagen, bei welchem Unternehmen die Kandidatin momentan beschäftigt ist?",
+        "Ist sie noch bei ihrer jetzigen Firma, weißt du das?",
+        "intitulé de poste ?",
+        "Elle est en poste ?",
+        "Pourriez-vous préciser les responsabilités actuelles de la candidate dans son entreprise ?",
+        "Tu sais depuis quand elle est chez son employeur actuel ?",
+        "elle travaille toujours la bas ou elle a quitte son emploi",
+        "¿cargo actual?",
+        "¿Tiene empleo en este momento?",
+        "¿Podría indicarme usted en qué empresa presta servicios actualmente la candidata y con qué cargo?",
+        "¿Sabes qué hace ella en su trabajo de ahora?",
+        "en que compania esta trabajando actualmente",
+        "Per quale azienda lavora attualmente?",
+        "Onde ela trabalha atualmente e em que cargo?",
+        "Bij welk bedrijf werkt ze op dit moment?",
+        "What does this person do day to day in her present position?",
+        "How long has the candidate been with her current employer?",
+        "Is she between jobs right now?",
+        "Which team and department does she sit in at her present firm?",
+        "For the shortlist I'm sending to the hiring manager I need a one-line summary of where she is "
+        "right now: the name of the organisation she works for, her exact job title there, and what she is "
+        "mainly responsible for in that role.",
     ),
     "Leadership and management": (
         "management?",
@@ -281,6 +448,34 @@ TOPICS: dict[str, tuple[str, ...]] = {
         "¿liderazgo?",
         "¿Ha tenido personas a su cargo?",
         "¿Cuántas personas ha gestionado directamente y durante cuánto tiempo?",
+        # The third recipe's wordings.
+        "Personalverantwortung?",
+        "Ist sie eine gute Führungskraft?",
+        "Verfügt die Kandidatin über Erfahrung in der fachlichen oder disziplinarischen Führung von "
+        "Entwicklerteams?",
+        "Hat sie eigentlich schon mal Junior-Entwickler gecoacht, weißt du das?",
+        "wie groß war das tem das sie gefürt hat",
+        "management d'équipe ?",
+        "Elle a été lead tech ?",
+        "La candidate a-t-elle déjà assuré le management hiérarchique d'une équipe de développeurs ?",
+        "Tu sais si elle a déjà fait du mentorat auprès des juniors ?",
+        "est ce qu'elle a deja eu un role de manageuse",
+        "¿gestión de equipos?",
+        "¿Ha liderado equipos técnicos?",
+        "¿Podría usted detallar la experiencia de la candidata en la dirección de equipos de desarrollo?",
+        "¿Sabes si ella ha hecho de mentora de otros desarrolladores?",
+        "a tenido gente a su cargo o siempre a sido individual contributor",
+        "Ha esperienza nella gestione di un team?",
+        "Ela já liderou uma equipe de desenvolvedores?",
+        "Heeft ze ervaring met het leiden van een team?",
+        "Leadership style?",
+        "Has this person held an EM or head of engineering title?",
+        "Has the candidate coached junior developers or run onboarding for new hires?",
+        "What's her span of control in terms of headcount?",
+        "Has she led cross-functional squads including designers and product managers?",
+        "This is a player-coach role where she would keep writing code for about half her time but also be "
+        "responsible for growing a team of six, running one-to-ones, setting objectives and handling "
+        "underperformance; does her background show she can take on that kind of leadership?",
     ),
     "Education and degrees": (
         "degree?",
@@ -318,6 +513,33 @@ TOPICS: dict[str, tuple[str, ...]] = {
         "¿estudios?",
         "¿Qué carrera hizo?",
         "¿Tiene algún máster o doctorado además del grado?",
+        # The third recipe's wordings.
+        "Hochschulabschluss?",
+        "Hat sie promoviert?",
+        "Welchen akademischen Grad hat die Kandidatin erworben und an welcher Hochschule?",
+        "Hat sie Informatik studiert oder ist sie Quereinsteigerin, weißt du das?",
+        "mit welcher note hat sie ihr studium abgeschlosen",
+        "diplômes ?",
+        "Elle a un master ?",
+        "Pourriez-vous m'indiquer dans quel établissement la candidate a obtenu son diplôme ?",
+        "Tu sais si elle est passée par une école d'ingénieurs ?",
+        "elle a fait une these ou un doctorat",
+        "¿titulación?",
+        "¿Es ingeniera informática de carrera?",
+        "¿Podría usted informarme sobre la formación académica de la candidata?",
+        "¿Sabes en qué universidad se graduó ella?",
+        "que nota media saco en la carrera",
+        "Che laurea ha e dove l'ha conseguita?",
+        "Qual é a formação acadêmica dela?",
+        "Welke opleiding heeft ze gedaan?",
+        "Alma mater?",
+        "What GPA or degree classification did the candidate graduate with?",
+        "Is this person self-taught, or did she study computer science formally?",
+        "In what year did she graduate?",
+        "Did she attend a coding bootcamp rather than university?",
+        "Our client works in a regulated sector and their HR policy requires every applicant's formal "
+        "education on the submission form, so I need to know which institution she attended, the title and "
+        "level of her degree, and whether she went on to any postgraduate study.",
     ),
     "Languages spoken": (
         "languages?",
@@ -353,6 +575,32 @@ TOPICS: dict[str, tuple[str, ...]] = {
         "La candidate est-elle bilingue anglais-français ?",
         "¿idiomas?",
         "¿Puede trabajar en inglés con clientes internacionales?",
+        # The third recipe's wordings.
+        "Muttersprache?",
+        "Kann sie Spanisch?",
+        "Über welche Fremdsprachenkenntnisse verfügt die Kandidatin, und auf welchem Niveau?",
+        "Weißt du, ob sie auch Italienisch versteht?",
+        "wie gut ist ihr englisch in wort und schirft",
+        "langue maternelle ?",
+        "Elle parle allemand ?",
+        "La candidate possède-t-elle une certification officielle de son niveau d'anglais, comme le TOEIC ?",
+        "Tu sais si elle se débrouille en italien ?",
+        "quelles langues etrangeres maitrise t elle",
+        "¿nivel de inglés?",
+        "¿Podría usted indicarme cuál es la lengua materna de la candidata?",
+        "¿Sabes si ella habla portugués con soltura?",
+        "que nivel tiene de ingles hablado y escrito",
+        "Che lingue parla e a che livello?",
+        "Ela fala inglês fluentemente?",
+        "Welke talen spreekt ze vloeiend?",
+        "Mother tongue?",
+        "Does the candidate have an IELTS or TOEFL score for her English?",
+        "Is this person conversational in Mandarin?",
+        "Is her German at B2 or C1 on the CEFR scale?",
+        "Which foreign languages has she used professionally?",
+        "Our support desk covers the DACH region and Switzerland, so whoever joins has to handle calls and "
+        "written tickets in German and in French from day one, alongside English with the rest of the team; "
+        "how comfortable is she in each of those languages?",
     ),
     "Contact and interviews": (
         "contact?",
@@ -390,6 +638,33 @@ TOPICS: dict[str, tuple[str, ...]] = {
         "¿teléfono?",
         "¿Me pasas su correo?",
         "Me gustaría hablar con ella sobre una vacante, ¿cómo puedo ponerme en contacto?",
+        # The third recipe's wordings.
+        "Kontaktdaten?",
+        "Wann hätte sie Zeit für ein Telefonat?",
+        "Wäre die Kandidatin zu einem ersten Vorstellungsgespräch per Videocall bereit?",
+        "Kannst du mir ihre Handynummer schicken?",
+        "wie kan ich mit ihr einen termin fürs interview ausmachen",
+        "coordonnées ?",
+        "Elle est joignable comment ?",
+        "Serait-il possible d'obtenir le numéro de téléphone de la candidate afin de lui proposer un poste ?",
+        "Tu peux me donner son profil LinkedIn ?",
+        "quand est elle disponible pour un entretien telephonique",
+        "¿datos de contacto?",
+        "¿Tiene LinkedIn?",
+        "¿Sería posible concertar una videollamada con la candidata esta semana?",
+        "¿Me das su número para llamarla?",
+        "como le puedo escribir un mensage",
+        "Come posso contattarla per un colloquio?",
+        "Como posso entrar em contato com ela?",
+        "Hoe kan ik contact met haar opnemen voor een sollicitatiegesprek?",
+        "Calendly link?",
+        "When would the candidate be free for a 30-minute screening call?",
+        "What's the best channel to get in touch with this person: email, phone or LinkedIn InMail?",
+        "Could you pass my details on to her so she can call me back?",
+        "Would she be up for a video interview on Teams or Zoom?",
+        "I'm hiring for a senior backend role at a scale-up in Berlin and would love to set up an initial "
+        "chat with her, ideally one afternoon next week CET; could you let me know how to reach her "
+        "directly, or whether someone handles her interview scheduling?",
     ),
     "Achievements and projects": (
         "achievements?",
@@ -428,6 +703,31 @@ TOPICS: dict[str, tuple[str, ...]] = {
         "¿proyectos destacados?",
         "¿Qué ha conseguido en sus últimos trabajos?",
         "Cuéntame algún proyecto en el que haya tenido un impacto real en el negocio.",
+        # The third recipe's wordings.
+        "Referenzprojekte?",
+        "Worauf ist sie besonders stolz?",
+        "Welche herausragenden Ergebnisse hat die Kandidatin in ihren bisherigen Positionen erzielt?",
+        "Hat sie eigentlich eigene Open-Source-Projekte, weißt du was?",
+        "was hat sie bisher so erreicht, gibts konkrete erfolgsbeispile",
+        "réalisations ?",
+        "Elle a gagné des prix ?",
+        "Pourriez-vous détailler les principales réalisations de la candidate et leur impact chiffré ?",
+        "Tu peux me parler d'un projet qu'elle a mené de bout en bout ?",
+        "¿logros principales?",
+        "¿Tiene proyectos propios en GitHub?",
+        "¿Podría usted describirme el proyecto más relevante en el que ha participado la candidata?",
+        "¿Qué es lo mejor que ha hecho ella, me cuentas?",
+        "a ganado algun premio o reconocimiento",
+        "Quali sono i progetti più importanti che ha realizzato?",
+        "Quais foram as principais conquistas dela?",
+        "Op welk project is ze het meest trots?",
+        "Has the candidate contributed to any open-source projects?",
+        "What quantifiable impact has this person delivered, such as cost savings or revenue growth?",
+        "Has she given conference talks or published papers?",
+        "Can you share a case study of something she took from idea to launch?",
+        "The panel will ask each finalist to present one piece of work in depth, so I'd like to understand "
+        "which of her past projects best shows her problem-solving, what her personal contribution was as "
+        "opposed to the team's, and what measurable outcome it produced for the business.",
     ),
     "Kubernetes and containers": (
         "kubernetes?",
@@ -468,6 +768,32 @@ TOPICS: dict[str, tuple[str, ...]] = {
         "¿experiencia con k8s?",
         "¿Sabe manejar kubectl y Helm?",
         "¿Ha desplegado microservicios en contenedores sobre Kubernetes en producción?",
+        # The third recipe's wordings.
+        "Kubernetes-Zertifikat?",
+        "Arbeitet sie mit Podman?",
+        "Hat die Kandidatin Erfahrung mit der Administration von OpenShift- oder Rancher-Clustern?",
+        "Weißt du, ob sie schon mal Helm-Charts selbst geschrieben hat?",
+        "hat sie schon container mit doker und kubernets gebaut",
+        "conteneurisation ?",
+        "Elle connaît Helm ?",
+        "La candidate a-t-elle déjà administré des clusters Kubernetes en production ?",
+        "Tu sais si elle a déjà écrit des Dockerfile multi-étapes ?",
+        "est ce qu'elle maitrise kubectl et les deploiements k8s",
+        "¿Docker Compose?",
+        "¿Ha administrado clústeres de Kubernetes?",
+        "¿Podría usted indicarme si la candidata ha trabajado con OpenShift o con GKE?",
+        "¿Sabes si ella ha montado un service mesh con Istio?",
+        "tiene experiencia con contenedores y orquestacion en kubernetes",
+        "Ha esperienza con Kubernetes e Docker?",
+        "Ela já trabalhou com Kubernetes em produção?",
+        "Heeft ze ervaring met Docker-containers?",
+        "Containerization experience?",
+        "Has the candidate administered bare-metal Kubernetes clusters with kubeadm?",
+        "Does she know how to harden container images and scan them for vulnerabilities?",
+        "How comfortable is she with Rancher or k3s at the edge?",
+        "We're breaking a legacy monolith into containers to run on a self-managed Kubernetes platform with "
+        "autoscaling, network policies and rolling deployments, so the hire must own cluster upgrades and "
+        "troubleshoot failing workloads; does her track record cover that level of Kubernetes work?",
     ),
     "Python": (
         "python experience?",
@@ -508,6 +834,34 @@ TOPICS: dict[str, tuple[str, ...]] = {
         "¿nivel de python?",
         "¿Ha trabajado con Django o Flask?",
         "¿Qué tal se maneja con Python para automatizar procesos y escribir tests con pytest?",
+        # The third recipe's wordings.
+        "Pandas-Profi?",
+        "Kann sie Python?",
+        "Verfügt die Kandidatin über fundierte Kenntnisse in Python und gängigen Bibliotheken wie NumPy?",
+        "Weißt du, ob sie mit dem Django REST Framework schon APIs gebaut hat?",
+        "hat sie erfahrung mit pyhton und pytest",
+        "FastAPI ?",
+        "Elle fait du Django ?",
+        "La candidate a-t-elle développé des API en Python avec Flask ou FastAPI ?",
+        "Tu sais si elle utilise Jupyter pour ses analyses ?",
+        "est ce qu'elle connait bien python pour le machine learning",
+        "¿pandas?",
+        "¿Domina Python?",
+        "¿Podría usted confirmarme si la candidata ha desarrollado servicios backend con FastAPI?",
+        "¿Sabes si ella escribe tests con unittest o pytest?",
+        "sabe pyton? y django?",
+        "Quanto è brava a programmare in Python?",
+        "Ela tem experiência com Python e Django?",
+        "Hoe goed is ze in Python?",
+        "Python chops?",
+        "Has the candidate used type hints and mypy in her Python codebases?",
+        "Has this person built machine learning models in Python with scikit-learn?",
+        "Does she use Celery for background jobs?",
+        "Does she write idiomatic, well-tested Python?",
+        "The team maintains a large Django monolith alongside several FastAPI microservices, with Celery "
+        "workers, PostgreSQL through SQLAlchemy and a pytest suite of several thousand tests, so we need "
+        "someone productive in that Python codebase from the first sprint; how well does her experience "
+        "match?",
     ),
     "AWS and cloud": (
         "aws?",
@@ -547,6 +901,33 @@ TOPICS: dict[str, tuple[str, ...]] = {
         "¿certificación aws?",
         "¿Ha usado EC2 y RDS en producción?",
         "¿Tiene experiencia desplegando aplicaciones en AWS con CloudFormation y Lambda?",
+        # The third recipe's wordings.
+        "Cloud-Erfahrung?",
+        "Kennt sie Azure oder nur AWS?",
+        "Hat die Kandidatin bereits Anwendungen in der AWS-Cloud mit ECS oder Fargate betrieben?",
+        "Weißt du, ob sie mit S3 und CloudFront schon statische Seiten gehostet hat?",
+        "hat sie ahnung von amazon cloud sachen wie ec2 oder lamda",
+        "expérience cloud ?",
+        "Elle connaît DynamoDB ?",
+        "La candidate possède-t-elle une certification AWS Solutions Architect ou équivalente ?",
+        "Tu sais si elle a déjà géré des droits IAM sur un compte AWS ?",
+        "a t elle deja migre des applications vers le cloud amazon",
+        "¿AWS o Azure?",
+        "¿Sabe usar SQS y SNS?",
+        "¿Podría usted indicarme qué servicios de AWS ha utilizado la candidata en sus últimos proyectos?",
+        "¿Sabes si ella ha montado pipelines con CodePipeline y CodeBuild?",
+        "a trabajado con la consola de aws o con cdk",
+        "Ha esperienza con AWS o altri servizi cloud?",
+        "Ela tem certificação em AWS?",
+        "Heeft ze ervaring met cloudplatformen zoals AWS?",
+        "Cloud certifications?",
+        "Has the candidate worked on AWS cost optimisation, such as reserved instances and right-sizing?",
+        "Has this person designed VPC networking and security groups on AWS?",
+        "Does she have experience with Azure or Google Cloud as well?",
+        "Has she deployed ML models on SageMaker?",
+        "We're a regulated fintech moving our on-premise estate into AWS over the next eighteen months, "
+        "with a landing zone, multi-account setup, infrastructure as code and strict IAM guardrails, so we "
+        "need an engineer who has done cloud migrations before; how much of that has she done herself?",
     ),
     "Contract or permanent": (
         "contract?",
@@ -582,6 +963,32 @@ TOPICS: dict[str, tuple[str, ...]] = {
         "¿autónoma?",
         "¿Le interesa un contrato indefinido?",
         "¿Aceptaría trabajar como contractor durante un año antes de pasar a plantilla?",
+        # The third recipe's wordings.
+        "Freelance oder fest?",
+        "Ist sie selbstständig?",
+        "Wäre die Kandidatin auch an einer befristeten Anstellung oder an Arbeitnehmerüberlassung "
+        "interessiert?",
+        "Weißt du, ob sie lieber Vollzeit oder Teilzeit arbeiten will?",
+        "sucht sie eine unbefristete stele oder ein projekt",
+        "freelance ou CDI ?",
+        "Elle est en portage salarial ?",
+        "La candidate recherche-t-elle un contrat à durée indéterminée ou préfère-t-elle des missions ?",
+        "Tu sais si elle voudrait bosser à temps partiel ?",
+        "elle accepterait une mission en regie de trois mois",
+        "¿fijo o freelance?",
+        "¿Es autónoma o asalariada?",
+        "¿Podría usted confirmarme si la candidata aceptaría un contrato temporal de seis meses?",
+        "¿Sabes si ella prefiere jornada completa o media jornada?",
+        "busca un puesto en plantilla o prefire trabajar por proyectos",
+        "Cerca un contratto a tempo indeterminato o lavora come freelance?",
+        "Ela prefere um contrato fixo ou trabalhar como freelancer?",
+        "Zoekt ze een vaste baan of werkt ze liever als freelancer?",
+        "Employment type?",
+        "Would this person be open to contract-to-hire?",
+        "Is she only after interim assignments?",
+        "The client is weighing up whether to bring someone in as an outside-IR35 contractor for an initial "
+        "nine-month engagement or to go straight to a salaried permanent hire with benefits; before they "
+        "decide, which type of engagement would she actually prefer?",
     ),
     "Years of experience and seniority": (
         "experience?",
@@ -615,6 +1022,32 @@ TOPICS: dict[str, tuple[str, ...]] = {
         "Depuis combien de temps la candidate travaille-t-elle dans le développement logiciel ?",
         "¿años de experiencia?",
         "¿Cuánta experiencia profesional tiene en el sector tecnológico?",
+        # The third recipe's wordings.
+        "Karrierestufe?",
+        "Ist sie eher Mid-Level?",
+        "Wie viele Jahre einschlägige Berufserfahrung bringt die Kandidatin als Softwareentwicklerin mit?",
+        "Würdest du sie als Medior oder schon als Senior einstufen?",
+        "seit wievielen jaren ist sie schon in der branche",
+        "niveau d'expérience ?",
+        "Elle est senior ?",
+        "Pourriez-vous me préciser à quel niveau de séniorité se situe la candidate ?",
+        "Tu dirais qu'elle est junior ou expérimentée ?",
+        "ca fait combien d'annees qu'elle developpe",
+        "¿nivel de seniority?",
+        "¿Podría usted indicarme cuántos años de trayectoria profesional acumula la candidata?",
+        "¿Tú cómo la ves, ella es más bien mid o ya senior?",
+        "cuantos anos lleva trabajando de desarrolladora",
+        "Quanti anni di esperienza ha come sviluppatrice?",
+        "Quantos anos de experiência ela tem?",
+        "Hoeveel jaar werkervaring heeft ze?",
+        "Seniority level?",
+        "Would the candidate slot in at staff or principal level?",
+        "What's this person's total years in industry, excluding internships?",
+        "Roughly what year did she start her career in engineering?",
+        "Would she map to an L5 or L6 at a big tech firm?",
+        "Our grading framework runs from associate through to principal engineer and the level offered "
+        "depends on demonstrated experience, so before I brief the hiring committee I need to know how many "
+        "years she has worked professionally and what seniority that realistically represents.",
     ),
 }
 
