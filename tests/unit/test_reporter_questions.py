@@ -25,6 +25,8 @@ from tests.fixtures.recruiter_questions import (
     INDEPENDENT,
     INDEPENDENT_2,
     INDEPENDENT_2_OUTSIDE,
+    INDEPENDENT_3,
+    INDEPENDENT_3_OUTSIDE,
     INDEPENDENT_OUTSIDE,
     OUTSIDE,
     OUTSIDE_HELD_OUT,
@@ -100,6 +102,9 @@ def test_the_independent_parts_are_large_and_cover_every_topic() -> None:
     assert len(labelled(INDEPENDENT_2)) >= 140
     assert set(INDEPENDENT_2) == set(CATALOGUE_TOPIC)
     assert len(INDEPENDENT_2_OUTSIDE) >= 20
+    assert len(labelled(INDEPENDENT_3)) >= 90
+    assert set(INDEPENDENT_3) == set(CATALOGUE_TOPIC)
+    assert len(INDEPENDENT_3_OUTSIDE) >= 9
 
 
 def test_no_topic_example_is_a_near_copy_of_a_labelled_question() -> None:
@@ -107,7 +112,7 @@ def test_no_topic_example_is_a_near_copy_of_a_labelled_question() -> None:
     with a typo or a word changed would measure the copy, not the grouping."""
     near = [
         pair
-        for part in (ALL, INDEPENDENT, INDEPENDENT_2)
+        for part in (ALL, INDEPENDENT, INDEPENDENT_2, INDEPENDENT_3)
         for topic, questions in part.items()
         for pair in near_copies(TOPICS[CATALOGUE_TOPIC[topic]], questions)
     ]
@@ -117,8 +122,18 @@ def test_no_topic_example_is_a_near_copy_of_a_labelled_question() -> None:
 def test_no_off_topic_example_is_a_near_copy_of_a_labelled_question() -> None:
     """The off-topic examples teach the classifier what no topic is: one that is (nearly) a labelled question,
     inside a topic or outside all of them, would measure the copy."""
-    questions = [question for part in (ALL, INDEPENDENT, INDEPENDENT_2) for question, _ in labelled(part)]
-    questions += [*OUTSIDE, *OUTSIDE_HELD_OUT, *INDEPENDENT_OUTSIDE, *INDEPENDENT_2_OUTSIDE]
+    questions = [
+        question
+        for part in (ALL, INDEPENDENT, INDEPENDENT_2, INDEPENDENT_3)
+        for question, _ in labelled(part)
+    ]
+    questions += [
+        *OUTSIDE,
+        *OUTSIDE_HELD_OUT,
+        *INDEPENDENT_OUTSIDE,
+        *INDEPENDENT_2_OUTSIDE,
+        *INDEPENDENT_3_OUTSIDE,
+    ]
     assert not near_copies(OFF_TOPIC, questions)
 
 
@@ -128,6 +143,16 @@ def test_no_independent_question_is_a_near_copy_of_the_method_or_the_earlier_par
     seen = [example for examples in TOPICS.values() for example in examples]
     seen += [question for question, _ in labelled(ALL)] + list(OUTSIDE) + list(OUTSIDE_HELD_OUT)
     fresh = [question for question, _ in labelled(INDEPENDENT)] + list(INDEPENDENT_OUTSIDE)
+    assert not near_copies(fresh, seen)
+
+
+def test_no_question_of_the_fifth_part_is_a_near_copy_of_the_catalogue_or_the_other_parts() -> None:
+    """The fifth part measures the method as it was fixed: none of its questions is (nearly) a catalogue
+    example, on topic or off, or a question of another part."""
+    seen = [example for examples in TOPICS.values() for example in examples] + list(OFF_TOPIC)
+    seen += [question for part in (ALL, INDEPENDENT, INDEPENDENT_2) for question, _ in labelled(part)]
+    seen += [*OUTSIDE, *OUTSIDE_HELD_OUT, *INDEPENDENT_OUTSIDE, *INDEPENDENT_2_OUTSIDE]
+    fresh = [question for question, _ in labelled(INDEPENDENT_3)] + list(INDEPENDENT_3_OUTSIDE)
     assert not near_copies(fresh, seen)
 
 
@@ -179,8 +204,19 @@ def test_grouping_on_the_second_independent_part(grouper: QuestionGrouper) -> No
     assert min(shares.values()) >= 6 / 8, shares
 
 
+def test_grouping_on_the_fifth_part(grouper: QuestionGrouper) -> None:
+    """The part written after the method was fixed, by someone who had read none of it, measured once:
+    purity 0.978; 13 of 16 topics keep 0.8 of their wordings in one group. The salary and Kubernetes keep 4
+    of 6, the current role 5 of 7. No topic may fall further."""
+    purity, shares = measured(grouper, INDEPENDENT_3)
+    assert purity >= 0.9
+    below = {topic: share for topic, share in shares.items() if share < 0.8}
+    assert set(below) <= {"salary", "kubernetes", "current role"}, shares
+    assert min(shares.values()) >= 4 / 6, shares
+
+
 # Questions outside every topic that a topic takes, per part. None of the tuning part's 20, which the
-# threshold was chosen with; 8 of the other parts' 48.
+# threshold was chosen with; 9 of the other parts' 57.
 DRAWN_IN: dict[tuple[str, ...], dict[str, str]] = {
     OUTSIDE: {},
     OUTSIDE_HELD_OUT: {
@@ -197,12 +233,13 @@ DRAWN_IN: dict[tuple[str, ...], dict[str, str]] = {
         "Has she published any papers or articles?": "Achievements and projects",
         "Ela já trabalhou com Angular?": "Remote or office work",
     },
+    INDEPENDENT_3_OUTSIDE: {"Ela tem alguma experiência com Rust?": "Leadership and management"},
 }
 
 
 def test_questions_outside_every_topic_stay_out_of_the_topics(grouper: QuestionGrouper) -> None:
     """Of the questions outside every topic (TypeScript, Go, SAP, C++, chess, Figma, a driving licence...),
-    those the threshold was chosen with all stay out; of the 48 in the other parts, the 8 in DRAWN_IN are
+    those the threshold was chosen with all stay out; of the 57 in the other parts, the 9 in DRAWN_IN are
     taken by a topic. The rest each stay a group of their own."""
     for questions, expected in DRAWN_IN.items():
         groups = grouper.group(list(questions))
@@ -225,8 +262,18 @@ def test_a_wordings_topic_does_not_depend_on_the_rest_of_the_week(
     """A question outside every topic is not pulled in by the week's other questions (the email once
     counted "Does she know TypeScript?" under leadership), and a topic question is not pushed out: the
     week grouped whole gives each wording the topic it gets in either half alone."""
-    pool = [question for part in (ALL, INDEPENDENT, INDEPENDENT_2) for question, _ in labelled(part)]
-    pool += [*OUTSIDE, *OUTSIDE_HELD_OUT, *INDEPENDENT_OUTSIDE, *INDEPENDENT_2_OUTSIDE]
+    pool = [
+        question
+        for part in (ALL, INDEPENDENT, INDEPENDENT_2, INDEPENDENT_3)
+        for question, _ in labelled(part)
+    ]
+    pool += [
+        *OUTSIDE,
+        *OUTSIDE_HELD_OUT,
+        *INDEPENDENT_OUTSIDE,
+        *INDEPENDENT_2_OUTSIDE,
+        *INDEPENDENT_3_OUTSIDE,
+    ]
     week = data.draw(st.lists(st.sampled_from(pool), min_size=2, max_size=40, unique=True))
     split = data.draw(st.integers(1, len(week) - 1))
     assert _topics(grouper, week) == _topics(grouper, week[:split]) + _topics(grouper, week[split:])
