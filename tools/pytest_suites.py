@@ -5,8 +5,8 @@ wall time spent almost entirely in the AWS provider's fixed polling (it sleeps b
 not on the CPU. Run after the other checks, that waiting would add to their minutes; run beside them, it
 overlaps them. So the twin suite starts first, writing to `.cache/pytest-twin.log`; then the other pytest
 suites run on the terminal, with the `--before` commands ahead of them and the `--after` commands behind
-(`./taskw test` puts lint before and the edge client's tests after); the twin suite's log is printed whole
-when it ends, and the exit code is the worst of all.
+(`./taskw test` puts the browser's install and lint before and the edge client's tests after); the twin
+suite's log is printed whole when it ends, and the exit code is the worst of all.
 
 With pytest arguments after `--` (`./taskw pytest -- tests/unit -k sweep`), this is plain `pytest` with them.
 """

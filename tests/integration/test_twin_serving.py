@@ -7,7 +7,7 @@ import threading
 import time
 import urllib.request
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import Any, Literal
 
 import boto3
 import pytest
@@ -46,14 +46,18 @@ def endpoint(meter: RequestMeter) -> Iterator[str]:
         yield url
 
 
-def _sqs(endpoint: str) -> Any:
+def _client(service: Literal["sqs", "scheduler", "iam"], endpoint: str) -> Any:
     return boto3.client(
-        "sqs",
+        service,
         endpoint_url=endpoint,
         region_name="eu-west-2",
         aws_access_key_id="AKIASERVING",
         aws_secret_access_key="secret",
     )
+
+
+def _sqs(endpoint: str) -> Any:
+    return _client("sqs", endpoint)
 
 
 def test_requests_reach_the_backends_one_at_a_time() -> None:
@@ -135,13 +139,7 @@ def test_a_create_schedule_sent_again_with_its_token_answers_the_schedule_it_cre
         EventBridgeSchedulerResponse, "create_schedule", EventBridgeSchedulerResponse.create_schedule
     )
     moto_gaps.scheduler_client_token()
-    scheduler = boto3.client(
-        "scheduler",
-        endpoint_url=endpoint,
-        region_name="eu-west-2",
-        aws_access_key_id="AKIASERVING",
-        aws_secret_access_key="secret",
-    )
+    scheduler = _client("scheduler", endpoint)
     schedule = {
         "Name": "cv-analytics-local-sweep",
         "ScheduleExpression": "rate(15 minutes)",
@@ -159,3 +157,26 @@ def test_a_create_schedule_sent_again_with_its_token_answers_the_schedule_it_cre
     assert [entry["Name"] for entry in scheduler.list_schedules()["Schedules"]] == [
         "cv-analytics-local-sweep"
     ]
+
+
+def test_a_call_sent_again_after_its_answer_was_lost_gets_that_answer(endpoint: str) -> None:
+    """An SDK whose connection dropped after the twin had answered sends the call again with the same
+    invocation id: it gets the first answer, not a conflict with what its first attempt created; a new
+    call that creates the same thing is still refused."""
+    from botocore.httpsession import URLLib3Session
+
+    iam = _client("iam", endpoint)
+    lost: list[int] = []
+
+    def first_answer_lost(request: Any, **_: Any) -> None:
+        if not lost:  # the first attempt reaches the twin, and its answer never comes back
+            lost.append(URLLib3Session().send(request).status_code)
+
+    iam.meta.events.register("before-send.iam.CreateRole", first_answer_lost)
+    role = {"RoleName": "cv-analytics-local-sweep", "AssumeRolePolicyDocument": "{}"}
+    created = iam.create_role(**role)
+    assert lost == [200]
+    assert created["Role"]["RoleName"] == "cv-analytics-local-sweep"
+    assert created["Role"]["Arn"] == iam.get_role(RoleName="cv-analytics-local-sweep")["Role"]["Arn"]
+    with pytest.raises(iam.exceptions.EntityAlreadyExistsException):
+        iam.create_role(**role)

@@ -8,8 +8,11 @@ or the pipeline. They patch moto's classes in the twin's own process only (`appl
 from __future__ import annotations
 
 import json
+import sys
 import threading
+from collections import OrderedDict
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 CHECKED_ON_MOTO = "5.2.5"
@@ -499,16 +502,90 @@ def one_request_at_a_time(application: Callable[..., Any]) -> Callable[..., Any]
     poll (a condition a send notifies, waited on a second at a time), waits with the lock released.
     """
     _long_poll_waits_without_the_lock()
+    answered = AnsweredInvocations()
 
     def serve(environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
         with BACKENDS:
+            earlier = answered.earlier_answer(environ)
+            if earlier is not None:
+                start_response(earlier.status, list(earlier.headers))
+                return [earlier.body]
             _serving.request = True
+            heads: list[tuple[str, list[tuple[str, str]]]] = []
+
+            def recording(status: str, headers: list[tuple[str, str]], *rest: Any) -> Any:
+                heads.append((status, headers))
+                return start_response(status, headers, *rest)
+
             try:
-                return list(application(environ, start_response))
+                body = list(application(environ, recording))
             finally:
                 _serving.request = False
+            if heads:
+                answered.remember(environ, heads[-1][0], heads[-1][1], body)
+            return body
 
     return serve
+
+
+@dataclass(frozen=True)
+class _Answer:
+    status: str
+    headers: tuple[tuple[str, str], ...]
+    body: bytes
+
+
+class AnsweredInvocations:
+    """A request the SDK sends again after the twin answered it gets that answer, not a second execution.
+
+    Every AWS SDK names each call with an `amz-sdk-invocation-id` that its retries of the call keep. When
+    the answer to a call is lost on its way back (the connection drops after the twin has answered), the SDK
+    sends the call again; a create then fails as a conflict with what its own first attempt created. The
+    twin's log shows it twice on Terraform's applies, each answered 201 or 200 and its retry, in the same
+    second, refused: CreateSchedule ("Schedule ... already exists") and CreateAlias ("Alias already exists"),
+    each failing the apply and every twin test after it. AWS's answers do reach the caller; this restores
+    that, for the retry of a call the twin answered with success: its answer again. Reads are left alone
+    (a retry reads again, as on AWS), and so is a call answered with an error (its retry runs, as on AWS).
+    It keeps the last KEPT answers of at most KEPT_BYTES each: a retry comes within seconds.
+    """
+
+    KEPT = 4096
+    KEPT_BYTES = 256 * 1024
+    HEADER = "HTTP_AMZ_SDK_INVOCATION_ID"
+
+    def __init__(self) -> None:
+        self._answers: OrderedDict[tuple[str, str, str], _Answer] = OrderedDict()
+
+    @classmethod
+    def _key(cls, environ: dict[str, Any]) -> tuple[str, str, str] | None:
+        invocation = environ.get(cls.HEADER)
+        method = environ.get("REQUEST_METHOD", "GET")
+        if not invocation or method in {"GET", "HEAD"}:
+            return None
+        return invocation, method, environ.get("PATH_INFO", "")
+
+    def earlier_answer(self, environ: dict[str, Any]) -> _Answer | None:
+        key = self._key(environ)
+        if key is None or key not in self._answers:
+            return None
+        answer = self._answers[key]
+        _, method, path = key
+        print(
+            f"cv_analytics twin: answered a retried {method} {path} as before ({answer.status})",
+            file=sys.stderr,
+        )
+        return answer
+
+    def remember(
+        self, environ: dict[str, Any], status: str, headers: list[tuple[str, str]], body: list[bytes]
+    ) -> None:
+        key = self._key(environ)
+        size = sum(len(part) for part in body)
+        if key is None or not status.startswith("2") or size > self.KEPT_BYTES:
+            return
+        self._answers[key] = _Answer(status, tuple(headers), b"".join(body))
+        while len(self._answers) > self.KEPT:
+            self._answers.popitem(last=False)
 
 
 def scheduler_client_token() -> None:
