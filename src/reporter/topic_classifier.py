@@ -59,21 +59,18 @@ class TopicClassifier:
         Every class weighs the same in the loss: the off-topic class, with several times a topic's
         examples, would otherwise push every topic's boundary in.
         """
-        mean = topic_vectors.mean(axis=0)
+        mean = topic_vectors.mean(axis=0).astype(np.float32)
         components = np.linalg.svd(topic_vectors - mean, full_matrices=False)[2][:SHARED_COMPONENTS]
-        shell = cls(
-            mean.astype(np.float32),
-            components.astype(np.float32),
-            np.zeros((0, 0), np.float32),
-            np.zeros(0, np.float32),
+        components = components.astype(np.float32)
+        features = _project(np.vstack([topic_vectors, off_topic_vectors]), mean, components).astype(
+            np.float64
         )
-        features = shell.project(np.vstack([topic_vectors, off_topic_vectors])).astype(np.float64)
         topics = int(topic_of.max()) + 1
         labels = np.concatenate([topic_of, np.full(len(off_topic_vectors), topics)])
         counts = np.bincount(labels, minlength=topics + 1).astype(np.float64)
         sample_weight = (len(topic_vectors) / topics / counts)[labels]
         weights, bias = _softmax_fit(features, labels, topics + 1, sample_weight / sample_weight.sum())
-        return cls(shell.mean, shell.components, weights.astype(np.float32), bias.astype(np.float32))
+        return cls(mean, components, weights.astype(np.float32), bias.astype(np.float32))
 
     @property
     def topics(self) -> int:
@@ -82,11 +79,7 @@ class TopicClassifier:
     def project(self, vectors: Matrix) -> Matrix:
         """Unit vectors of what is left of `vectors` once the examples' mean and shared components are
         removed: what a question asks about, without the frame every recruiter question shares."""
-        centred = vectors - self.mean
-        centred -= (centred @ self.components.T) @ self.components
-        norms = np.linalg.norm(centred, axis=1, keepdims=True)
-        projected: Matrix = (centred / np.maximum(norms, 1e-12)).astype(np.float32)
-        return projected
+        return _project(vectors, self.mean, self.components)
 
     def probabilities(self, vectors: Matrix, barred: npt.NDArray[np.bool_]) -> Matrix:
         """Each class's probability for each embedding, the topics `barred` for it (rows x topics) left
@@ -117,6 +110,14 @@ class TopicClassifier:
     @classmethod
     def from_tensors(cls, tensors: dict[str, Matrix]) -> TopicClassifier:
         return cls(**{name: tensors[name] for name in TENSORS})
+
+
+def _project(vectors: Matrix, mean: Matrix, components: Matrix) -> Matrix:
+    centred = vectors - mean
+    centred -= (centred @ components.T) @ components
+    norms = np.linalg.norm(centred, axis=1, keepdims=True)
+    projected: Matrix = (centred / np.maximum(norms, 1e-12)).astype(np.float32)
+    return projected
 
 
 def _softmax_fit(
