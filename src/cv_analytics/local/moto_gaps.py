@@ -598,9 +598,10 @@ def scheduler_client_token() -> None:
     created, as AWS does, instead of ConflictException.
 
     The AWS SDKs fill the token in and send it unchanged when they retry a request whose answer they did
-    not get (a connection dropped after the twin had created the schedule). moto ignores the token ("not
-    yet implemented"), so such a retry failed the apply with "Schedule ... already exists" although the
-    schedule was the one asked for.
+    not get, and a caller may send it again itself in a new call. moto ignores the token ("not yet
+    implemented"), so such a request failed with "Schedule ... already exists" although the schedule was
+    the one asked for (an apply failed that way once). An SDK's own retry is also answered by
+    `AnsweredInvocations`, for every service; this keeps the token's meaning for a new call as well.
     """
     from moto.scheduler.responses import EventBridgeSchedulerResponse
 
